@@ -1,0 +1,3 @@
+from nightly_batch.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,177 @@
+"""The command line: `nightly-batch COMMAND` and `python -m nightly_batch COMMAND`.
+
+Only this module turns errors into exit codes: 0 ok, 1 a task failed, 2 a configuration or
+usage error. It imports each command's modules only when that command runs, so `--help` and
+`status` stay quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nightly_batch.app import Settings
+
+TASK_NAMES = ("nightly-batch", "send-digest", "heartbeat")
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="config file (default: $NIGHTLY_BATCH_CONFIG or config/orchestrator_config.json); "
+        "relative paths inside it resolve against the file's own directory",
+    )
+    parser = argparse.ArgumentParser(
+        prog="nightly-batch",
+        description="Scores the Reddit-lead queue every night and delivers the digest in the morning.",
+        parents=[common],
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", parents=[common], help="run the daemon")
+    once = commands.add_parser(
+        "run-once", parents=[common], help="run one task now, as the daemon would"
+    )
+    once.add_argument("task", choices=TASK_NAMES)
+    commands.add_parser(
+        "check-config",
+        parents=[common],
+        help="validate and print the effective config, secrets masked",
+    )
+    status = commands.add_parser(
+        "status", parents=[common], help="last runs, heartbeat, last digest"
+    )
+    status.add_argument("--json", action="store_true", help="print JSON")
+    digests = commands.add_parser("digests", parents=[common], help="list or show digests")
+    which = digests.add_subparsers(dest="digests_command", required=True, metavar="list|show")
+    which.add_parser("list", parents=[common], help="the digests, newest first")
+    show = which.add_parser("show", parents=[common], help="one digest")
+    show.add_argument("date", metavar="DATE", help="business date, YYYY-MM-DD")
+    show.add_argument("--json", action="store_true", help="print the file itself")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    arguments = _parser().parse_args(argv)
+    from nightly_batch.errors import ConfigError, NightlyBatchError, StateError  # noqa: PLC0415
+
+    try:
+        return _dispatch(arguments)
+    except (ConfigError, StateError) as error:
+        print(f"nightly-batch: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except NightlyBatchError as error:
+        print(f"nightly-batch: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+def _settings(arguments: argparse.Namespace) -> Settings:
+    from nightly_batch.app import load_settings  # noqa: PLC0415
+    from nightly_batch.config import config_path_from  # noqa: PLC0415
+
+    settings = load_settings(config_path_from(getattr(arguments, "config", None), os.environ))
+    for warning in settings.warnings:
+        print(f"nightly-batch: warning: {warning}", file=sys.stderr)
+    return settings
+
+
+def _dispatch(arguments: argparse.Namespace) -> int:
+    settings = _settings(arguments)
+    command = arguments.command
+    if command == "check-config":
+        return _check_config(settings)
+    if command == "status":
+        return _status(settings, as_json=arguments.json)
+    if command == "digests":
+        from nightly_batch.digest_commands import list_command, show_command  # noqa: PLC0415
+
+        if arguments.digests_command == "list":
+            return list_command(settings.config)
+        return show_command(settings.config, arguments.date, as_json=arguments.json)
+    app = _start(settings)
+    if command == "run-once":
+        return _run_once(app, arguments.task)
+    return _run(app)
+
+
+def _start(settings: Settings) -> Any:
+    from nightly_batch.app import build_app  # noqa: PLC0415
+    from nightly_batch.logs import configure_logging  # noqa: PLC0415
+
+    app = build_app(settings)
+    configure_logging(
+        level=os.environ.get("NIGHTLY_BATCH_LOG_LEVEL", settings.config.log_level).lower(),
+        log_file=settings.config.log_file,
+        redactor=app.redactor,
+    )
+    return app
+
+
+def _run_once(app: Any, task: str) -> int:
+    from nightly_batch.runner import run_task  # noqa: PLC0415
+
+    outcome = run_task(app, task, "manual")
+    _print_outcome(outcome)
+    return int(outcome.exit_code)
+
+
+def _print_outcome(outcome: Any) -> None:
+    if outcome.ok:
+        print(f"{outcome.task}: ok in {outcome.duration_s:.2f} s: {outcome.message}")
+    else:
+        print(
+            f"{outcome.task}: failed after {outcome.duration_s:.2f} s: {outcome.message}",
+            file=sys.stderr,
+        )
+
+
+def _run(app: Any) -> int:
+    # Until the scheduler lands, `run` runs each job once, in the order of a night and a morning.
+    from nightly_batch.runner import run_task  # noqa: PLC0415
+
+    worst = EXIT_OK
+    for task in ("heartbeat", "nightly-batch", "send-digest"):
+        outcome = run_task(app, task, "manual")
+        _print_outcome(outcome)
+        worst = max(worst, outcome.exit_code)
+    return worst
+
+
+def _check_config(settings: Settings) -> int:
+    import orjson  # noqa: PLC0415
+
+    config = settings.config
+    effective = config.model_dump(mode="json", by_alias=True)
+    shown = {
+        "configFile": str(config.config_path),
+        "config": effective,
+        "environment": settings.environment.masked(),
+        "warnings": settings.warnings,
+    }
+    sys.stdout.write(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode() + "\n")
+    print(f"nightly-batch: {config.config_path} is valid.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _status(settings: Settings, *, as_json: bool) -> int:
+    import orjson  # noqa: PLC0415
+
+    from nightly_batch.clock import SystemClock  # noqa: PLC0415
+    from nightly_batch.status import gather_status, render_status  # noqa: PLC0415
+
+    status = gather_status(settings.config, SystemClock().now())
+    if as_json:
+        sys.stdout.write(orjson.dumps(status, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        print(render_status(status))
+    return EXIT_OK

@@ -1,0 +1,31 @@
+"""The project's small error vocabulary; only the CLI turns these into exit codes."""
+
+from __future__ import annotations
+
+
+class NightlyBatchError(Exception):
+    """Root of every error this project raises on purpose; its text is one clear sentence."""
+
+
+class ConfigError(NightlyBatchError):
+    """The configuration, the environment or the command line is wrong (exit code 2)."""
+
+
+class StateError(NightlyBatchError):
+    """The shared state file cannot be read or written safely (exit code 2: nothing was changed)."""
+
+
+class DigestError(NightlyBatchError):
+    """A digest file is missing, unreadable or malformed."""
+
+
+class StoreError(NightlyBatchError):
+    """The runtime store (SQLite) cannot be opened or written."""
+
+
+class TaskError(NightlyBatchError):
+    """A task ran and failed (exit code 1)."""
+
+
+class BusyError(NightlyBatchError):
+    """Another process holds a lock that this command needs."""

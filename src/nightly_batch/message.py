@@ -1,0 +1,67 @@
+"""The digest as a message: what every channel renders, each within its own limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    """One selected lead, as a notification shows it."""
+
+    id: str
+    title: str
+    link: str | None
+    subreddit: str | None
+    confidence: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestMessage:
+    """A digest ready to send; `leads` are in the digest's order (newest selection first)."""
+
+    title: str
+    summary: str
+    leads: tuple[Lead, ...]
+    digest_file: str
+    digest_date: str
+    batch_id: str
+    url: str | None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _lead(item: dict[str, Any]) -> Lead:
+    confidence = item.get("confidence")
+    return Lead(
+        id=str(item.get("id", "")),
+        title=_text(item.get("question")) or _text(item.get("title")) or "(untitled lead)",
+        link=_text(item.get("link")),
+        subreddit=_text(item.get("subreddit")),
+        confidence=float(confidence) if isinstance(confidence, int | float) else None,
+    )
+
+
+def build_message(digest: dict[str, Any], digest_file: str, app_url: str | None) -> DigestMessage:
+    """The message for a digest; the "View digest" link only when APP_URL is set."""
+    summary = digest.get("summary", {})
+    leads = tuple(_lead(item) for item in digest.get("redditQueue", []) if isinstance(item, dict))
+    ready = summary.get("selectedTotal", len(leads))
+    threshold = summary.get("threshold", 0.75)
+    text = (
+        f"The nightly sweep holds {summary.get('queueTotal', 0)} leads; {ready} scored above "
+        f"{threshold} and are ready for drafting ({summary.get('markedForDraft', 0)} new tonight)."
+    )
+    url = f"{app_url.rstrip('/')}/digests/{digest_file}" if app_url else None
+    return DigestMessage(
+        title=f"🚀 {ready} Reddit Leads Ready for Review",
+        summary=text,
+        leads=leads,
+        digest_file=digest_file,
+        digest_date=str(digest.get("digestDate", "")),
+        batch_id=str(digest["batchId"]),
+        url=url,
+    )

@@ -1,0 +1,97 @@
+"""Plain records read from the runtime store, and the interface any store implements.
+
+The interface keeps the door open for a PostgreSQL store when an operator runs two hosts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One run of a task as the runner recorded it."""
+
+    id: str
+    task: str
+    trigger: str
+    started_at: str
+    ended_at: str | None
+    duration_s: float | None
+    result: str  # running | ok | error
+    message: str | None
+    error: str | None
+    pid: int | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """The state of one digest on one channel."""
+
+    batch_id: str
+    channel: str
+    digest_date: str
+    digest_file: str
+    status: str  # pending | sent | failed | ambiguous
+    attempts: int
+    provider_id: str | None
+    last_error: str | None
+    created_at: str
+    updated_at: str
+
+
+class RuntimeStore(Protocol):
+    """The daemon's own bookkeeping: runs, deliveries, heartbeats and a few facts."""
+
+    def start_run(self, task: str, trigger: str, started_at: str, pid: int) -> str: ...
+
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        ended_at: str,
+        duration_s: float,
+        result: str,
+        message: str | None,
+        error: str | None,
+        details: dict[str, Any],
+    ) -> None: ...
+
+    def last_runs(self) -> dict[str, RunRecord]: ...
+
+    def recent_runs(self, limit: int, task: str | None = None) -> list[RunRecord]: ...
+
+    def delivery(self, batch_id: str, channel: str) -> DeliveryRecord | None: ...
+
+    def sent_for_date(self, digest_date: str, channel: str) -> DeliveryRecord | None: ...
+
+    def deliveries_for(self, batch_id: str) -> list[DeliveryRecord]: ...
+
+    def begin_delivery(
+        self, batch_id: str, channel: str, digest_date: str, digest_file: str, now: str
+    ) -> DeliveryRecord: ...
+
+    def finish_delivery(
+        self,
+        batch_id: str,
+        channel: str,
+        *,
+        status: str,
+        provider_id: str | None,
+        error: str | None,
+        now: str,
+    ) -> None: ...
+
+    def record_heartbeat(self, at: str, pid: int) -> None: ...
+
+    def last_heartbeat(self) -> str | None: ...
+
+    def set_fact(self, key: str, value: Any, now: str) -> None: ...
+
+    def fact(self, key: str) -> Any: ...
+
+    def prune(self, *, heartbeats_before: str, runs_before: str) -> int: ...
+
+    def close(self) -> None: ...

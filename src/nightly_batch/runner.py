@@ -1,0 +1,177 @@
+"""The one runner every task run goes through, scheduled or by hand.
+
+It records start and end in the runtime store, retries a failure that may pass (a busy lock, an
+I/O hiccup) with bounded exponential back-off, writes the `taskHistory` entry, and logs one
+`task.finished` event with the duration and result.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from nightly_batch.app import App
+from nightly_batch.clock import iso_utc
+from nightly_batch.errors import BusyError, ConfigError, NightlyBatchError, StateError
+from nightly_batch.history import append_history
+from nightly_batch.task_result import TaskResult
+
+Handler = Callable[[App], TaskResult]
+TASKS = ("nightly-batch", "send-digest", "heartbeat")
+# Tasks that leave a taskHistory entry in the shared state (the heartbeat never touches it).
+HISTORY_TASKS = ("nightly-batch", "send-digest")
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one run ended; `exit_code` follows the CLI contract (0 ok, 1 failed, 2 config)."""
+
+    run_id: str
+    task: str
+    ok: bool
+    message: str
+    duration_s: float
+    exit_code: int
+
+
+def handler_for(task: str) -> Handler:
+    """The handler of `task`, imported only when that task runs."""
+    if task == "nightly-batch":
+        from nightly_batch.nightly import run_nightly_batch  # noqa: PLC0415
+
+        return run_nightly_batch
+    if task == "send-digest":
+        from nightly_batch.send_digest import run_send_digest  # noqa: PLC0415
+
+        return run_send_digest
+    if task == "heartbeat":
+        from nightly_batch.heartbeat import run_heartbeat  # noqa: PLC0415
+
+        return run_heartbeat
+    raise ConfigError(f"'{task}' is not a task: use one of {', '.join(TASKS)}.")
+
+
+def _retryable(error: Exception) -> bool:
+    return isinstance(error, BusyError | OSError)
+
+
+def run_task(app: App, task: str, trigger: str, handler: Handler | None = None) -> Outcome:
+    """Run `task` once (with in-run retries) and record everything about it."""
+    handler = handler or handler_for(task)
+    started = app.clock.monotonic()
+    run_id = app.store.start_run(task, trigger, iso_utc(app.clock.now()), os.getpid())
+    bound = log.bind(task=task, run_id=run_id, trigger=trigger)
+    bound.info("task.started")
+    result, error = _attempts(app, handler, bound)
+    if result is not None:
+        message = app.redactor.text(result.message)
+        if task in HISTORY_TASKS and not result.history_written:
+            try:
+                _write_history(app, task, ok=True, message=message, updates=result.state_updates)
+            except NightlyBatchError as failure:
+                error = failure
+                message = f"{message}, but the state file was not updated: {failure}"
+    else:
+        message = app.redactor.text(_describe(error))
+        if task in HISTORY_TASKS:
+            _try_history(app, task, message)
+    duration = app.clock.monotonic() - started
+    ok = error is None
+    app.store.finish_run(
+        run_id,
+        ended_at=iso_utc(app.clock.now()),
+        duration_s=round(duration, 6),
+        result="ok" if ok else "error",
+        message=message,
+        error=None if ok else message,
+        details=result.details if result is not None else {},
+    )
+    if ok:
+        bound.info("task.finished", result="ok", duration_s=round(duration, 3), message=message)
+    else:
+        _log_failure(bound, error, duration, message)
+    exit_code = 0 if ok else (2 if isinstance(error, ConfigError | StateError) else 1)
+    return Outcome(run_id, task, ok, message, duration, exit_code)
+
+
+def _attempts(
+    app: App, handler: Handler, bound: structlog.typing.FilteringBoundLogger
+) -> tuple[TaskResult | None, Exception | None]:
+    attempts = app.config.retry_max_attempts + 1
+    for attempt in range(1, attempts + 1):
+        try:
+            return handler(app), None
+        except Exception as failure:  # noqa: BLE001  (every failure is recorded, then reported)
+            if not _retryable(failure) or attempt == attempts or app.stop.is_set():
+                return None, failure
+            delay = _backoff(app.config.retry_backoff_ms, attempt)
+            bound.warning(
+                "task.retrying",
+                attempt=attempt,
+                delay_s=round(delay, 3),
+                error=app.redactor.text(_describe(failure)),
+            )
+            app.pause(delay)
+    return None, None  # pragma: no cover  (the loop always returns)
+
+
+def _backoff(base_ms: int, attempt: int) -> float:
+    # Full jitter keeps two writers that collided on the lock from colliding again.
+    return random.uniform(0.5, 1.0) * base_ms / 1000 * 2.0 ** (attempt - 1)  # noqa: S311
+
+
+def _describe(error: BaseException | None) -> str:
+    if error is None:
+        return "the task returned no result"
+    if isinstance(error, NightlyBatchError):
+        return str(error)
+    if isinstance(error, OSError) and error.filename:
+        return f"{error.filename}: {error.strerror or error}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _log_failure(
+    bound: structlog.typing.FilteringBoundLogger,
+    error: BaseException | None,
+    duration: float,
+    message: str,
+) -> None:
+    fields = {"result": "error", "duration_s": round(duration, 3), "error": message}
+    if isinstance(error, NightlyBatchError):
+        bound.error("task.finished", **fields)
+    else:
+        # An unexpected exception is a bug: its traceback goes to the log, never to chat.
+        bound.error("task.finished", exc_info=error, **fields)
+
+
+def _write_history(
+    app: App, task: str, *, ok: bool, message: str, updates: dict[str, object]
+) -> None:
+    """Add the run to `taskHistory`, together with the task's state updates, in one write."""
+    with app.state.transaction() as transaction:
+        state = transaction.read()
+        state.update(updates)
+        append_history(
+            state,
+            task=task,
+            handled_at=iso_utc(app.clock.now()),
+            ok=ok,
+            message=message,
+            limit=app.config.task_history_limit,
+            path=app.config.state_file,
+        )
+        transaction.write(state)
+
+
+def _try_history(app: App, task: str, message: str) -> None:
+    """Record a failed run in `taskHistory` if the state can be read; never on a corrupt file."""
+    try:
+        _write_history(app, task, ok=False, message=message, updates={})
+    except NightlyBatchError as failure:
+        log.warning("history.not_written", task=task, reason=str(failure))

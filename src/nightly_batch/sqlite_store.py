@@ -1,0 +1,261 @@
+"""The runtime store in embedded SQLite (WAL), in `logsDir`: the CLI reads while the daemon writes."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from nightly_batch.errors import StoreError
+from nightly_batch.records import DeliveryRecord, RunRecord
+
+DATABASE_MODE = 0o600
+
+# Each entry moves the schema one version up; PRAGMA user_version says how far a file has come.
+MIGRATIONS = (
+    """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        task TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        duration_s REAL,
+        result TEXT NOT NULL,
+        message TEXT,
+        error TEXT,
+        pid INTEGER,
+        details TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX runs_by_task ON runs (task, started_at);
+    CREATE TABLE deliveries (
+        batch_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        digest_date TEXT NOT NULL,
+        digest_file TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        provider_id TEXT,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (batch_id, channel)
+    );
+    CREATE INDEX deliveries_by_date ON deliveries (digest_date, channel, status);
+    CREATE TABLE heartbeats (at TEXT NOT NULL, pid INTEGER NOT NULL);
+    CREATE INDEX heartbeats_by_time ON heartbeats (at);
+    CREATE TABLE facts (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+    """,
+)
+
+
+class SqliteStore:
+    """RuntimeStore on one SQLite file; one connection shared by the threads under a lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            if not path.exists():
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT, DATABASE_MODE))
+            self._db = sqlite3.connect(path, timeout=10.0, check_same_thread=False)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed delivery record must survive a power cut, or a digest could be
+            # sent twice after a reboot.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._migrate()
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(f"{path}: the runtime store cannot be opened ({error}).") from None
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self._db:
+                self._db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number};")
+
+    def _write(self, sql: str, parameters: tuple[Any, ...] | dict[str, Any]) -> None:
+        with self._lock:
+            try:
+                with self._db:
+                    self._db.execute(sql, parameters)
+            except sqlite3.Error as error:
+                raise StoreError(
+                    f"{self.path}: the runtime store cannot be written ({error})."
+                ) from None
+
+    def _read(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, parameters).fetchall()
+            except sqlite3.Error as error:
+                raise StoreError(
+                    f"{self.path}: the runtime store cannot be read ({error})."
+                ) from None
+
+    def start_run(self, task: str, trigger: str, started_at: str, pid: int) -> str:
+        run_id = str(uuid.uuid4())
+        self._write(
+            "INSERT INTO runs (id, task, trigger, started_at, result, pid) "
+            "VALUES (?, ?, ?, ?, 'running', ?)",
+            (run_id, task, trigger, started_at, pid),
+        )
+        return run_id
+
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        ended_at: str,
+        duration_s: float,
+        result: str,
+        message: str | None,
+        error: str | None,
+        details: dict[str, Any],
+    ) -> None:
+        self._write(
+            "UPDATE runs SET ended_at = ?, duration_s = ?, result = ?, message = ?, error = ?, "
+            "details = ? WHERE id = ?",
+            (ended_at, duration_s, result, message, error, orjson.dumps(details).decode(), run_id),
+        )
+
+    def last_runs(self) -> dict[str, RunRecord]:
+        rows = self._read(
+            "SELECT * FROM runs AS r WHERE started_at = "
+            "(SELECT MAX(started_at) FROM runs WHERE task = r.task) ORDER BY task"
+        )
+        return {row["task"]: _run(row) for row in rows}
+
+    def recent_runs(self, limit: int, task: str | None = None) -> list[RunRecord]:
+        if task is None:
+            rows = self._read("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", (limit,))
+        else:
+            rows = self._read(
+                "SELECT * FROM runs WHERE task = ? ORDER BY started_at DESC LIMIT ?", (task, limit)
+            )
+        return [_run(row) for row in rows]
+
+    def delivery(self, batch_id: str, channel: str) -> DeliveryRecord | None:
+        rows = self._read(
+            "SELECT * FROM deliveries WHERE batch_id = ? AND channel = ?", (batch_id, channel)
+        )
+        return _delivery(rows[0]) if rows else None
+
+    def sent_for_date(self, digest_date: str, channel: str) -> DeliveryRecord | None:
+        rows = self._read(
+            "SELECT * FROM deliveries WHERE digest_date = ? AND channel = ? AND status = 'sent' "
+            "ORDER BY updated_at DESC LIMIT 1",
+            (digest_date, channel),
+        )
+        return _delivery(rows[0]) if rows else None
+
+    def deliveries_for(self, batch_id: str) -> list[DeliveryRecord]:
+        rows = self._read(
+            "SELECT * FROM deliveries WHERE batch_id = ? ORDER BY channel", (batch_id,)
+        )
+        return [_delivery(row) for row in rows]
+
+    def begin_delivery(
+        self, batch_id: str, channel: str, digest_date: str, digest_file: str, now: str
+    ) -> DeliveryRecord:
+        self._write(
+            "INSERT INTO deliveries (batch_id, channel, digest_date, digest_file, status, "
+            "attempts, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 1, ?, ?) "
+            "ON CONFLICT (batch_id, channel) DO UPDATE SET status = 'pending', "
+            "attempts = attempts + 1, updated_at = excluded.updated_at",
+            (batch_id, channel, digest_date, digest_file, now, now),
+        )
+        record = self.delivery(batch_id, channel)
+        assert record is not None  # noqa: S101  (written just above)
+        return record
+
+    def finish_delivery(
+        self,
+        batch_id: str,
+        channel: str,
+        *,
+        status: str,
+        provider_id: str | None,
+        error: str | None,
+        now: str,
+    ) -> None:
+        self._write(
+            "UPDATE deliveries SET status = ?, provider_id = ?, last_error = ?, updated_at = ? "
+            "WHERE batch_id = ? AND channel = ?",
+            (status, provider_id, error, now, batch_id, channel),
+        )
+
+    def record_heartbeat(self, at: str, pid: int) -> None:
+        self._write("INSERT INTO heartbeats (at, pid) VALUES (?, ?)", (at, pid))
+
+    def last_heartbeat(self) -> str | None:
+        rows = self._read("SELECT MAX(at) AS at FROM heartbeats")
+        return rows[0]["at"] if rows else None
+
+    def set_fact(self, key: str, value: Any, now: str) -> None:
+        self._write(
+            "INSERT INTO facts (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) "
+            "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            (key, orjson.dumps(value).decode(), now),
+        )
+
+    def fact(self, key: str) -> Any:
+        rows = self._read("SELECT value FROM facts WHERE key = ?", (key,))
+        return orjson.loads(rows[0]["value"]) if rows else None
+
+    def prune(self, *, heartbeats_before: str, runs_before: str) -> int:
+        """Forget old heartbeats (and heartbeat runs) and old finished runs; returns rows removed."""
+        with self._lock:
+            try:
+                with self._db:
+                    counts = [
+                        self._db.execute(sql, (cutoff,)).rowcount
+                        for sql, cutoff in (
+                            ("DELETE FROM heartbeats WHERE at < ?", heartbeats_before),
+                            (
+                                (
+                                    "DELETE FROM runs WHERE task = 'heartbeat' AND started_at < ? "
+                                    "AND result != 'running'"
+                                ),
+                                heartbeats_before,
+                            ),
+                            (
+                                "DELETE FROM runs WHERE started_at < ? AND result != 'running'",
+                                runs_before,
+                            ),
+                        )
+                    ]
+                    return sum(counts)
+            except sqlite3.Error as error:
+                raise StoreError(
+                    f"{self.path}: the runtime store cannot be pruned ({error})."
+                ) from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _run(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(
+        id=row["id"],
+        task=row["task"],
+        trigger=row["trigger"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        duration_s=row["duration_s"],
+        result=row["result"],
+        message=row["message"],
+        error=row["error"],
+        pid=row["pid"],
+        details=orjson.loads(row["details"]),
+    )
+
+
+def _delivery(row: sqlite3.Row) -> DeliveryRecord:
+    return DeliveryRecord(**{key: row[key] for key in row.keys()})  # noqa: SIM118

@@ -1,0 +1,145 @@
+"""The shared state file `orchestrator_state.json`: the only module that reads or writes it.
+
+Other programs (the sweeper, the reply drafter) write the same file. The protocol they can
+cooperate with: an exclusive flock on the sidecar `<state>.lock` around read-change-write, and an
+atomic replace. The lock is on a separate file because os.replace gives the state a new inode,
+and a lock on the old inode would protect nothing.
+
+Keys and fields we do not own pass through untouched: the file is parsed into plain dicts and
+lists (key order kept) and written back from them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import gc
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from nightly_batch.atomic import keep_copy, sweep_stale_temps, write_atomic
+from nightly_batch.errors import BusyError, StateError
+from nightly_batch.jsonio import dump_json, parse_json
+
+State = dict[str, Any]
+NEW_FILE_MODE = 0o600
+LOCK_POLL_SECONDS = 0.05
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Keep the cyclic GC off while millions of fresh, acyclic JSON objects are alive.
+
+    Each collection would walk every one of them, which goes quadratic over a large parse;
+    plain JSON values hold no cycles, so reference counting frees them all the same.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def parse_state(path: Path, data: bytes) -> State:
+    """Parse state bytes; a fault is a StateError naming the file and the position."""
+    try:
+        state = parse_json(data)
+    except json.JSONDecodeError as error:
+        raise StateError(
+            f"{path}: not valid JSON at line {error.lineno}, column {error.colno} "
+            f"({error.msg}); the file was left untouched."
+        ) from None
+    except UnicodeDecodeError as error:
+        raise StateError(
+            f"{path}: not valid UTF-8 at byte {error.start}; the file was left untouched."
+        ) from None
+    if not isinstance(state, dict):
+        raise StateError(
+            f"{path}: the top level must be a JSON object, not {type(state).__name__}; "
+            "the file was left untouched."
+        )
+    return state
+
+
+class StateTransaction:
+    """Read and write the state while holding its lock; created by SharedStateStore.transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read(self) -> State:
+        """The current state; a missing file is an empty state."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as error:
+            raise StateError(f"{self.path}: cannot be read ({error.strerror}).") from None
+        return parse_state(self.path, data)
+
+    def write(self, state: State) -> None:
+        """Replace the file atomically, keeping the previous version as `<state>.bak`."""
+        data = dump_json(state)
+        try:
+            if self.path.exists():
+                mode = self.path.stat().st_mode & 0o777
+                keep_copy(self.path, self.path.with_name(self.path.name + ".bak"))
+            else:
+                mode = NEW_FILE_MODE
+            write_atomic(self.path, [data], mode)
+        except OSError as error:
+            raise StateError(
+                f"{self.path}: the new state could not be written ({error.strerror or error}); "
+                "the previous state is unchanged."
+            ) from None
+
+
+class SharedStateStore:
+    """The shared state file and its lock protocol."""
+
+    def __init__(self, path: Path, lock_timeout: float = 60.0) -> None:
+        self.path = path
+        self.lock_path = path.with_name(path.name + ".lock")
+        self.lock_timeout = lock_timeout
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[StateTransaction]:
+        """Hold the exclusive lock for one read-change-write."""
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, NEW_FILE_MODE)
+        except OSError as error:
+            raise StateError(
+                f"{self.lock_path}: the lock file cannot be opened ({error.strerror})."
+            ) from None
+        try:
+            self._acquire(fd)
+            sweep_stale_temps(self.path)
+            yield StateTransaction(self.path)
+        finally:
+            os.close(fd)  # closing the descriptor releases the flock
+
+    def read(self) -> State:
+        """A consistent snapshot, taken under the lock."""
+        with self.transaction() as transaction:
+            return transaction.read()
+
+    def _acquire(self, fd: int) -> None:
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise BusyError(
+                        f"{self.lock_path}: another process has held the state lock for more "
+                        f"than {self.lock_timeout:g} s; nothing was changed."
+                    ) from None
+                time.sleep(LOCK_POLL_SECONDS)
+            else:
+                return

@@ -1,0 +1,145 @@
+"""What `status` reports: read from the runtime store and the digest folder, never the state file,
+so it answers as fast for a million queued leads as for ten."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Any
+
+from nightly_batch import __version__
+from nightly_batch.clock import parse_iso
+from nightly_batch.config import Config
+from nightly_batch.digest import list_digests, read_digest
+from nightly_batch.errors import DigestError
+from nightly_batch.records import RunRecord
+from nightly_batch.runner import TASKS
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _run(record: RunRecord | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    result = record.result
+    if result == "running" and not _alive(record.pid):
+        result = "interrupted"  # the process died mid-run (killed, crashed, power cut)
+    return {
+        "result": result,
+        "trigger": record.trigger,
+        "startedAt": record.started_at,
+        "endedAt": record.ended_at,
+        "durationSeconds": record.duration_s,
+        "message": record.message,
+        "runId": record.id,
+    }
+
+
+def gather_status(config: Config, now: datetime) -> dict[str, Any]:
+    """The status as plain data (what `status --json` prints)."""
+    status: dict[str, Any] = {
+        "version": __version__,
+        "config": str(config.config_path),
+        "timeZone": config.digest_time_zone,
+        "tasks": dict.fromkeys(TASKS),
+        "heartbeat": None,
+        "lastDigest": None,
+        "queue": None,
+    }
+    store = None
+    if config.database_path.exists():
+        from nightly_batch.sqlite_store import SqliteStore  # noqa: PLC0415
+
+        store = SqliteStore(config.database_path)
+    try:
+        if store is not None:
+            last = store.last_runs()
+            status["tasks"] = {task: _run(last.get(task)) for task in TASKS}
+            beat = store.last_heartbeat()
+            if beat:
+                age = (now - parse_iso(beat)).total_seconds()
+                status["heartbeat"] = {"at": beat, "ageSeconds": round(age, 1)}
+            status["queue"] = store.fact("queue")
+        status["lastDigest"] = _last_digest(config, store)
+    finally:
+        if store is not None:
+            store.close()
+    return status
+
+
+def _last_digest(config: Config, store: Any) -> dict[str, Any] | None:
+    found = list_digests(config.digests)
+    if not found:
+        return None
+    newest = found[0]
+    entry: dict[str, Any] = {"file": newest.path.name, "date": newest.day.isoformat()}
+    try:
+        digest = read_digest(newest.path)
+    except DigestError as error:
+        entry["error"] = str(error)
+        return entry
+    entry.update(
+        batchId=digest["batchId"],
+        generatedAt=digest["generatedAt"],
+        leads=digest["summary"].get("selectedTotal", len(digest["redditQueue"])),
+        deliveries=[
+            {
+                "channel": record.channel,
+                "status": record.status,
+                "attempts": record.attempts,
+                "at": record.updated_at,
+            }
+            for record in (store.deliveries_for(digest["batchId"]) if store else [])
+        ],
+    )
+    return entry
+
+
+def render_status(status: dict[str, Any]) -> str:
+    """The status as a short table for a terminal."""
+    header = f"nightly-batch {status['version']}  config {status['config']}"
+    lines = [f"{header}  time zone {status['timeZone']}", ""]
+    lines.append(f"{'task':<14} {'result':<12} {'started (UTC)':<25} {'duration':>9}  message")
+    for task, run in status["tasks"].items():
+        if run is None:
+            lines.append(f"{task:<14} {'never run':<12}")
+            continue
+        duration = f"{run['durationSeconds']:.2f} s" if run["durationSeconds"] is not None else "-"
+        lines.append(
+            f"{task:<14} {run['result']:<12} {run['startedAt']:<25} {duration:>9}  {run['message'] or ''}"
+        )
+    lines.append("")
+    beat = status["heartbeat"]
+    lines.append(
+        f"heartbeat: {beat['ageSeconds']:.0f} s ago ({beat['at']})"
+        if beat
+        else "heartbeat: none yet"
+    )
+    digest = status["lastDigest"]
+    if digest is None:
+        lines.append("last digest: none yet")
+    elif "error" in digest:
+        lines.append(f"last digest: {digest['file']} is unreadable: {digest['error']}")
+    else:
+        sent = (
+            ", ".join(f"{d['channel']} {d['status']}" for d in digest["deliveries"])
+            or "not delivered"
+        )
+        lines.append(f"last digest: {digest['file']} ({digest['leads']} leads; {sent})")
+    queue = status["queue"]
+    lines.append(
+        f"queue: {queue['total']} leads at the last batch, {queue['selected']} selected ({queue['at']})"
+        if queue
+        else "queue: unknown until the first nightly batch"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,20 @@
+"""What a task handler hands back to the runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    """A finished task: its one-line message, details for the run record, and state changes.
+
+    `state_updates` are written to the shared state together with the `taskHistory` entry, in
+    one locked write; a handler that already wrote its entry sets `history_written`.
+    """
+
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+    state_updates: dict[str, Any] = field(default_factory=dict)
+    history_written: bool = False
