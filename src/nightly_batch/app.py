@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nightly_batch.clock import Clock, SystemClock
 from nightly_batch.config import Config, load_config
@@ -13,6 +14,9 @@ from nightly_batch.environment import Environment, read_environment
 from nightly_batch.records import RuntimeStore
 from nightly_batch.redact import Redactor
 from nightly_batch.state import SharedStateStore
+
+if TYPE_CHECKING:
+    from nightly_batch.channels import Channel
 
 
 @dataclass
@@ -28,10 +32,20 @@ class App:
     # Waiting goes through an Event, so a stop request cuts a retry back-off short.
     stop: threading.Event = field(default_factory=threading.Event)
     wait: Callable[[float], object] | None = None
+    # Builds a channel by name; tests hand in recording or failing channels here.
+    channel_factory: Callable[[str, App], Channel] | None = None
 
     def pause(self, seconds: float) -> None:
         """Wait between retries; returns early when the daemon is asked to stop."""
         (self.wait or self.stop.wait)(seconds)
+
+    def channel(self, name: str) -> Channel:
+        """The delivery channel configured under `name`."""
+        if self.channel_factory is not None:
+            return self.channel_factory(name, self)
+        from nightly_batch.channels import build_channel  # noqa: PLC0415
+
+        return build_channel(name, self)
 
 
 @dataclass(frozen=True)

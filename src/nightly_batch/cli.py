@@ -148,7 +148,7 @@ def _run(app: Any) -> int:
 
 
 def _check_config(settings: Settings) -> int:
-    import orjson  # noqa: PLC0415
+    from nightly_batch.jsonio import to_text  # noqa: PLC0415
 
     config = settings.config
     effective = config.model_dump(mode="json", by_alias=True)
@@ -158,20 +158,19 @@ def _check_config(settings: Settings) -> int:
         "environment": settings.environment.masked(),
         "warnings": settings.warnings,
     }
-    sys.stdout.write(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stdout.write(to_text(shown, indent=True) + "\n")
     print(f"nightly-batch: {config.config_path} is valid.", file=sys.stderr)
     return EXIT_OK
 
 
 def _status(settings: Settings, *, as_json: bool) -> int:
-    import orjson  # noqa: PLC0415
-
     from nightly_batch.clock import SystemClock  # noqa: PLC0415
+    from nightly_batch.jsonio import to_text  # noqa: PLC0415
     from nightly_batch.status import gather_status, render_status  # noqa: PLC0415
 
     status = gather_status(settings.config, SystemClock().now())
     if as_json:
-        sys.stdout.write(orjson.dumps(status, option=orjson.OPT_INDENT_2).decode() + "\n")
+        sys.stdout.write(to_text(status, indent=True) + "\n")
     else:
         print(render_status(status))
     return EXIT_OK

@@ -6,6 +6,7 @@ the same whatever directory it is started from.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from datetime import UTC, datetime
@@ -13,12 +14,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from nightly_batch.config_errors import describe_validation_error, near_miss_warnings
 from nightly_batch.errors import ConfigError
+from nightly_batch.jsonio import parse_json
 
 CONFIG_ENV = "NIGHTLY_BATCH_CONFIG"
 DEFAULT_CONFIG = Path("config/orchestrator_config.json")
@@ -165,15 +166,19 @@ def config_path_from(argument: str | None, environ: dict[str, str] | os._Environ
 def load_config(path: Path) -> tuple[Config, list[str]]:
     """Read and validate the config file; returns it with warnings about likely misspelt keys."""
     try:
-        raw = orjson.loads(path.read_bytes())
+        raw = parse_json(path.read_bytes())
     except FileNotFoundError:
         raise ConfigError(f"{path}: the config file does not exist.") from None
     except OSError as error:
         raise ConfigError(f"{path}: the config file cannot be read ({error.strerror}).") from None
-    except orjson.JSONDecodeError as error:
+    except json.JSONDecodeError as error:
         raise ConfigError(
             f"{path}: the config file is not valid JSON at line {error.lineno}, "
             f"column {error.colno} ({error.msg})."
+        ) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: the config file is not UTF-8 text (byte {error.start})."
         ) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the config file must hold a JSON object of keys and values.")

@@ -61,7 +61,7 @@ def write_digest(directory: Path, day: date, digest: dict[str, Any]) -> tuple[Pa
         kept = archive / f"{target.stem}.{_previous_id(target)}.json"
         keep_copy(target, kept)
         fsync_directory(archive)
-    write_atomic(target, [dump_json(digest)], DIGEST_MODE)
+    write_atomic(target, [dump_json(digest, indent=True)], DIGEST_MODE)
     return target, kept
 
 

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-import orjson
 import structlog
 
+from nightly_batch.jsonio import to_text
 from nightly_batch.redact import Redactor
 
 LEVELS = {
@@ -29,7 +29,7 @@ NOISY_LIBRARIES = ("httpx", "httpcore", "apscheduler", "hpack")
 
 
 def _json(event: dict[str, Any], **_: Any) -> str:
-    return orjson.dumps(event, default=str).decode()
+    return to_text(event)
 
 
 def configure_logging(

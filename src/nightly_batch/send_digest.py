@@ -10,7 +10,7 @@ from __future__ import annotations
 import structlog
 
 from nightly_batch.app import App
-from nightly_batch.channels import Channel, build_channel
+from nightly_batch.channels import Channel
 from nightly_batch.clock import iso_utc, parse_iso
 from nightly_batch.digest import DigestFile, list_digests, read_digest
 from nightly_batch.errors import DigestError, TaskError
@@ -54,7 +54,7 @@ def run_send_digest(app: App) -> TaskResult:
         if _already_sent(app, message.batch_id, message.digest_date, name):
             skipped.append(name)
             continue
-        delivered, error = _deliver(app, build_channel(name, app), message, newest)
+        delivered, error = _deliver(app, app.channel(name), message, newest)
         (sent if delivered else failed).append(f"{name}: {error}" if error else name)
     details = {
         "digest": newest.path.name,

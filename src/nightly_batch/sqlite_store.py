@@ -9,9 +9,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from nightly_batch.errors import StoreError
+from nightly_batch.jsonio import parse_json, to_text
 from nightly_batch.records import DeliveryRecord, RunRecord
 
 DATABASE_MODE = 0o600
@@ -121,7 +120,7 @@ class SqliteStore:
         self._write(
             "UPDATE runs SET ended_at = ?, duration_s = ?, result = ?, message = ?, error = ?, "
             "details = ? WHERE id = ?",
-            (ended_at, duration_s, result, message, error, orjson.dumps(details).decode(), run_id),
+            (ended_at, duration_s, result, message, error, to_text(details), run_id),
         )
 
     def last_runs(self) -> dict[str, RunRecord]:
@@ -201,12 +200,12 @@ class SqliteStore:
         self._write(
             "INSERT INTO facts (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) "
             "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            (key, orjson.dumps(value).decode(), now),
+            (key, to_text(value), now),
         )
 
     def fact(self, key: str) -> Any:
         rows = self._read("SELECT value FROM facts WHERE key = ?", (key,))
-        return orjson.loads(rows[0]["value"]) if rows else None
+        return parse_json(rows[0]["value"]) if rows else None
 
     def prune(self, *, heartbeats_before: str, runs_before: str) -> int:
         """Forget old heartbeats (and heartbeat runs) and old finished runs; returns rows removed."""
@@ -253,7 +252,7 @@ def _run(row: sqlite3.Row) -> RunRecord:
         message=row["message"],
         error=row["error"],
         pid=row["pid"],
-        details=orjson.loads(row["details"]),
+        details=parse_json(row["details"]),
     )
 
 

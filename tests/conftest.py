@@ -1,0 +1,98 @@
+"""Shared fixtures: a project folder in tmp_path with a config, a state file and an App."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+
+from fakes import FakeClock, RecordingChannel
+from nightly_batch.app import App, Settings, build_app, load_settings
+from nightly_batch.jsonio import dump_json, parse_json
+
+BASE_CONFIG: dict[str, Any] = {
+    "stateFile": "../orchestrator_state.json",
+    "logsDir": "../logs",
+    "digestNotificationChannel": "log",
+    "digestTimeZone": "UTC",
+    "retryBackoffMs": 0,
+    # Keys the original file holds for other programs: accepted, left alone.
+    "docsPath": "../docs",
+    "approvalRequiredTaskTypes": ["agent-deploy"],
+    "openaiModel": "gpt-4",
+}
+
+
+@pytest.fixture(autouse=True)
+def _reset_structlog() -> Iterator[None]:
+    yield
+    structlog.reset_defaults()
+
+
+class Project:
+    """A workspace laid out like a deployment: config/, logs/, the state file."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.config_path = root / "config" / "orchestrator_config.json"
+        self.state_path = root / "orchestrator_state.json"
+        self.logs = root / "logs"
+        self.digests = root / "logs" / "digests"
+        self.clock = FakeClock()
+        self.channels: dict[str, RecordingChannel] = {}
+        self.write_config()
+
+    def write_config(self, **overrides: Any) -> Path:
+        self.config_path.parent.mkdir(parents=True, exist_ok=True)
+        config = {**BASE_CONFIG, **overrides}
+        self.config_path.write_bytes(dump_json(config, indent=True))
+        return self.config_path
+
+    def write_state(self, state: dict[str, Any]) -> bytes:
+        data = dump_json(state, indent=True)
+        self.state_path.write_bytes(data)
+        return data
+
+    def read_state(self) -> Any:
+        return parse_json(self.state_path.read_bytes())
+
+    def settings(self, environ: dict[str, str] | None = None) -> Settings:
+        return load_settings(self.config_path, environ or {})
+
+    def app(self, environ: dict[str, str] | None = None) -> App:
+        app = build_app(self.settings(environ), clock=self.clock)
+        app.wait = lambda _seconds: None
+        app.channel_factory = self.channel
+        return app
+
+    def channel(self, name: str, _app: App) -> RecordingChannel:
+        return self.channels.setdefault(name, RecordingChannel(name))
+
+    def digest_files(self) -> list[str]:
+        if not self.digests.exists():
+            return []
+        return sorted(p.name for p in self.digests.iterdir() if p.is_file())
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return Project(tmp_path)
+
+
+@pytest.fixture
+def lead() -> Callable[..., dict[str, Any]]:
+    def make(lead_id: str, score: Any = 0.5, **fields: Any) -> dict[str, Any]:
+        return {
+            "id": lead_id,
+            "subreddit": "selfhosted",
+            "question": f"Question {lead_id}?",
+            "link": f"https://www.reddit.com/r/selfhosted/comments/{lead_id}/",
+            "queuedAt": "2026-11-28T10:00:00.000Z",
+            "score": score,
+            **fields,
+        }
+
+    return make
