@@ -59,6 +59,12 @@ class Project:
     def read_state(self) -> Any:
         return parse_json(self.state_path.read_bytes())
 
+    def read_json(self, path: Path) -> Any:
+        return parse_json(path.read_bytes())
+
+    def decode(self, data: bytes) -> Any:
+        return parse_json(data)
+
     def settings(self, environ: dict[str, str] | None = None) -> Settings:
         return load_settings(self.config_path, environ or {})
 

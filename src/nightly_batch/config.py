@@ -80,7 +80,7 @@ class Config(BaseModel):
         if isinstance(value, str):
             value = [value]
         if isinstance(value, list) and not value:
-            raise ValueError(f"name at least one channel: {', '.join(CHANNEL_NAMES)}")
+            raise ValueError("must name at least one channel: slack, discord, email or log")
         return value
 
     @field_validator("digest_notification_channel", mode="after")

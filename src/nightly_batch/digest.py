@@ -50,7 +50,9 @@ def ensure_directory(directory: Path) -> None:
         fsync_directory(directory.parent)
 
 
-def write_digest(directory: Path, day: date, digest: dict[str, Any]) -> tuple[Path, Path | None]:
+def write_digest(
+    directory: Path, day: date, digest: dict[str, Any], *, exact: bool = False
+) -> tuple[Path, Path | None]:
     """Write the day's digest; returns its path and where a replaced version was kept."""
     ensure_directory(directory)
     target = digest_path(directory, day)
@@ -61,7 +63,7 @@ def write_digest(directory: Path, day: date, digest: dict[str, Any]) -> tuple[Pa
         kept = archive / f"{target.stem}.{_previous_id(target)}.json"
         keep_copy(target, kept)
         fsync_directory(archive)
-    write_atomic(target, [dump_json(digest, indent=True)], DIGEST_MODE)
+    write_atomic(target, [dump_json(digest, indent=True, exact=exact)], DIGEST_MODE)
     return target, kept
 
 

@@ -19,22 +19,28 @@ _text_encoder = msgspec.json.Encoder(enc_hook=str)
 
 def parse_json(data: bytes) -> Any:
     """Parse JSON bytes; raises json.JSONDecodeError (with line and column) or UnicodeDecodeError."""
+    return parse_json_exact(data)[0]
+
+
+def parse_json_exact(data: bytes) -> tuple[Any, bool]:
+    """Parse JSON bytes; the flag says the value must be written back with `dump_json(exact=True)`.
+
+    Lone surrogates and NaN or Infinity literals, which other writers may produce, are read by the
+    standard library. msgspec would write NaN back as null, so such a value takes the exact path
+    out as well. For a real fault, the standard library's error carries the line and column.
+    """
     try:
-        return _decoder.decode(data)
+        return _decoder.decode(data), False
     except (msgspec.DecodeError, UnicodeDecodeError):
-        # Lone surrogates and NaN literals, which other writers may produce, are read by the
-        # standard library; for a real fault, its error carries the line and column.
-        return json.loads(data)
+        return json.loads(data), True
 
 
-def dump_json(value: Any, *, indent: bool = False) -> bytes:
+def dump_json(value: Any, *, indent: bool = False, exact: bool = False) -> bytes:
     """Compact JSON, or two-space indented like the original writers when `indent` is set."""
-    try:
-        data = _encoder.encode(value)
-    except (TypeError, UnicodeEncodeError, ValueError):
-        # Lone surrogates or NaN: the standard library writes them exactly, escaped to ASCII.
+    if exact:
         separators = (",", ": ") if indent else (",", ":")
         return json.dumps(value, indent=2 if indent else None, separators=separators).encode()
+    data = _encoder.encode(value)
     return msgspec.json.format(data, indent=2) if indent else data
 
 

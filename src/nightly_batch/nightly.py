@@ -39,6 +39,7 @@ def run_nightly_batch(app: App) -> TaskResult:
         state = transaction.read()
         queue = owned_list(state, "redditQueue", config.state_file)
         doc_changes = owned_list(state, "pendingDocChanges", config.state_file)
+        owned_list(state, "taskHistory", config.state_file)  # checked before anything is written
         selection = mark_queue(queue, rule, stamp)
         entries = digest_entries(selection, config.confidence_weights)
         summary = {
@@ -58,7 +59,7 @@ def run_nightly_batch(app: App) -> TaskResult:
             "redditQueue": entries,
             "docChanges": list(doc_changes),
         }
-        path, kept = write_digest(config.digests, day, digest)
+        path, kept = write_digest(config.digests, day, digest, exact=transaction.exact)
         if "pendingDocChanges" in state:
             state["pendingDocChanges"] = []
         state["lastNightlyBatchAt"] = stamp

@@ -79,7 +79,8 @@ def run_task(app: App, task: str, trigger: str, handler: Handler | None = None) 
                 message = f"{message}, but the state file was not updated: {failure}"
     else:
         message = app.redactor.text(_describe(error))
-        if task in HISTORY_TASKS:
+        # A state that is itself at fault is never written to, not even to log the failure.
+        if task in HISTORY_TASKS and not isinstance(error, StateError):
             _try_history(app, task, message)
     duration = app.clock.monotonic() - started
     ok = error is None

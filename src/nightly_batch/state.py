@@ -23,7 +23,7 @@ from typing import Any
 
 from nightly_batch.atomic import keep_copy, sweep_stale_temps, write_atomic
 from nightly_batch.errors import BusyError, StateError
-from nightly_batch.jsonio import dump_json, parse_json
+from nightly_batch.jsonio import dump_json, parse_json_exact
 
 State = dict[str, Any]
 NEW_FILE_MODE = 0o600
@@ -46,10 +46,10 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def parse_state(path: Path, data: bytes) -> State:
-    """Parse state bytes; a fault is a StateError naming the file and the position."""
+def parse_state(path: Path, data: bytes) -> tuple[State, bool]:
+    """Parse state bytes (and whether they need the exact writer); a fault names the position."""
     try:
-        state = parse_json(data)
+        state, exact = parse_json_exact(data)
     except json.JSONDecodeError as error:
         raise StateError(
             f"{path}: not valid JSON at line {error.lineno}, column {error.colno} "
@@ -64,7 +64,7 @@ def parse_state(path: Path, data: bytes) -> State:
             f"{path}: the top level must be a JSON object, not {type(state).__name__}; "
             "the file was left untouched."
         )
-    return state
+    return state, exact
 
 
 class StateTransaction:
@@ -72,6 +72,12 @@ class StateTransaction:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._exact = False
+
+    @property
+    def exact(self) -> bool:
+        """Whether what was read holds values only the exact (standard library) writer keeps."""
+        return self._exact
 
     def read(self) -> State:
         """The current state; a missing file is an empty state."""
@@ -81,11 +87,12 @@ class StateTransaction:
             return {}
         except OSError as error:
             raise StateError(f"{self.path}: cannot be read ({error.strerror}).") from None
-        return parse_state(self.path, data)
+        state, self._exact = parse_state(self.path, data)
+        return state
 
     def write(self, state: State) -> None:
         """Replace the file atomically, keeping the previous version as `<state>.bak`."""
-        data = dump_json(state)
+        data = dump_json(state, exact=self._exact)
         try:
             if self.path.exists():
                 mode = self.path.stat().st_mode & 0o777

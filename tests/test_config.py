@@ -1,0 +1,322 @@
+"""Config and environment: readable sentences for every bad value, secrets masked."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import Project
+from nightly_batch.cli import main
+from nightly_batch.config import load_config
+from nightly_batch.environment import read_environment
+from nightly_batch.errors import ConfigError
+from nightly_batch.jsonio import parse_json
+
+
+def test_the_shipped_default_config_is_valid() -> None:
+    """config/orchestrator_config.json works as it is: log channel, UTC, the original schedules."""
+    path = Path(__file__).parent.parent / "config" / "orchestrator_config.json"
+
+    config, warnings = load_config(path)
+
+    assert warnings == []
+    assert config.digest_notification_channel == ["log"]
+    assert config.digest_time_zone == "UTC"
+    assert (config.nightly_batch_schedule, config.morning_notification_schedule) == (
+        "0 23 * * *",
+        "0 6 * * *",
+    )
+    assert config.state_file == path.parent.parent / "orchestrator_state.json"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "sentence"),
+    [
+        (
+            "nightlyBatchSchedule",
+            "0 25 * * *",
+            "nightlyBatchSchedule = '0 25 * * *' is not a valid cron expression (bad hour).",
+        ),
+        (
+            "nightlyBatchSchedule",
+            "@daily",
+            "nightlyBatchSchedule = '@daily' is not a cron expression of five fields (minute hour day month weekday).",
+        ),
+        (
+            "morningNotificationSchedule",
+            "0 6 * * * *",
+            "morningNotificationSchedule = '0 6 * * * *' is not a cron expression of five fields",
+        ),
+        (
+            "digestTimeZone",
+            "Mars/Olympus",
+            "digestTimeZone = 'Mars/Olympus' is not a known IANA time zone (for example 'UTC' or 'Europe/Berlin').",
+        ),
+        (
+            "digestTimeZone",
+            "../../etc/passwd",
+            "digestTimeZone = '../../etc/passwd' is not a known IANA time zone",
+        ),
+        (
+            "digestNotificationChannel",
+            "sms",
+            "digestNotificationChannel = 'sms' is not allowed: input should be 'slack', 'discord', 'email' or 'log'.",
+        ),
+        (
+            "digestNotificationChannel",
+            [],
+            "digestNotificationChannel = [] must name at least one channel: slack, discord, email or log.",
+        ),
+        (
+            "digestNotificationChannel",
+            ["log", "log"],
+            "digestNotificationChannel = ['log', 'log'] names a channel twice.",
+        ),
+        ("draftScoreThreshold", 1.5, "draftScoreThreshold = 1.5 must be a number from 0 to 1."),
+        ("draftScoreThreshold", -0.1, "draftScoreThreshold = -0.1 must be a number from 0 to 1."),
+        (
+            "draftScoreThreshold",
+            "high",
+            "draftScoreThreshold = 'high' is not allowed: input should be a valid number",
+        ),
+        (
+            "confidenceWeights",
+            {"keyword": 0.5, "model": 0.6},
+            "keyword + model must sum to 1, not 0.5 + 0.6.",
+        ),
+        ("confidenceWeights", {"keyword": 0.3}, "keyword + model must sum to 1, not 0.3 + 0.6."),
+        (
+            "taskHistoryLimit",
+            0,
+            "taskHistoryLimit = 0 is not allowed: input should be greater than or equal to 1.",
+        ),
+        (
+            "keywordScoreMax",
+            0,
+            "keywordScoreMax = 0 is not allowed: input should be greater than 0.",
+        ),
+        (
+            "digestMaxAgeHours",
+            "soon",
+            "digestMaxAgeHours = 'soon' is not allowed: input should be a valid number",
+        ),
+        (
+            "logLevel",
+            "loud",
+            "logLevel = 'loud' is not allowed: input should be 'debug', 'info', 'warning' or 'error'.",
+        ),
+    ],
+)
+def test_each_bad_value_is_one_sentence_with_key_value_and_what_is_allowed(
+    project: Project, key: str, value: Any, sentence: str
+) -> None:
+    """An invalid value names the file, the key and the value, and says what is allowed."""
+    project.write_config(**{key: value})
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(project.config_path)
+
+    assert str(raised.value).startswith(f"{project.config_path}: ")
+    assert sentence in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_missing_required_key_is_named(project: Project) -> None:
+    """stateFile and logsDir have no default: their absence is said plainly."""
+    project.config_path.write_text('{"logsDir": "../logs"}')
+
+    with pytest.raises(ConfigError, match=r"stateFile is required but missing\.$"):
+        load_config(project.config_path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"logsDir": "../logs",}', "the config file is not valid JSON at line 1, column 23"),
+        (b"[1]", "the config file must hold a JSON object of keys and values."),
+        (b'{"a": "\xff"}', "the config file is not UTF-8 text (byte 7)."),
+    ],
+)
+def test_an_unreadable_config_file_is_one_sentence(
+    project: Project, content: bytes, message: str
+) -> None:
+    """Broken JSON, a non-object and bad bytes each get one sentence with the position."""
+    project.config_path.write_bytes(content)
+
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_config(project.config_path)
+
+
+def test_a_missing_config_file_is_named(tmp_path: Path) -> None:
+    """A config path that does not exist is named in the error."""
+    with pytest.raises(ConfigError, match=r"nope\.json: the config file does not exist\."):
+        load_config(tmp_path / "nope.json")
+
+
+def test_unknown_keys_are_accepted_and_near_misses_get_a_warning(project: Project) -> None:
+    """Keys of other programs pass silently; a likely misspelling of ours is pointed out."""
+    project.write_config(digestTimezone="Europe/Berlin", draftScoreTreshold=0.8, rssConfigPath="x")
+
+    config, warnings = load_config(project.config_path)
+
+    assert config.digest_time_zone == "UTC"
+    assert warnings == [
+        f"{project.config_path}: unknown key 'digestTimezone' is ignored; did you mean 'digestTimeZone'?",
+        f"{project.config_path}: unknown key 'draftScoreTreshold' is ignored; did you mean 'draftScoreThreshold'?",
+    ]
+
+
+def test_relative_paths_resolve_against_the_config_file_not_the_cwd(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same config gives the same paths whatever directory the command starts in."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    config, _ = load_config(project.config_path)
+
+    assert config.state_file == tmp_path / "orchestrator_state.json"
+    assert config.logs_dir == tmp_path / "logs"
+    assert config.digests == tmp_path / "logs" / "digests"
+
+
+def test_an_unusable_directory_is_refused(project: Project, tmp_path: Path) -> None:
+    """A directory that cannot be created (a file is in the way) names the key and the reason."""
+    (tmp_path / "blocker").write_text("a file, not a directory")
+    project.write_config(digestDir="../blocker/digests")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(project.config_path)
+
+    assert str(raised.value) == (
+        f"{project.config_path}: digestDir = '{tmp_path}/blocker/digests' is not usable: "
+        f"'{tmp_path}/blocker' is not a directory."
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_an_unwritable_directory_is_refused(project: Project, tmp_path: Path) -> None:
+    """A directory without write permission is refused at load time."""
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    project.write_config(logsDir="../locked")
+
+    with pytest.raises(ConfigError, match="is not writable by this user"):
+        load_config(project.config_path)
+
+
+def test_secrets_come_from_the_environment_or_a_file(tmp_path: Path) -> None:
+    """NAME and NAME_FILE both work; the file's trailing newline is dropped."""
+    secret_file = tmp_path / "discord"
+    secret_file.write_text("https://discord.com/api/webhooks/1/abc\n")
+
+    environment = read_environment(
+        {
+            "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/xyz",
+            "DISCORD_WEBHOOK_URL_FILE": str(secret_file),
+        }
+    )
+
+    assert environment.get("SLACK_WEBHOOK_URL") == "https://hooks.slack.com/services/T0/B0/xyz"
+    assert environment.get("DISCORD_WEBHOOK_URL") == "https://discord.com/api/webhooks/1/abc"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"EMAIL_PROVIDER": "postmark"},
+            "EMAIL_PROVIDER = 'postmark' is not allowed: use one of sendgrid, mailgun, smtp.",
+        ),
+        (
+            {"ALERTS_ENABLED": "maybe"},
+            "ALERTS_ENABLED = 'maybe' is not allowed: use true or false.",
+        ),
+        (
+            {"ALERT_SEVERITY_THRESHOLD": "loud"},
+            "ALERT_SEVERITY_THRESHOLD = 'loud' is not allowed: use one of info, warning, error, critical.",
+        ),
+        (
+            {"SMTP_URL": "smtp://a", "SMTP_URL_FILE": "/x"},
+            "SMTP_URL and SMTP_URL_FILE are both set; set only one of them.",
+        ),
+        (
+            {"EMAIL_API_KEY_FILE": "/nonexistent/key"},
+            "EMAIL_API_KEY_FILE = '/nonexistent/key' cannot be read (No such file or directory).",
+        ),
+    ],
+)
+def test_bad_environment_values_are_one_sentence(environ: dict[str, str], message: str) -> None:
+    """Each bad variable is named with its value and what is allowed."""
+    with pytest.raises(ConfigError) as raised:
+        read_environment(environ)
+
+    assert str(raised.value) == message
+
+
+def test_alerts_enabled_false_really_reads_as_disabled() -> None:
+    """ALERTS_ENABLED=false turns alerting off (the original ignored it)."""
+    assert read_environment({"ALERTS_ENABLED": "false"}).alerts_enabled is False
+    assert read_environment({}).alerts_enabled is True
+
+
+def test_check_config_prints_effective_config_with_secrets_masked(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """check-config shows resolved paths and which secrets are set, never their values."""
+    monkeypatch.setenv(
+        "SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T000/B000/SECRETTOKEN"
+    )
+    monkeypatch.setenv("SMTP_URL", "smtps://mailer:hunter22@mail.example.com:465")
+    monkeypatch.setenv("EMAIL_API_KEY", "SG.abcdefghijkl.mnopqrstuvwxyz")
+    monkeypatch.setenv("APP_URL", "https://leads.example.com")
+
+    code = main(["check-config", "--config", str(project.config_path)])
+
+    out, err = capsys.readouterr()
+    shown = parse_json(out.encode())
+    assert code == 0
+    assert shown["config"]["stateFile"] == str(project.state_path)
+    assert shown["config"]["digestDir"] == str(project.digests)
+    assert shown["environment"] == {
+        "SLACK_WEBHOOK_URL": "https://hooks.slack.com/*** (set)",
+        "EMAIL_API_KEY": "*** (set)",
+        "SMTP_URL": "smtps://mail.example.com/*** (set)",
+        "APP_URL": "https://leads.example.com",
+    }
+    for secret in ("SECRETTOKEN", "hunter22", "mnopqrstuvwxyz"):
+        assert secret not in out + err
+    assert err == f"nightly-batch: {project.config_path} is valid.\n"
+
+
+def test_bad_config_exits_2_with_one_line_and_no_traceback(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every command refuses a bad config with exit code 2 and one sentence on stderr."""
+    project.write_config(draftScoreThreshold=2)
+
+    code = main(["run-once", "nightly-batch", "--config", str(project.config_path)])
+
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    assert err == (
+        f"nightly-batch: {project.config_path}: draftScoreThreshold = 2 must be a number from 0 to 1.\n"
+    )
+    assert not project.logs.exists()
+
+
+def test_config_path_from_environment_variable(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NIGHTLY_BATCH_CONFIG names the config when --config is not given."""
+    monkeypatch.setenv("NIGHTLY_BATCH_CONFIG", str(project.config_path))
+
+    code = main(["check-config"])
+
+    assert code == 0
+    assert str(project.config_path) in capsys.readouterr().out

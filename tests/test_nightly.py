@@ -1,0 +1,311 @@
+"""The nightly batch end to end: state in, marked state and digest out."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from structlog.testing import capture_logs
+
+from conftest import Project
+from fakes import at, hours
+from nightly_batch.cli import main
+from nightly_batch.runner import run_task
+
+Lead = Callable[..., dict[str, Any]]
+
+
+def original_state(lead: Lead) -> dict[str, Any]:
+    """A state shaped like the original orchestrator's, with keys other programs own."""
+    return {
+        "redditQueue": [
+            lead(
+                "queue-1",
+                0.82,
+                tag="priority",
+                matchedKeywords=["proxy"],
+                author="u/\u00e9l\u00e8ve",
+            ),
+            lead(
+                "queue-2",
+                0.45,
+                tag="draft",
+                entryContent="caf&eacute; \U0001f680 \u05e9\u05dc\u05d5\u05dd",
+            ),
+            lead("raw-sum", 9, pillar="infra", feedId=12345678901234567890123),
+            lead("drafted", 15, draftRecordId="draft-77", suggestedReply="Try Caddy."),
+            lead(
+                "model", 6, llmScore=0.95, ctaVariant="b", futureField={"nested": [1e-300, 5e-324]}
+            ),
+            lead("bad", "high"),
+        ],
+        "pendingDocChanges": ["doc-1.md", "doc-2.md"],
+        "rssSeenIds": ["t3_a", "t3_b"],
+        "approvals": {"appr-1": {"status": "pending", "requestedAt": "2026-11-27T10:00:00.000Z"}},
+        "taskExecutions": [{"taskId": "t1", "idempotencyKey": "auto-abc", "status": "success"}],
+        "taskHistory": [
+            {
+                "id": "old",
+                "type": "rss-sweep",
+                "handledAt": "2026-11-27T10:00:00.000Z",
+                "result": "ok",
+                "message": "swept",
+            }
+        ],
+        "updatedAt": "2026-11-28T22:59:00.000Z",
+        "bigNumber": 123456789012345678901234567890,
+        "tinyFloat": 5e-324,
+        "unicode": "\u00fc\u00df \U0001f600 \u202eevil",
+    }
+
+
+OWNED_ITEM_FIELDS = {"selectedForDraft", "confidence", "selectedAt"}
+OWNED_KEYS = {"redditQueue", "pendingDocChanges", "lastNightlyBatchAt", "taskHistory"}
+
+
+def test_nightly_batch_changes_only_what_it_owns(project: Project, lead: Lead) -> None:
+    """Every key and item field we do not own is unchanged in value after a batch."""
+    before = original_state(lead)
+    project.write_state(before)
+
+    outcome = run_task(project.app(), "nightly-batch", "manual")
+
+    after = project.read_state()
+    assert outcome.ok, outcome.message
+    for key in before.keys() - OWNED_KEYS:
+        assert after[key] == before[key], key
+    assert list(after)[: len(before)] == list(before)
+    for old, new in zip(before["redditQueue"], after["redditQueue"], strict=True):
+        assert {k: v for k, v in new.items() if k not in OWNED_ITEM_FIELDS} == old
+    assert after["taskHistory"][0] == before["taskHistory"][0]
+
+
+def test_nightly_batch_marks_and_writes_the_digest(project: Project, lead: Lead) -> None:
+    """The state gets flags and confidences; the digest lists the selected leads with breakdowns."""
+    project.write_state(original_state(lead))
+    project.clock.set(at("2026-11-28T23:00:00.123Z"))
+
+    outcome = run_task(project.app(), "nightly-batch", "schedule")
+
+    state = project.read_state()
+    queue = {item["id"]: item for item in state["redditQueue"]}
+    assert outcome.message == "nightly batch: synced 2 docs, marked 3 for draft"
+    assert queue["queue-1"]["selectedForDraft"] is True
+    assert queue["queue-1"]["confidence"] == 0.82
+    assert "selectedForDraft" not in queue["queue-2"]
+    assert queue["raw-sum"]["confidence"] == 0.9
+    assert queue["model"]["confidence"] == 0.81  # 0.4 * 0.6 + 0.6 * 0.95
+    assert "confidence" not in queue["drafted"]
+    assert state["pendingDocChanges"] == []
+    assert state["lastNightlyBatchAt"] == "2026-11-28T23:00:00.123Z"
+    assert state["taskHistory"][-1] | {"id": "-"} == {
+        "id": "-",
+        "type": "nightly-batch",
+        "handledAt": "2026-11-28T23:00:00.123Z",
+        "result": "ok",
+        "message": "nightly batch: synced 2 docs, marked 3 for draft",
+    }
+    digest_path = project.digests / "digest-2026-11-28.json"
+    digest = project.read_json(digest_path)
+    assert list(digest) == [
+        "generatedAt",
+        "batchId",
+        "digestDate",
+        "timeZone",
+        "summary",
+        "redditQueue",
+        "docChanges",
+    ]
+    assert digest["generatedAt"] == "2026-11-28T23:00:00.123Z"
+    assert digest["digestDate"] == "2026-11-28"
+    assert digest["timeZone"] == "UTC"
+    assert digest["summary"] == {
+        "docsProcessed": 2,
+        "queueTotal": 6,
+        "markedForDraft": 3,
+        "selectedTotal": 3,
+        "invalidItems": 1,
+        "threshold": 0.75,
+    }
+    assert [item["id"] for item in digest["redditQueue"]] == ["raw-sum", "queue-1", "model"]
+    assert digest["redditQueue"][2]["confidenceBreakdown"] == {
+        "keyword": 0.6,
+        "model": 0.95,
+        "weights": {"keyword": 0.4, "model": 0.6},
+    }
+    assert digest["redditQueue"][2]["futureField"] == {"nested": [1e-300, 5e-324]}
+    assert digest["docChanges"] == ["doc-1.md", "doc-2.md"]
+    assert digest_path.stat().st_mode & 0o777 == 0o640
+
+
+def test_the_digest_is_named_by_the_business_date_in_the_configured_zone(project: Project) -> None:
+    """23:30 on 2026-03-07 in Los Angeles is 03-08 in UTC; the digest still says 03-07."""
+    project.write_config(digestTimeZone="America/Los_Angeles")
+    project.write_state({"redditQueue": []})
+    project.clock.set(at("2026-03-08T07:30:00Z"))
+
+    run_task(project.app(), "nightly-batch", "schedule")
+
+    assert project.digest_files() == ["digest-2026-03-07.json"]
+    assert (
+        project.read_json(project.digests / "digest-2026-03-07.json")["timeZone"]
+        == "America/Los_Angeles"
+    )
+
+
+def test_invalid_leads_are_counted_logged_and_never_fatal(project: Project, lead: Lead) -> None:
+    """Leads with unusable scores are skipped and logged with their ids; the batch succeeds."""
+    # Python writers may put NaN in the file; JavaScript's JSON.stringify would write null.
+    project.state_path.write_text(
+        '{"redditQueue": [{"id": "ok", "score": 0.9}, {"id": "nan", "score": NaN},'
+        ' {"id": "neg", "score": -1}, {"no": "id"}]}'
+    )
+
+    with capture_logs() as logs:
+        outcome = run_task(project.app(), "nightly-batch", "manual")
+
+    invalid = [
+        (entry["lead"], entry["reason"]) for entry in logs if entry["event"] == "lead.invalid"
+    ]
+    assert outcome.ok
+    assert invalid == [
+        ("nan", "score nan is not a finite number"),
+        ("neg", "score -1 is negative"),
+        ("#3", "score is missing"),
+    ]
+    assert outcome.message == "nightly batch: synced 0 docs, marked 1 for draft"
+
+
+def test_a_rerun_on_the_same_day_keeps_the_first_digest_and_sends_once(
+    project: Project, lead: Lead
+) -> None:
+    """The second digest replaces the first atomically; the first is archived; one send."""
+    project.write_state({"redditQueue": [lead("a", 0.9)], "pendingDocChanges": ["doc.md"]})
+    app = project.app()
+    run_task(app, "nightly-batch", "schedule")
+    first = project.read_json(project.digests / "digest-2026-11-28.json")
+    project.clock.advance(hours(0.5))
+
+    second_outcome = run_task(app, "nightly-batch", "manual")
+
+    second = project.read_json(project.digests / "digest-2026-11-28.json")
+    kept = project.read_json(
+        project.digests / "archive" / f"digest-2026-11-28.{first['batchId']}.json"
+    )
+    assert second_outcome.message == "nightly batch: synced 0 docs, marked 0 for draft"
+    assert second["batchId"] != first["batchId"]
+    assert kept == first
+    assert second["summary"]["selectedTotal"] == 1
+    assert project.digest_files() == ["digest-2026-11-28.json"]
+
+    project.clock.advance(hours(7))
+    sent = run_task(app, "send-digest", "schedule")
+    again = run_task(app, "send-digest", "manual")
+
+    assert sent.message == "digest notification sent (1 leads) to log"
+    assert again.message == "digest-2026-11-28.json was already delivered to log"
+    assert [m.batch_id for m in project.channels["log"].sent] == [second["batchId"]]
+
+
+def test_task_history_is_capped(project: Project) -> None:
+    """taskHistory keeps only the newest taskHistoryLimit entries."""
+    project.write_config(taskHistoryLimit=3)
+    project.write_state({"taskHistory": [{"id": str(i)} for i in range(5)]})
+    app = project.app()
+
+    run_task(app, "nightly-batch", "manual")
+    run_task(app, "nightly-batch", "manual")
+
+    history = project.read_state()["taskHistory"]
+    assert [entry.get("type", entry["id"]) for entry in history] == [
+        "4",
+        "nightly-batch",
+        "nightly-batch",
+    ]
+
+
+def test_a_missing_state_file_is_an_empty_queue(project: Project) -> None:
+    """With no state yet, the batch writes an empty digest and creates the state."""
+    outcome = run_task(project.app(), "nightly-batch", "manual")
+
+    assert outcome.ok
+    assert project.read_state()["lastNightlyBatchAt"] == "2026-11-28T23:00:00.000Z"
+    assert (
+        project.read_json(project.digests / "digest-2026-11-28.json")["summary"]["queueTotal"] == 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"redditQueue": [', "not valid JSON at line 1, column 18"),
+        (b'{"redditQueue": {"a": 1}}', "'redditQueue' must be a list, not dict"),
+        (b'{"pendingDocChanges": "doc.md"}', "'pendingDocChanges' must be a list, not str"),
+        (b'{"taskHistory": 7}', "'taskHistory' must be a list, not int"),
+    ],
+)
+def test_corrupt_state_exits_2_and_changes_no_file(
+    project: Project, content: bytes, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A state that cannot be used is one sentence and exit 2; nothing is written anywhere."""
+    project.state_path.write_bytes(content)
+
+    code = main(["run-once", "nightly-batch", "--config", str(project.config_path)])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+    assert project.state_path.read_bytes() == content
+    assert not (project.root / "orchestrator_state.json.bak").exists()
+    assert project.digest_files() == []
+
+
+def test_heartbeat_never_touches_the_state_file(project: Project) -> None:
+    """The heartbeat records itself in the runtime store and leaves the state alone, even a bad one."""
+    project.state_path.write_bytes(b"{not json")
+    before = project.state_path.stat()
+    app = project.app()
+
+    outcome = run_task(app, "heartbeat", "schedule")
+
+    after = project.state_path.stat()
+    assert outcome.ok
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert app.store.last_heartbeat() == "2026-11-28T23:00:00.000Z"
+
+
+def test_every_run_is_recorded_in_the_runtime_store(project: Project, lead: Lead) -> None:
+    """Start, end, duration, result and the error of each run are kept."""
+    project.write_state({"redditQueue": [lead("a", 0.9)]})
+    app = project.app()
+    run_task(app, "nightly-batch", "schedule")
+    project.state_path.write_bytes(b"[]")
+    run_task(app, "nightly-batch", "manual")
+
+    runs = app.store.recent_runs(10, task="nightly-batch")
+
+    assert [(run.result, run.trigger) for run in runs] == [("error", "manual"), ("ok", "schedule")]
+    assert runs[1].details["selectedTotal"] == 1
+    assert runs[1].ended_at == "2026-11-28T23:00:00.000Z"
+    assert runs[0].error is not None
+    assert "the top level must be a JSON object, not list" in runs[0].error
+
+
+def test_state_is_unchanged_when_the_digest_cannot_be_written(project: Project, lead: Lead) -> None:
+    """The digest is written first: if that fails, marks and doc changes stay as they were."""
+    original = project.write_state({"redditQueue": [lead("a", 0.9)], "pendingDocChanges": ["d.md"]})
+    # Something in the way of the digest file: a directory where the file should go.
+    (project.digests / "digest-2026-11-28.json").mkdir(parents=True)
+
+    outcome = run_task(project.app(), "nightly-batch", "manual")
+
+    assert not outcome.ok
+    assert outcome.exit_code == 1
+    after = project.read_state()
+    assert after["pendingDocChanges"] == ["d.md"]
+    assert "selectedForDraft" not in after["redditQueue"][0]
+    assert after["taskHistory"][-1]["result"] == "error"
+    assert copy.deepcopy(after["redditQueue"]) == project.decode(original)["redditQueue"]
