@@ -1,0 +1,73 @@
+"""Realistic shared states: queue items shaped like the original sweeper's, about 430 bytes each.
+
+Used by the tests and by bench/. A quarter of the leads score above the default threshold.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+SUBREDDITS = ("selfhosted", "homelab", "devops", "sysadmin", "python", "docker", "linux")
+KEYWORDS = ("reverse proxy", "backup", "monitoring", "uptime", "cron", "alerting", "vps", "nginx")
+WORDS = (
+    "how",
+    "do",
+    "I",
+    "keep",
+    "my",
+    "home",
+    "server",
+    "from",
+    "going",
+    "down",
+    "when",
+    "the",
+    "backup",
+    "job",
+    "fails",
+    "at",
+    "night",
+    "without",
+    "anyone",
+    "noticing",
+    "until",
+    "morning",
+)
+
+
+def make_lead(rng: random.Random, index: int) -> dict[str, Any]:
+    """One queued lead; 25% have a keyword sum above 7.5 (confidence > 0.75)."""
+    above = rng.random() < 0.25
+    score = rng.randint(8, 15) if above else rng.randint(5, 7)
+    lead: dict[str, Any] = {
+        "id": f"t3_{index:07x}",
+        "subreddit": rng.choice(SUBREDDITS),
+        "question": " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 14))).capitalize()
+        + "?",
+        "link": f"https://www.reddit.com/r/selfhosted/comments/{index:07x}/a_question_about_servers/",
+        "queuedAt": f"2026-11-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:14:07.512Z",
+        "tag": "priority" if score >= 9 else "draft",
+        "pillar": "reliability",
+        "feedId": f"feed-{rng.randint(1, 9)}",
+        "author": f"u/user{rng.randint(1, 99999)}",
+        "ctaVariant": rng.choice(("a", "b")),
+        "matchedKeywords": rng.sample(KEYWORDS, 2),
+        "score": score,
+        "entryContent": "I run a few services on a small VPS &amp; want a nightly job that tells me.",
+    }
+    return lead
+
+
+def make_state(count: int, seed: int = 7) -> dict[str, Any]:
+    """A state with `count` leads plus the keys other programs keep there."""
+    rng = random.Random(seed)
+    return {
+        "redditQueue": [make_lead(rng, index) for index in range(count)],
+        "pendingDocChanges": [f"docs/page-{i}.md" for i in range(3)],
+        "rssSeenIds": [f"t3_seen{i}" for i in range(400)],
+        "approvals": {"appr-1": {"status": "pending"}},
+        "taskHistory": [],
+        "updatedAt": "2026-11-28T22:00:00.000Z",
+        "sweeperCursor": {"lastRun": "2026-11-28T21:55:00.000Z", "pages": 12},
+    }

@@ -1,0 +1,202 @@
+"""The command line as an operator uses it: exit codes, output, no tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from conftest import Project
+from nightly_batch.cli import main
+from nightly_batch.jsonio import parse_json
+
+Lead = Callable[..., dict[str, Any]]
+
+
+def cli(project: Project, *arguments: str) -> int:
+    return main([*arguments, "--config", str(project.config_path)])
+
+
+def test_run_once_prints_one_result_line_and_exits_0(
+    project: Project, lead: Lead, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """run-once prints the task's outcome on stdout and exits 0 on success."""
+    project.write_state({"redditQueue": [lead("a", 0.9)], "pendingDocChanges": ["x.md"]})
+
+    code = cli(project, "run-once", "nightly-batch")
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("nightly-batch: ok in ")
+    assert out.endswith(": nightly batch: synced 1 docs, marked 1 for draft\n")
+
+
+def test_run_once_of_a_failing_task_exits_1(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A task that fails (here: an unreadable digest) exits 1 with the reason."""
+    project.digests.mkdir(parents=True)
+    (project.digests / "digest-2099-01-01.json").write_text("{not json")
+
+    code = cli(project, "run-once", "send-digest")
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "send-digest: failed after" in err
+    assert "digest-2099-01-01.json: not valid JSON at line 1, column 2" in err
+
+
+def test_unknown_task_is_a_usage_error(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """argparse refuses an unknown task with exit code 2 and the allowed names."""
+    with pytest.raises(SystemExit) as raised:
+        cli(project, "run-once", "reddit-sweep")
+
+    assert raised.value.code == 2
+    assert "invalid choice: 'reddit-sweep'" in capsys.readouterr().err
+
+
+def test_status_reports_runs_heartbeat_digest_and_queue(
+    project: Project, lead: Lead, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """status --json has the last run per task, heartbeat age, last digest, queue size."""
+    project.write_state({"redditQueue": [lead("a", 0.9), lead("b", 0.2)]})
+    for task in ("heartbeat", "nightly-batch", "send-digest"):
+        cli(project, "run-once", task)
+    capsys.readouterr()
+
+    code = cli(project, "status", "--json")
+
+    status = parse_json(capsys.readouterr().out.encode())
+    assert code == 0
+    assert {task: run["result"] for task, run in status["tasks"].items()} == {
+        "nightly-batch": "ok",
+        "send-digest": "ok",
+        "heartbeat": "ok",
+    }
+    assert status["heartbeat"]["ageSeconds"] >= 0
+    assert status["queue"]["total"] == 2
+    assert status["queue"]["selected"] == 1
+    assert status["lastDigest"]["leads"] == 1
+    assert [(d["channel"], d["status"]) for d in status["lastDigest"]["deliveries"]] == [
+        ("log", "sent")
+    ]
+
+
+def test_status_before_anything_ran_creates_nothing(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fresh install's status says what has not happened yet and writes no file."""
+    code = cli(project, "status")
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "nightly-batch  never run" in out
+    assert "heartbeat: none yet" in out
+    assert "last digest: none yet" in out
+    assert not project.logs.exists()
+
+
+def test_status_shows_a_run_whose_process_died_as_interrupted(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run left 'running' by a killed process is reported as interrupted."""
+    app = project.app()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    app.store.start_run("nightly-batch", "schedule", "2026-11-28T23:00:00.000Z", int(dead.stdout))
+    app.store.close()
+
+    cli(project, "status", "--json")
+
+    assert (
+        parse_json(capsys.readouterr().out.encode())["tasks"]["nightly-batch"]["result"]
+        == "interrupted"
+    )
+
+
+def test_digests_list_and_show(
+    project: Project, lead: Lead, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """digests list shows each date; digests show prints the leads or, with --json, the file."""
+    project.write_state({"redditQueue": [lead("a", 0.9, question="Best <reverse> proxy?")]})
+    cli(project, "run-once", "nightly-batch")
+    capsys.readouterr()
+    day = sorted(p.name for p in project.digests.glob("digest-*.json"))[0][7:17]
+
+    assert cli(project, "digests", "list") == 0
+    listing = capsys.readouterr().out
+    assert cli(project, "digests", "show", day) == 0
+    shown = capsys.readouterr().out
+    assert cli(project, "digests", "show", day, "--json") == 0
+    raw = capsys.readouterr().out
+
+    assert f"{day}" in listing.splitlines()[1]
+    assert "1 Reddit Leads Ready for Review" in shown
+    assert (
+        "[0.90] Best <reverse> proxy? r/selfhosted https://www.reddit.com/r/selfhosted/comments/a/"
+        in shown
+    )
+    assert parse_json(raw.encode())["redditQueue"][0]["id"] == "a"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "code", "message"),
+    [
+        (
+            ("digests", "show", "2026-13-01"),
+            2,
+            "DATE '2026-13-01' is not a date of the form YYYY-MM-DD.",
+        ),
+        (("digests", "show", "2020-01-01"), 1, "no digest for 2020-01-01 in"),
+    ],
+)
+def test_digests_show_errors_are_one_sentence(
+    project: Project,
+    capsys: pytest.CaptureFixture[str],
+    arguments: tuple[str, ...],
+    code: int,
+    message: str,
+) -> None:
+    """A bad or unknown date is one sentence, no traceback."""
+    assert cli(project, *arguments) == code
+    assert message in capsys.readouterr().err
+
+
+def test_help_works_without_a_config(capsys: pytest.CaptureFixture[str]) -> None:
+    """--help needs no config file and lists every command."""
+    with pytest.raises(SystemExit) as raised:
+        main(["--help"])
+
+    out = capsys.readouterr().out
+    assert raised.value.code == 0
+    for command in ("run", "run-once", "check-config", "status", "digests"):
+        assert command in out
+
+
+def test_python_dash_m_runs_the_same_cli(project: Project) -> None:
+    """`python -m nightly_batch` is the same command line, in a fresh process."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nightly_batch",
+            "check-config",
+            "--config",
+            str(project.config_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0
+    assert parse_json(result.stdout.encode())["config"]["digestTimeZone"] == "UTC"

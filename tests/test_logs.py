@@ -1,0 +1,93 @@
+"""Logging: JSON lines in the log file, readable console lines, secrets never written."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+import structlog
+
+from conftest import Project
+from nightly_batch.cli import main
+from nightly_batch.jsonio import parse_json
+from nightly_batch.logs import configure_logging
+from nightly_batch.redact import Redactor
+
+SECRET_URL = "https://hooks.slack.com/services/T0AAAA/B0BBBB/zzSECRETzz"
+
+
+def read_lines(path: Path) -> list[dict[str, object]]:
+    return [parse_json(line.encode()) for line in path.read_text().splitlines()]
+
+
+def test_file_gets_json_lines_and_console_gets_plain_lines(tmp_path: Path) -> None:
+    """Each event is one JSON object in the file and one key=value line on a non-terminal."""
+    console = io.StringIO()
+    configure_logging(log_file=tmp_path / "orchestrator.log", console=console)
+
+    structlog.get_logger("t").info(
+        "task.finished", task="nightly-batch", duration_s=0.25, result="ok"
+    )
+
+    [line] = read_lines(tmp_path / "orchestrator.log")
+    assert line["event"] == "task.finished"
+    assert line["level"] == "info"
+    assert line["duration_s"] == 0.25
+    assert str(line["timestamp"]).endswith("Z")
+    assert console.getvalue().startswith("level='info' event='task.finished' task='nightly-batch'")
+
+
+def test_secrets_are_redacted_from_events_tracebacks_and_library_logs(tmp_path: Path) -> None:
+    """Known secret values and credential shapes never reach the file or the console."""
+    console = io.StringIO()
+    log_file = tmp_path / "orchestrator.log"
+    configure_logging(
+        level="debug",
+        log_file=log_file,
+        console=console,
+        redactor=Redactor([SECRET_URL, "hunter22"]),
+    )
+    log = structlog.get_logger("t")
+
+    log.debug("posting", url=SECRET_URL, nested={"smtp": "smtp://bob:hunter22@mail.example.com"})
+    try:
+        raise RuntimeError(f"POST {SECRET_URL} failed; Authorization: Bearer abc.def.ghi")
+    except RuntimeError:
+        log.exception("delivery.crashed")
+    logging.getLogger("somelib").warning("calling %s with xoxb-1234-5678-abcdef", SECRET_URL)
+    logging.getLogger("httpx").info("HTTP Request: POST %s", SECRET_URL)
+
+    written = log_file.read_text() + console.getvalue()
+    for secret in ("zzSECRETzz", "hunter22", "abc.def.ghi", "xoxb-1234"):
+        assert secret not in written
+    assert "Traceback" in log_file.read_text()
+    assert "HTTP Request" not in written  # httpx's INFO lines carry full URLs: silenced
+    assert [line["event"] for line in read_lines(log_file)] == [
+        "posting",
+        "delivery.crashed",
+        "calling *** with xox-***",
+    ]
+
+
+def test_run_once_writes_the_log_file_in_logs_dir(project: Project) -> None:
+    """A CLI run logs its task events as JSON lines to logsDir/orchestrator.log."""
+    main(["run-once", "heartbeat", "--config", str(project.config_path)])
+
+    events = [line["event"] for line in read_lines(project.logs / "orchestrator.log")]
+    assert events == ["task.started", "task.finished"]
+
+
+def test_redactor_masks_credential_shapes_it_was_not_told_about() -> None:
+    """Webhook paths, bot tokens, SendGrid keys and URL passwords are masked by shape."""
+    redactor = Redactor()
+
+    text = redactor.text(
+        "https://discord.com/api/webhooks/123/tok_en https://hooks.slack.com/services/T/B/x "
+        "SG.aaaaaaaaaa.bbbbbbbbbb smtps://u:p4ss@h:465 key-0123456789abcdef0123"
+    )
+
+    assert text == (
+        "https://discord.com/api/webhooks/*** https://hooks.slack.com/services/*** "
+        "SG.*** smtps://u:***@h:465 key-***"
+    )
