@@ -130,7 +130,7 @@ def test_digests_list_and_show(
     project.write_state({"redditQueue": [lead("a", 0.9, question="Best <reverse> proxy?")]})
     cli(project, "run-once", "nightly-batch")
     capsys.readouterr()
-    day = sorted(p.name for p in project.digests.glob("digest-*.json"))[0][7:17]
+    day = min(p.name for p in project.digests.glob("digest-*.json"))[7:17]
 
     assert cli(project, "digests", "list") == 0
     listing = capsys.readouterr().out
