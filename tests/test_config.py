@@ -137,7 +137,7 @@ def test_a_missing_required_key_is_named(project: Project) -> None:
     [
         (b'{"logsDir": "../logs",}', "the config file is not valid JSON at line 1, column 23"),
         (b"[1]", "the config file must hold a JSON object of keys and values."),
-        (b'{"a": "\xff"}', "the config file is not UTF-8 text (byte 7)."),
+        (b'{"a": "\xff"}', "the config file is not valid UTF-8 at byte 7."),
     ],
 )
 def test_an_unreadable_config_file_is_one_sentence(

@@ -6,7 +6,6 @@ the same whatever directory it is started from.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from pydantic.alias_generators import to_camel
 
 from nightly_batch.config_errors import describe_validation_error, near_miss_warnings
 from nightly_batch.errors import ConfigError
-from nightly_batch.jsonio import parse_json
+from nightly_batch.jsonio import JsonSyntaxError, parse_json
 
 CONFIG_ENV = "NIGHTLY_BATCH_CONFIG"
 DEFAULT_CONFIG = Path("config/orchestrator_config.json")
@@ -171,15 +170,8 @@ def load_config(path: Path) -> tuple[Config, list[str]]:
         raise ConfigError(f"{path}: the config file does not exist.") from None
     except OSError as error:
         raise ConfigError(f"{path}: the config file cannot be read ({error.strerror}).") from None
-    except json.JSONDecodeError as error:
-        raise ConfigError(
-            f"{path}: the config file is not valid JSON at line {error.lineno}, "
-            f"column {error.colno} ({error.msg})."
-        ) from None
-    except UnicodeDecodeError as error:
-        raise ConfigError(
-            f"{path}: the config file is not UTF-8 text (byte {error.start})."
-        ) from None
+    except JsonSyntaxError as fault:
+        raise ConfigError(f"{path}: the config file is {fault}.") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the config file must hold a JSON object of keys and values.")
     known = {field.alias or name for name, field in Config.model_fields.items()}

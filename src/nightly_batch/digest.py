@@ -7,7 +7,6 @@ own listing do not mistake it for a current digest.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from nightly_batch.atomic import fsync_directory, keep_copy, write_atomic
 from nightly_batch.errors import DigestError
-from nightly_batch.jsonio import dump_json, parse_json
+from nightly_batch.jsonio import JsonSyntaxError, dump_json, parse_json
 
 DIGEST_MODE = 0o640
 DIRECTORY_MODE = 0o750
@@ -108,12 +107,8 @@ def read_digest(path: Path) -> dict[str, Any]:
         raise DigestError(f"{path}: the digest file does not exist.") from None
     except OSError as error:
         raise DigestError(f"{path}: the digest file cannot be read ({error.strerror}).") from None
-    except json.JSONDecodeError as error:
-        raise DigestError(
-            f"{path}: not valid JSON at line {error.lineno}, column {error.colno} ({error.msg})."
-        ) from None
-    except UnicodeDecodeError as error:
-        raise DigestError(f"{path}: not valid UTF-8 at byte {error.start}.") from None
+    except JsonSyntaxError as fault:
+        raise DigestError(f"{path}: {fault}.") from None
     problem = _shape_problem(digest)
     if problem:
         raise DigestError(f"{path}: not a digest ({problem}).")

@@ -17,8 +17,12 @@ _encoder = msgspec.json.Encoder()
 _text_encoder = msgspec.json.Encoder(enc_hook=str)
 
 
+class JsonSyntaxError(ValueError):
+    """Bytes that are not JSON; the text says where ("not valid JSON at line 3, column 8 (...)")."""
+
+
 def parse_json(data: bytes) -> Any:
-    """Parse JSON bytes; raises json.JSONDecodeError (with line and column) or UnicodeDecodeError."""
+    """Parse JSON bytes; raises JsonSyntaxError."""
     return parse_json_exact(data)[0]
 
 
@@ -32,7 +36,15 @@ def parse_json_exact(data: bytes) -> tuple[Any, bool]:
     try:
         return _decoder.decode(data), False
     except (msgspec.DecodeError, UnicodeDecodeError):
+        pass
+    try:
         return json.loads(data), True
+    except json.JSONDecodeError as error:
+        raise JsonSyntaxError(
+            f"not valid JSON at line {error.lineno}, column {error.colno} ({error.msg})"
+        ) from None
+    except UnicodeDecodeError as error:
+        raise JsonSyntaxError(f"not valid UTF-8 at byte {error.start}") from None
 
 
 def dump_json(value: Any, *, indent: bool = False, exact: bool = False) -> bytes:

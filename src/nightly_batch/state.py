@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import gc
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from typing import Any
 
 from nightly_batch.atomic import keep_copy, sweep_stale_temps, write_atomic
 from nightly_batch.errors import BusyError, StateError
-from nightly_batch.jsonio import dump_json, parse_json_exact
+from nightly_batch.jsonio import JsonSyntaxError, dump_json, parse_json_exact
 
 State = dict[str, Any]
 NEW_FILE_MODE = 0o600
@@ -50,15 +49,8 @@ def parse_state(path: Path, data: bytes) -> tuple[State, bool]:
     """Parse state bytes (and whether they need the exact writer); a fault names the position."""
     try:
         state, exact = parse_json_exact(data)
-    except json.JSONDecodeError as error:
-        raise StateError(
-            f"{path}: not valid JSON at line {error.lineno}, column {error.colno} "
-            f"({error.msg}); the file was left untouched."
-        ) from None
-    except UnicodeDecodeError as error:
-        raise StateError(
-            f"{path}: not valid UTF-8 at byte {error.start}; the file was left untouched."
-        ) from None
+    except JsonSyntaxError as fault:
+        raise StateError(f"{path}: {fault}; the file was left untouched.") from None
     if not isinstance(state, dict):
         raise StateError(
             f"{path}: the top level must be a JSON object, not {type(state).__name__}; "
