@@ -12,10 +12,7 @@ lists (key order kept) and written back from them.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import gc
-import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,10 +20,10 @@ from typing import Any
 from nightly_batch.atomic import keep_copy, sweep_stale_temps, write_atomic
 from nightly_batch.errors import BusyError, StateError
 from nightly_batch.jsonio import JsonSyntaxError, dump_json, parse_json_exact
+from nightly_batch.locks import FileLock
 
 State = dict[str, Any]
 NEW_FILE_MODE = 0o600
-LOCK_POLL_SECONDS = 0.05
 
 
 @contextlib.contextmanager
@@ -110,35 +107,25 @@ class SharedStateStore:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[StateTransaction]:
         """Hold the exclusive lock for one read-change-write."""
+        lock = FileLock(self.lock_path)
         try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, NEW_FILE_MODE)
+            acquired = lock.acquire(self.lock_timeout)
         except OSError as error:
             raise StateError(
                 f"{self.lock_path}: the lock file cannot be opened ({error.strerror})."
             ) from None
+        if not acquired:
+            raise BusyError(
+                f"{self.lock_path}: another process has held the state lock for more than "
+                f"{self.lock_timeout:g} s; nothing was changed."
+            )
         try:
-            self._acquire(fd)
             sweep_stale_temps(self.path)
             yield StateTransaction(self.path)
         finally:
-            os.close(fd)  # closing the descriptor releases the flock
+            lock.release()
 
     def read(self) -> State:
         """A consistent snapshot, taken under the lock."""
         with self.transaction() as transaction:
             return transaction.read()
-
-    def _acquire(self, fd: int) -> None:
-        deadline = time.monotonic() + self.lock_timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise BusyError(
-                        f"{self.lock_path}: another process has held the state lock for more "
-                        f"than {self.lock_timeout:g} s; nothing was changed."
-                    ) from None
-                time.sleep(LOCK_POLL_SECONDS)
-            else:
-                return

@@ -1,0 +1,69 @@
+"""Advisory flock locks on dedicated lock files.
+
+flock locks belong to the open file description, so they are released when the descriptor is
+closed, also when the process dies: a killed holder never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from nightly_batch.errors import BusyError
+
+LOCK_MODE = 0o600
+POLL_SECONDS = 0.05
+
+
+class FileLock:
+    """An exclusive lock on `path`, optionally recording the holder's pid in the file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self, timeout: float = 0.0, *, record_pid: bool = False) -> bool:
+        """Take the lock, waiting up to `timeout` seconds; False if another holder kept it."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, LOCK_MODE)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    return False
+                time.sleep(POLL_SECONDS)
+            else:
+                break
+        if record_pid:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def holder(self) -> str:
+        """The pid the current holder recorded, or 'unknown'."""
+        try:
+            return self.path.read_text().strip() or "unknown"
+        except OSError:
+            return "unknown"
+
+    @contextlib.contextmanager
+    def held(self, timeout: float, busy_message: str) -> Iterator[None]:
+        """Hold the lock for a block; BusyError with `busy_message` if it cannot be had in time."""
+        if not self.acquire(timeout):
+            raise BusyError(busy_message)
+        try:
+            yield
+        finally:
+            self.release()
