@@ -15,16 +15,14 @@ from apscheduler.triggers.base import BaseTrigger
 from cronsim import CronSim
 
 
-class DebianCronTrigger(BaseTrigger):  # type: ignore[misc]  (APScheduler ships no type hints)
+class DebianCronTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler ships no type hints
     """Fires at the times `expression` names in `zone`; the times it returns are in UTC."""
 
     def __init__(self, expression: str, zone: ZoneInfo) -> None:
         self.expression = expression
         self.zone = zone
 
-    def get_next_fire_time(
-        self, previous_fire_time: datetime | None, now: datetime
-    ) -> datetime | None:
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
         start = previous_fire_time or now
         return next_fire(self.expression, self.zone, start)
 
