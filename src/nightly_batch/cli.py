@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", parents=[common], help="run the daemon")
+    commands.add_parser("run", parents=[common], help="run the daemon (SIGTERM or Ctrl-C stops it)")
     once = commands.add_parser(
         "run-once", parents=[common], help="run one task now, as the daemon would"
     )
@@ -45,6 +45,19 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         help="validate and print the effective config, secrets masked",
     )
+    schedule = commands.add_parser(
+        "schedule", parents=[common], help="the next fire times of each job, local and UTC"
+    )
+    schedule.add_argument(
+        "--from",
+        dest="start",
+        metavar="ISO-TIME",
+        help="start here instead of now (no offset: local)",
+    )
+    schedule.add_argument(
+        "--count", type=int, default=3, metavar="N", help="fires per job (1-1000)"
+    )
+    schedule.add_argument("--json", action="store_true", help="print JSON")
     status = commands.add_parser(
         "status", parents=[common], help="last runs, heartbeat, last digest"
     )
@@ -88,20 +101,24 @@ def _settings(arguments: argparse.Namespace) -> Settings:
 def _dispatch(arguments: argparse.Namespace) -> int:
     settings = _settings(arguments)
     command = arguments.command
+    if command in ("run", "run-once"):
+        app = _start(settings)
+        return _run_once(app, arguments.task) if command == "run-once" else _run(app)
     if command == "check-config":
         return _check_config(settings)
     if command == "status":
         return _status(settings, as_json=arguments.json)
-    if command == "digests":
-        from nightly_batch.digest_commands import list_command, show_command  # noqa: PLC0415
+    if command == "schedule":
+        return _schedule(settings, arguments.start, arguments.count, as_json=arguments.json)
+    return _digests(settings, arguments)
 
-        if arguments.digests_command == "list":
-            return list_command(settings.config)
-        return show_command(settings.config, arguments.date, as_json=arguments.json)
-    app = _start(settings)
-    if command == "run-once":
-        return _run_once(app, arguments.task)
-    return _run(app)
+
+def _digests(settings: Settings, arguments: argparse.Namespace) -> int:
+    from nightly_batch.digest_commands import list_command, show_command  # noqa: PLC0415
+
+    if arguments.digests_command == "list":
+        return list_command(settings.config)
+    return show_command(settings.config, arguments.date, as_json=arguments.json)
 
 
 def _start(settings: Settings) -> Any:
@@ -136,15 +153,37 @@ def _print_outcome(outcome: Any) -> None:
 
 
 def _run(app: Any) -> int:
-    # Until the scheduler lands, `run` runs each job once, in the order of a night and a morning.
-    from nightly_batch.runner import run_task  # noqa: PLC0415
+    import faulthandler  # noqa: PLC0415
+    import signal  # noqa: PLC0415
 
-    worst = EXIT_OK
-    for task in ("heartbeat", "nightly-batch", "send-digest"):
-        outcome = run_task(app, task, "manual")
-        _print_outcome(outcome)
-        worst = max(worst, outcome.exit_code)
-    return worst
+    from nightly_batch.daemon import run_daemon  # noqa: PLC0415
+    from nightly_batch.sdnotify import SystemdNotifier  # noqa: PLC0415
+
+    # The handlers only set the stop event; the main thread does the shutdown.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: app.stop.set())
+    # Every thread's stack on SIGABRT (systemd's watchdog kill) and on demand with SIGUSR1.
+    faulthandler.enable(all_threads=True)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    return int(run_daemon(app, SystemdNotifier()))
+
+
+def _schedule(settings: Settings, start: str | None, count: int, *, as_json: bool) -> int:
+    from nightly_batch.clock import SystemClock  # noqa: PLC0415
+    from nightly_batch.errors import ConfigError  # noqa: PLC0415
+    from nightly_batch.jsonio import to_text  # noqa: PLC0415
+    from nightly_batch.schedule_command import parse_from, render, upcoming  # noqa: PLC0415
+
+    if not 1 <= count <= 1000:
+        raise ConfigError(f"--count {count} is not allowed: use a number from 1 to 1000.")
+    config = settings.config
+    rows = upcoming(config, parse_from(start, SystemClock().now()), count)
+    if as_json:
+        payload = {"timeZone": config.digest_time_zone, "fires": rows}
+        sys.stdout.write(to_text(payload, indent=True) + "\n")
+    else:
+        print(render(rows, config.digest_time_zone))
+    return EXIT_OK
 
 
 def _check_config(settings: Settings) -> int:

@@ -63,6 +63,8 @@ class Config(BaseModel):
     nightly_batch_schedule: str = "0 23 * * *"
     morning_notification_schedule: str = "0 6 * * *"
     heartbeat_minutes: Annotated[int, Field(ge=1, le=60)] = 5
+    catch_up_hours: Annotated[float, Field(ge=0, le=72, allow_inf_nan=False)] = 12.0
+    shutdown_timeout_seconds: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] = 90.0
     task_history_limit: Annotated[int, Field(ge=1, le=10_000)] = 50
     retry_max_attempts: Annotated[int, Field(ge=0, le=10)] = 2
     retry_backoff_ms: Annotated[int, Field(ge=0, le=600_000)] = 500

@@ -29,3 +29,7 @@ class TaskError(NightlyBatchError):
 
 class BusyError(NightlyBatchError):
     """Another process holds a lock that this command needs."""
+
+
+class InstanceError(ConfigError):
+    """Another daemon already runs for the same state file (exit code 2)."""

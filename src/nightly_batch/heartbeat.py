@@ -10,14 +10,14 @@ from datetime import timedelta
 
 from nightly_batch.app import App
 from nightly_batch.clock import iso_utc
-from nightly_batch.task_result import TaskResult
+from nightly_batch.task_result import RunInfo, TaskResult
 
 TASK = "heartbeat"
 HEARTBEAT_RETENTION = timedelta(days=7)
 RUN_RETENTION = timedelta(days=400)
 
 
-def run_heartbeat(app: App) -> TaskResult:
+def run_heartbeat(app: App, _run: RunInfo) -> TaskResult:
     """Record a heartbeat and prune old records."""
     now = app.clock.now()
     app.store.record_heartbeat(iso_utc(now), os.getpid())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +38,8 @@ class FileLock:
                 if time.monotonic() >= deadline:
                     os.close(fd)
                     return False
-                time.sleep(POLL_SECONDS)
+                # An Event wait, not time.sleep: it is what the rest of the daemon waits on.
+                threading.Event().wait(POLL_SECONDS)
             else:
                 break
         if record_pid:

@@ -13,7 +13,7 @@ from nightly_batch.digest import business_date, write_digest
 from nightly_batch.history import append_history, owned_list
 from nightly_batch.marking import Rule, digest_entries, mark_queue
 from nightly_batch.state import paused_gc
-from nightly_batch.task_result import TaskResult
+from nightly_batch.task_result import RunInfo, TaskResult
 
 TASK = "nightly-batch"
 # Beyond this many, invalid leads are summed up in one line instead of one line each.
@@ -22,7 +22,7 @@ INVALID_LINES_MAX = 200
 log = structlog.get_logger(__name__)
 
 
-def run_nightly_batch(app: App) -> TaskResult:
+def run_nightly_batch(app: App, run: RunInfo) -> TaskResult:
     """One nightly batch: the state and the digest change together or not at all.
 
     The digest is written before the state. A crash between the two leaves the doc changes
@@ -32,7 +32,7 @@ def run_nightly_batch(app: App) -> TaskResult:
     config = app.config
     now = app.clock.now()
     stamp = iso_utc(now)
-    day = business_date(now, config.zone)
+    day = run.business_day or business_date(now, config.zone)
     rule = Rule(config.draft_score_threshold, config.confidence_weights, config.keyword_score_max)
     batch_id = str(uuid.uuid4())
     with paused_gc(), app.state.transaction() as transaction:

@@ -24,6 +24,7 @@ class RunRecord:
     error: str | None
     pid: int | None
     details: dict[str, Any]
+    slot: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,15 @@ class DeliveryRecord:
 class RuntimeStore(Protocol):
     """The daemon's own bookkeeping: runs, deliveries, heartbeats and a few facts."""
 
-    def start_run(self, task: str, trigger: str, started_at: str, pid: int) -> str: ...
+    def start_run(
+        self, task: str, trigger: str, started_at: str, pid: int, slot: str | None = None
+    ) -> str: ...
+
+    def claim_slot(self, task: str, slot: str, at: str, trigger: str) -> bool: ...
+
+    def slot_claimed(self, task: str, slot: str) -> bool: ...
+
+    def has_history(self, task: str) -> bool: ...
 
     def finish_run(
         self,

@@ -18,9 +18,10 @@ from nightly_batch.app import App
 from nightly_batch.clock import iso_utc
 from nightly_batch.errors import BusyError, ConfigError, NightlyBatchError, StateError
 from nightly_batch.history import append_history
-from nightly_batch.task_result import TaskResult
+from nightly_batch.locks import FileLock
+from nightly_batch.task_result import RunInfo, TaskResult
 
-Handler = Callable[[App], TaskResult]
+Handler = Callable[[App, RunInfo], TaskResult]
 TASKS = ("nightly-batch", "send-digest", "heartbeat")
 # Tasks that leave a taskHistory entry in the shared state (the heartbeat never touches it).
 HISTORY_TASKS = ("nightly-batch", "send-digest")
@@ -61,14 +62,43 @@ def _retryable(error: Exception) -> bool:
     return isinstance(error, BusyError | OSError)
 
 
-def run_task(app: App, task: str, trigger: str, handler: Handler | None = None) -> Outcome:
-    """Run `task` once (with in-run retries) and record everything about it."""
+def run_task(
+    app: App,
+    task: str,
+    trigger: str,
+    *,
+    info: RunInfo | None = None,
+    handler: Handler | None = None,
+    lock_wait: float = 0.0,
+) -> Outcome:
+    """Run `task` once (with in-run retries) and record everything about it.
+
+    A task never runs twice at once, whether the daemon or `run-once` started it: the run holds
+    `logsDir/<task>.lock`, waiting up to `lock_wait` seconds for another holder to finish.
+    """
     handler = handler or handler_for(task)
+    lock = FileLock(app.config.logs_dir / f"{task}.lock")
+    if not lock.acquire(lock_wait, record_pid=True):
+        message = (
+            f"{task} is already running in another process (pid {lock.holder()}); "
+            "this run was not started."
+        )
+        log.warning("task.busy", task=task, trigger=trigger, reason=message)
+        return Outcome("", task, ok=False, message=message, duration_s=0.0, exit_code=1)
+    try:
+        return _run_locked(app, task, trigger, info or RunInfo(trigger), handler)
+    finally:
+        lock.release()
+
+
+def _run_locked(app: App, task: str, trigger: str, info: RunInfo, handler: Handler) -> Outcome:
     started = app.clock.monotonic()
-    run_id = app.store.start_run(task, trigger, iso_utc(app.clock.now()), os.getpid())
+    run_id = app.store.start_run(task, trigger, iso_utc(app.clock.now()), os.getpid(), info.slot)
     bound = log.bind(task=task, run_id=run_id, trigger=trigger)
+    if info.slot:
+        bound = bound.bind(slot=info.slot)
     bound.info("task.started")
-    result, error = _attempts(app, handler, bound)
+    result, error = _attempts(app, handler, info, bound)
     if result is not None:
         message = app.redactor.text(result.message)
         if task in HISTORY_TASKS and not result.history_written:
@@ -102,12 +132,12 @@ def run_task(app: App, task: str, trigger: str, handler: Handler | None = None) 
 
 
 def _attempts(
-    app: App, handler: Handler, bound: structlog.typing.FilteringBoundLogger
+    app: App, handler: Handler, info: RunInfo, bound: structlog.typing.FilteringBoundLogger
 ) -> tuple[TaskResult | None, Exception | None]:
     attempts = app.config.retry_max_attempts + 1
     for attempt in range(1, attempts + 1):
         try:
-            return handler(app), None
+            return handler(app, info), None
         except Exception as failure:  # noqa: BLE001  (every failure is recorded, then reported)
             if not _retryable(failure) or attempt == attempts or app.stop.is_set():
                 return None, failure

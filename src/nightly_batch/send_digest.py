@@ -15,14 +15,14 @@ from nightly_batch.clock import iso_utc, parse_iso
 from nightly_batch.digest import DigestFile, list_digests, read_digest
 from nightly_batch.errors import DigestError, TaskError
 from nightly_batch.message import DigestMessage, build_message
-from nightly_batch.task_result import TaskResult
+from nightly_batch.task_result import RunInfo, TaskResult
 
 TASK = "send-digest"
 
 log = structlog.get_logger(__name__)
 
 
-def run_send_digest(app: App) -> TaskResult:
+def run_send_digest(app: App, _run: RunInfo) -> TaskResult:
     """Deliver the newest digest not older than `digestMaxAgeHours` to every channel that lacks it."""
     config = app.config
     now = app.clock.now()

@@ -50,6 +50,18 @@ MIGRATIONS = (
     CREATE INDEX heartbeats_by_time ON heartbeats (at);
     CREATE TABLE facts (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
     """,
+    # The ledger: a (task, scheduled slot) row exists once the slot's run has started, so a
+    # duplicate fire, a restart or a catch-up can never run the same slot twice.
+    """
+    ALTER TABLE runs ADD COLUMN slot TEXT;
+    CREATE TABLE slots (
+        task TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        claimed_at TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        PRIMARY KEY (task, slot)
+    );
+    """,
 )
 
 
@@ -97,14 +109,42 @@ class SqliteStore:
                     f"{self.path}: the runtime store cannot be read ({error})."
                 ) from None
 
-    def start_run(self, task: str, trigger: str, started_at: str, pid: int) -> str:
+    def start_run(
+        self, task: str, trigger: str, started_at: str, pid: int, slot: str | None = None
+    ) -> str:
         run_id = str(uuid.uuid4())
         self._write(
-            "INSERT INTO runs (id, task, trigger, started_at, result, pid) "
-            "VALUES (?, ?, ?, ?, 'running', ?)",
-            (run_id, task, trigger, started_at, pid),
+            "INSERT INTO runs (id, task, trigger, started_at, result, pid, slot) "
+            "VALUES (?, ?, ?, ?, 'running', ?, ?)",
+            (run_id, task, trigger, started_at, pid, slot),
         )
         return run_id
+
+    def claim_slot(self, task: str, slot: str, at: str, trigger: str) -> bool:
+        """Record that `slot` of `task` runs now; False if it was claimed before."""
+        with self._lock:
+            try:
+                with self._db:
+                    cursor = self._db.execute(
+                        "INSERT OR IGNORE INTO slots (task, slot, claimed_at, trigger) "
+                        "VALUES (?, ?, ?, ?)",
+                        (task, slot, at, trigger),
+                    )
+                    return cursor.rowcount == 1
+            except sqlite3.Error as error:
+                raise StoreError(
+                    f"{self.path}: the slot ledger cannot be written ({error})."
+                ) from None
+
+    def slot_claimed(self, task: str, slot: str) -> bool:
+        return bool(self._read("SELECT 1 FROM slots WHERE task = ? AND slot = ?", (task, slot)))
+
+    def has_history(self, task: str) -> bool:
+        """Whether `task` ever ran here (catch-up only makes up for runs of a known schedule)."""
+        return bool(
+            self._read("SELECT 1 FROM slots WHERE task = ? LIMIT 1", (task,))
+            or self._read("SELECT 1 FROM runs WHERE task = ? LIMIT 1", (task,))
+        )
 
     def finish_run(
         self,
@@ -253,6 +293,7 @@ def _run(row: sqlite3.Row) -> RunRecord:
         error=row["error"],
         pid=row["pid"],
         details=parse_json(row["details"]),
+        slot=row["slot"],
     )
 
 

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """Why a run happens: its trigger and, for a scheduled daily run, the slot it belongs to."""
+
+    trigger: str = "manual"
+    slot: str | None = None
+    # The business date of a scheduled slot; a late or catch-up batch is filed under it.
+    business_day: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
