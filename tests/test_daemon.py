@@ -31,9 +31,7 @@ def test_runs_at_local_time_refuses_a_second_instance_and_catches_up_once(berlin
     """23:00 in Berlin runs the batch; a second daemon exits; a missed night is made up once."""
     first = DaemonProcess(berlin, fake_utc="2026-11-28 21:59:56")  # 22:59:56 in Berlin
     try:
-        wait_for(
-            lambda: (berlin.digests / "digest-2026-11-28.json").exists(), 30, "the 23:00 batch"
-        )
+        wait_for((berlin.digests / "digest-2026-11-28.json").exists, 30, "the 23:00 batch")
         wait_for(
             lambda: runs(database(berlin), "nightly-batch")[0].result == "ok", 10, "the run record"
         )
