@@ -39,12 +39,19 @@ class RecordingChannel:
     status: str = "delivered"
     error: str | None = None
     sent: list[DigestMessage] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
     def send(self, message: DigestMessage) -> Delivery:
         self.sent.append(message)
         if self.status == "delivered":
             return Delivery("delivered", provider_id=f"{self.name}-{len(self.sent)}")
         return Delivery(self.status, error=self.error)
+
+    def notify(self, text: str) -> Delivery:
+        self.notices.append(text)
+        return Delivery(
+            "delivered" if self.status == "delivered" else self.status, error=self.error
+        )
 
 
 def at(text: str) -> datetime:

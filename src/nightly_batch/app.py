@@ -39,13 +39,13 @@ class App:
         """Wait between retries; returns early when the daemon is asked to stop."""
         (self.wait or self.stop.wait)(seconds)
 
-    def channel(self, name: str) -> Channel:
-        """The delivery channel configured under `name`."""
+    def channel(self, name: str, *, retries: bool = True) -> Channel:
+        """The delivery channel configured under `name` (ConfigError if it cannot be built)."""
         if self.channel_factory is not None:
             return self.channel_factory(name, self)
-        from nightly_batch.channels import build_channel  # noqa: PLC0415
+        from nightly_batch.channel_factory import build_channel  # noqa: PLC0415
 
-        return build_channel(name, self)
+        return build_channel(name, self, retries=retries)
 
 
 @dataclass(frozen=True)

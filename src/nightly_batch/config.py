@@ -73,6 +73,8 @@ class Config(BaseModel):
     confidence_weights: ConfidenceWeights = Field(default_factory=ConfidenceWeights)
     digest_max_age_hours: Annotated[float, Field(gt=0, le=24 * 31, allow_inf_nan=False)] = 24.0
     send_empty_digest: bool = False
+    allowed_webhook_hosts: list[str] = Field(default_factory=list)
+    email_region: Literal["us", "eu"] = "us"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("digest_notification_channel", mode="before")

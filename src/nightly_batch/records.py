@@ -41,6 +41,7 @@ class DeliveryRecord:
     last_error: str | None
     created_at: str
     updated_at: str
+    failure: str | None = None
 
 
 class RuntimeStore(Protocol):
@@ -91,7 +92,10 @@ class RuntimeStore(Protocol):
         provider_id: str | None,
         error: str | None,
         now: str,
+        failure: str | None = None,
     ) -> None: ...
+
+    def unsent_deliveries(self, since_date: str) -> list[DeliveryRecord]: ...
 
     def record_heartbeat(self, at: str, pid: int) -> None: ...
 

@@ -62,6 +62,11 @@ MIGRATIONS = (
         PRIMARY KEY (task, slot)
     );
     """,
+    # Why a delivery failed (transient, rate-limited, configuration, payload): it decides
+    # whether a heartbeat tries again.
+    """
+    ALTER TABLE deliveries ADD COLUMN failure TEXT;
+    """,
 )
 
 
@@ -222,12 +227,22 @@ class SqliteStore:
         provider_id: str | None,
         error: str | None,
         now: str,
+        failure: str | None = None,
     ) -> None:
         self._write(
-            "UPDATE deliveries SET status = ?, provider_id = ?, last_error = ?, updated_at = ? "
-            "WHERE batch_id = ? AND channel = ?",
-            (status, provider_id, error, now, batch_id, channel),
+            "UPDATE deliveries SET status = ?, provider_id = ?, last_error = ?, updated_at = ?, "
+            "failure = ? WHERE batch_id = ? AND channel = ?",
+            (status, provider_id, error, now, failure, batch_id, channel),
         )
+
+    def unsent_deliveries(self, since_date: str) -> list[DeliveryRecord]:
+        """Pending and failed deliveries of digests dated `since_date` or later."""
+        rows = self._read(
+            "SELECT * FROM deliveries WHERE status IN ('pending', 'failed') AND digest_date >= ? "
+            "ORDER BY digest_date, channel",
+            (since_date,),
+        )
+        return [_delivery(row) for row in rows]
 
     def record_heartbeat(self, at: str, pid: int) -> None:
         self._write("INSERT INTO heartbeats (at, pid) VALUES (?, ?)", (at, pid))

@@ -1,0 +1,44 @@
+"""Where secrets may be sent: https on the service's own hosts, or hosts the operator listed.
+
+A webhook URL is itself the credential, so a typo or a pasted look-alike host would hand it to a
+stranger; and no redirect is ever followed, for the same reason.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from nightly_batch.errors import ConfigError
+
+SLACK_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
+DISCORD_HOSTS = ("discord.com", "ptb.discord.com", "canary.discord.com")
+SENDGRID_HOSTS = ("api.sendgrid.com", "api.eu.sendgrid.com")
+MAILGUN_HOSTS = ("api.mailgun.net", "api.eu.mailgun.net")
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def host_port(url: str) -> tuple[str, int | None]:
+    parts = urlsplit(url)
+    return (parts.hostname or ""), parts.port
+
+
+def check_url(name: str, url: str, hosts: tuple[str, ...], extra: tuple[str, ...]) -> str:
+    """`url` if it may carry a secret; else a ConfigError naming the variable (not the secret)."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port
+    listed = host in extra or (port is not None and f"{host}:{port}" in extra)
+    shown = (
+        f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/..." if parts.scheme else "(not a URL)"
+    )
+    if parts.scheme not in ("https", "http") or not host:
+        raise ConfigError(f"{name} is not an http(s) URL: {shown}")
+    if parts.scheme == "http" and not listed:
+        raise ConfigError(
+            f"{name} must use https (plain http only for hosts in allowedWebhookHosts): {shown}"
+        )
+    if host not in hosts and not listed:
+        raise ConfigError(
+            f"{name} points at {host}, which is not one of {', '.join(hosts)}; "
+            "add the host to allowedWebhookHosts for a compatible self-hosted endpoint."
+        )
+    return url
