@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from nightly_batch.app import App
 from nightly_batch.channels import Channel, LogChannel
+from nightly_batch.clock import Clock
+from nightly_batch.config import Config
+from nightly_batch.environment import Environment
 from nightly_batch.errors import ConfigError
+from nightly_batch.redact import Redactor
 from nightly_batch.urls import DISCORD_HOSTS, MAILGUN_HOSTS, SENDGRID_HOSTS, SLACK_HOSTS, check_url
 
 if TYPE_CHECKING:
     from nightly_batch.email_channel import EmailSender
     from nightly_batch.http_delivery import HttpPoster
+
+
+class App(Protocol):
+    """What building a channel needs (the App has it; check-config builds a light one)."""
+
+    config: Config
+    environment: Environment
+    redactor: Redactor
+    clock: Clock
+
+    def pause(self, seconds: float) -> None: ...
+
 
 EMAIL_ADDRESS = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 

@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         help="validate and print the effective config, secrets masked",
     )
+    notify = commands.add_parser(
+        "test-notify", parents=[common], help="send a short test message through each channel"
+    )
+    notify.add_argument(
+        "--channel", choices=("slack", "discord", "email", "log"), help="only this one"
+    )
     schedule = commands.add_parser(
         "schedule", parents=[common], help="the next fire times of each job, local and UTC"
     )
@@ -101,8 +107,10 @@ def _settings(arguments: argparse.Namespace) -> Settings:
 def _dispatch(arguments: argparse.Namespace) -> int:
     settings = _settings(arguments)
     command = arguments.command
-    if command in ("run", "run-once"):
+    if command in ("run", "run-once", "test-notify"):
         app = _start(settings)
+        if command == "test-notify":
+            return _test_notify(app, arguments.channel)
         return _run_once(app, arguments.task) if command == "run-once" else _run(app)
     if command == "check-config":
         return _check_config(settings)
@@ -186,15 +194,27 @@ def _schedule(settings: Settings, start: str | None, count: int, *, as_json: boo
     return EXIT_OK
 
 
+def _test_notify(app: Any, channel: str | None) -> int:
+    from nightly_batch.notify_command import test_notify  # noqa: PLC0415
+
+    code, lines = test_notify(app, channel)
+    for line in lines:
+        print(line, file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
 def _check_config(settings: Settings) -> int:
     from nightly_batch.jsonio import to_text  # noqa: PLC0415
+    from nightly_batch.notify_command import check_channels  # noqa: PLC0415
 
     config = settings.config
+    channels = check_channels(config, settings.environment)
     effective = config.model_dump(mode="json", by_alias=True)
     shown = {
         "configFile": str(config.config_path),
         "config": effective,
         "environment": settings.environment.masked(),
+        "channels": channels,
         "warnings": settings.warnings,
     }
     sys.stdout.write(to_text(shown, indent=True) + "\n")

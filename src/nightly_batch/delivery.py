@@ -8,14 +8,22 @@ again later: the one documented case of a repeat.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import structlog
 
 from nightly_batch.app import App
 from nightly_batch.channels import Delivery
-from nightly_batch.clock import iso_utc
-from nightly_batch.errors import ConfigError
-from nightly_batch.message import DigestMessage
+from nightly_batch.clock import iso_utc, parse_iso
+from nightly_batch.digest import read_digest
+from nightly_batch.errors import ConfigError, DigestError
+from nightly_batch.message import DigestMessage, build_message
+from nightly_batch.records import DeliveryRecord
+
+# A `pending` record this old belongs to a process that died mid-send.
+PENDING_STALE = timedelta(minutes=10)
+RETRY_FIRST = timedelta(minutes=5)
+RETRY_LONGEST = timedelta(hours=1)
 
 log = structlog.get_logger(__name__)
 
@@ -138,3 +146,50 @@ def report_misconfigured(app: App, outcome: FanOut) -> None:
         for working in outcome.sent:
             if working != broken:
                 app.channel(working).notify(app.redactor.text(text))
+
+
+def _due(record: DeliveryRecord, now: datetime) -> bool:
+    updated = parse_iso(record.updated_at)
+    if record.status == "pending":
+        return now - updated >= PENDING_STALE
+    if record.failure not in ("transient", "rate-limited"):
+        # A wrong setting or payload needs a person: a changed config and a manual run.
+        return False
+    wait = min(RETRY_FIRST * (1 << min(max(record.attempts - 1, 0), 8)), RETRY_LONGEST)
+    return now - updated >= wait
+
+
+def retry_owed(app: App) -> list[str]:
+    """Retry deliveries still owed (heartbeat): transient failures with back-off, stale pending.
+
+    Only for digests younger than `digestMaxAgeHours` and channels still configured.
+    """
+    config = app.config
+    now = app.clock.now()
+    channels = {*config.digest_notification_channel, config.digest_fallback_channel}
+    oldest = (now - timedelta(hours=config.digest_max_age_hours + 24)).date().isoformat()
+    done = []
+    for record in app.store.unsent_deliveries(oldest):
+        if record.channel not in channels or not _due(record, now):
+            continue
+        try:
+            digest = read_digest(config.digests / record.digest_file)
+        except DigestError:
+            continue
+        age = now - parse_iso(str(digest["generatedAt"]))
+        if digest["batchId"] != record.batch_id or age > timedelta(
+            hours=config.digest_max_age_hours
+        ):
+            continue  # replaced by a re-run, or too old to be worth sending
+        message = build_message(digest, record.digest_file, app.environment.get("APP_URL"))
+        if already_handled(app, message, record.channel):
+            continue
+        log.info(
+            "delivery.retrying",
+            channel=record.channel,
+            batch_id=record.batch_id,
+            attempts=record.attempts,
+        )
+        status, _ = deliver(app, record.channel, message)
+        done.append(f"{record.channel} {status}")
+    return done
