@@ -62,3 +62,40 @@ def at(text: str) -> datetime:
 
 def hours(count: float) -> timedelta:
     return timedelta(hours=count)
+
+
+def message(
+    count: int = 2, *, title: str = "Question {i}?", url: str | None = None
+) -> DigestMessage:
+    """A digest message with `count` leads, as send-digest would build it."""
+    from nightly_batch.message import Lead  # noqa: PLC0415
+
+    leads = tuple(
+        Lead(
+            id=f"t3_{i}",
+            title=title.format(i=i),
+            link=f"https://www.reddit.com/r/selfhosted/comments/{i}/",
+            subreddit="selfhosted",
+            confidence=0.9 - i / 10_000,
+        )
+        for i in range(count)
+    )
+    return DigestMessage(
+        title=f"🚀 {count} Reddit Leads Ready for Review",
+        summary=f"The nightly sweep holds 140 leads; {count} scored above 0.75 and are ready for drafting (1 new tonight).",
+        leads=leads,
+        digest_file="digest-2026-11-28.json",
+        digest_date="2026-11-28",
+        batch_id="b-1",
+        url=url,
+    )
+
+
+class Pauses:
+    """Records the waits a channel asks for instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)

@@ -111,7 +111,10 @@ def test_every_channel_failing_fails_the_run_and_keeps_the_timestamp(
 
     assert not outcome.ok
     assert outcome.exit_code == 1
-    assert outcome.message == "send-digest failed: every channel failed (log: transient: connection refused)"
+    assert (
+        outcome.message
+        == "send-digest failed: every channel failed (log: transient: connection refused)"
+    )
     assert "lastDigestNotificationAt" not in project.read_state()
     assert project.read_state()["taskHistory"][-1]["result"] == "error"
     record = app.store.deliveries_for(project.channels["log"].sent[0].batch_id)[0]
@@ -140,7 +143,10 @@ def test_fan_out_sends_to_each_channel_once(project: Project, lead: Lead) -> Non
     second = run_task(app, "send-digest", "manual")
     third = run_task(app, "send-digest", "manual")
 
-    assert first.message == "digest notification sent (1 leads) to log; failed on slack: transient: 503"
+    assert (
+        first.message
+        == "digest notification sent (1 leads) to log; failed on slack: transient: 503"
+    )
     assert second.message == "digest notification sent (1 leads) to slack"
     assert third.message == "digest-2026-11-28.json was already delivered to log, slack"
     assert len(project.channels["log"].sent) == 1

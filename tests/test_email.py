@@ -1,0 +1,243 @@
+"""E-mail: SendGrid and Mailgun request shapes (respx), SMTP against a real local server."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+import respx
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from fakes import FakeClock, Pauses, message
+from nightly_batch.email_channel import EmailChannel
+from nightly_batch.errors import ConfigError
+from nightly_batch.http_delivery import HttpPoster, RetryPolicy, make_client
+from nightly_batch.jsonio import parse_json
+from nightly_batch.mailgun import MailgunSender
+from nightly_batch.redact import Redactor
+from nightly_batch.sendgrid import SendGridSender
+from nightly_batch.smtp_channel import SmtpSender, parse_smtp_url
+
+EMAIL_POLICY = RetryPolicy(resend_ambiguous_once=True)
+
+
+def http_email(sender: Any) -> EmailChannel:
+    return EmailChannel(sender, "leads@example.com", ["ops@example.com", "owner@example.com"])
+
+
+@respx.mock
+def test_sendgrid_request_has_personalizations_text_and_html() -> None:
+    """One personalization per recipient, text/plain then text/html, 202 is success."""
+    route = respx.post("https://api.sendgrid.com/v3/mail/send").respond(
+        202, headers={"X-Message-Id": "sg-1"}
+    )
+    poster = HttpPoster("email", make_client(), Pauses(), EMAIL_POLICY)
+    channel = http_email(SendGridSender(poster, Redactor(), FakeClock(), "SG.key.SECRET"))
+
+    result = channel.send(message(1, title="Caf\u00e9 <script>alert(1)</script> {i}"))
+
+    assert (result.status, result.provider_id) == ("delivered", "sg-1")
+    request = route.calls.last.request
+    assert request.headers["Authorization"] == "Bearer SG.key.SECRET"
+    payload = parse_json(request.content)
+    assert payload["personalizations"] == [
+        {"to": [{"email": "ops@example.com"}]},
+        {"to": [{"email": "owner@example.com"}]},
+    ]
+    assert payload["from"] == {"email": "leads@example.com"}
+    assert payload["subject"] == "🚀 1 Reddit Leads Ready for Review"
+    assert [part["type"] for part in payload["content"]] == ["text/plain", "text/html"]
+    assert (
+        "Caf\u00e9 <script>alert(1)</script> 0 (r/selfhosted, confidence 0.90)"
+        in payload["content"][0]["value"]
+    )
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in payload["content"][1]["value"]
+    assert "<script>" not in payload["content"][1]["value"]
+    assert payload["headers"] == {"X-Digest-Id": "b-1"}
+
+
+@respx.mock
+def test_mailgun_form_with_basic_auth_and_an_ambiguous_5xx_resent_once() -> None:
+    """Form fields, `api:KEY` basic auth; a 5xx may have delivered, so one resend, same id."""
+    url = "https://api.eu.mailgun.net/v3/mg.example.com/messages"
+    route = respx.post(url).mock(
+        side_effect=[
+            httpx.Response(502),
+            httpx.Response(
+                200, json={"id": "<mg-1@mg.example.com>", "message": "Queued. Thank you."}
+            ),
+        ]
+    )
+    poster = HttpPoster("email", make_client(), Pauses(), EMAIL_POLICY)
+    channel = http_email(
+        MailgunSender(
+            poster,
+            Redactor(),
+            FakeClock(),
+            "key-SECRET",
+            "mg.example.com",
+            "https://api.eu.mailgun.net",
+        )
+    )
+
+    result = channel.send(message(1))
+
+    assert (result.status, result.provider_id) == ("delivered", "<mg-1@mg.example.com>")
+    assert route.call_count == 2
+    request = route.calls.last.request
+    assert (
+        request.headers["Authorization"]
+        == "Basic " + __import__("base64").b64encode(b"api:key-SECRET").decode()
+    )
+    form = parse_qs(request.content.decode())
+    assert form["to"] == ["ops@example.com", "owner@example.com"]
+    assert form["from"] == ["leads@example.com"]
+    assert form["h:X-Digest-Id"] == ["b-1"]
+    assert parse_json(form["recipient-variables"][0].encode()) == {
+        "ops@example.com": {},
+        "owner@example.com": {},
+    }
+    assert "text" in form
+    assert "html" in form
+
+
+class Recorder:
+    """An aiosmtpd handler that keeps what it receives and refuses one address."""
+
+    def __init__(self) -> None:
+        self.received: list[Envelope] = []
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:  # noqa: N802
+        if address.startswith("refused@"):
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        self.received.append(envelope)
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Controller, Recorder]]:
+    recorder = Recorder()
+    with socket.socket() as probe:  # a free port; aiosmtpd's readiness check cannot use port 0
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield controller, recorder
+    finally:
+        controller.stop()
+
+
+def smtp_channel(controller: Controller, recipients: list[str]) -> EmailChannel:
+    server = parse_smtp_url(f"smtp://127.0.0.1:{controller.port}?starttls=false")
+    return EmailChannel(SmtpSender(server, Pauses()), "leads@example.com", recipients)
+
+
+def test_smtp_delivers_a_multipart_alternative_digest(
+    smtp_server: tuple[Controller, Recorder],
+) -> None:
+    """A real SMTP server receives text and HTML parts with the right From, To and Subject."""
+    controller, recorder = smtp_server
+
+    result = smtp_channel(controller, ["ops@example.com"]).send(message(2))
+
+    assert result.delivered
+    assert result.provider_id == "<digest-b-1@nightly-batch>"
+    [envelope] = recorder.received
+    assert envelope.rcpt_tos == ["ops@example.com"]
+    mail = email.message_from_bytes(envelope.content, policy=email.policy.default)  # type: ignore[arg-type]
+    assert mail["From"] == "leads@example.com"
+    assert mail["To"] == "ops@example.com"
+    assert mail["Subject"] == "🚀 2 Reddit Leads Ready for Review"
+    assert mail["Message-ID"] == "<digest-b-1@nightly-batch>"
+    assert mail.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in mail.iter_parts()] == ["text/plain", "text/html"]
+
+
+def test_smtp_reports_a_refused_recipient(smtp_server: tuple[Controller, Recorder]) -> None:
+    """When one recipient is refused, the others get the mail and the refusal is reported."""
+    controller, recorder = smtp_server
+
+    result = smtp_channel(controller, ["ops@example.com", "refused@example.com"]).send(message(1))
+
+    assert result.delivered
+    assert result.error == "refused: refused@example.com (550 5.1.1 no such user)"
+    assert recorder.received[0].rcpt_tos == ["ops@example.com"]
+
+
+def test_smtp_with_every_recipient_refused_is_a_configuration_failure(
+    smtp_server: tuple[Controller, Recorder],
+) -> None:
+    """Nobody accepted the mail: a failure naming the refusals."""
+    controller, _ = smtp_server
+
+    result = smtp_channel(controller, ["refused@example.com"]).send(message(1))
+
+    assert result.status == "configuration"
+    assert (
+        result.error == "every recipient was refused: refused@example.com (550 5.1.1 no such user)"
+    )
+
+
+def test_smtp_connection_refused_is_transient_and_retried() -> None:
+    """Nothing listening: three attempts with back-off, then a transient failure."""
+    pauses = Pauses()
+    channel = EmailChannel(
+        SmtpSender(parse_smtp_url("smtp://127.0.0.1:9?starttls=false"), pauses),
+        "a@example.com",
+        ["b@example.com"],
+    )
+
+    result = channel.send(message(1))
+
+    assert result.status == "transient"
+    assert pauses.waits == [2.0, 4.0]
+
+
+@pytest.mark.parametrize(
+    ("url", "text"),
+    [
+        (
+            "smtp://user:pw@mail.example.com:587?starttls=false",
+            "SMTP_URL turns STARTTLS off for mail.example.com; that is allowed only for a relay on this host",
+        ),
+        (
+            "https://mail.example.com",
+            "SMTP_URL must look like smtps://user:pass@host:465 or smtp://user:pass@host:587.",
+        ),
+    ],
+)
+def test_bad_smtp_urls_are_refused_without_showing_the_password(url: str, text: str) -> None:
+    """A plain-text connection to another host, or a wrong scheme, is a config error."""
+    with pytest.raises(ConfigError) as raised:
+        parse_smtp_url(url)
+
+    assert text in str(raised.value)
+    assert "pw" not in str(raised.value)
+
+
+def test_smtps_and_starttls_defaults() -> None:
+    """smtps means implicit TLS on 465; smtp means STARTTLS on 587, credentials decoded."""
+    implicit = parse_smtp_url("smtps://bob:p%40ss@mail.example.com")
+    starttls = parse_smtp_url("smtp://bob:pw@mail.example.com")
+
+    assert (implicit.port, implicit.implicit_tls, implicit.starttls, implicit.password) == (
+        465,
+        True,
+        False,
+        "p@ss",
+    )
+    assert (starttls.port, starttls.implicit_tls, starttls.starttls) == (587, False, True)
