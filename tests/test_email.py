@@ -109,20 +109,23 @@ def test_mailgun_form_with_basic_auth_and_an_ambiguous_5xx_resent_once() -> None
 
 
 class Recorder:
-    """An aiosmtpd handler that keeps what it receives and refuses one address."""
+    """An aiosmtpd handler that keeps what it receives and refuses one address.
+
+    aiosmtpd calls the hooks by these names with these arguments.
+    """
 
     def __init__(self) -> None:
         self.received: list[Envelope] = []
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:  # noqa: N802
+    ) -> str:
         if address.startswith("refused@"):
             return "550 5.1.1 no such user"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802, ARG002
         self.received.append(envelope)
         return "250 Message accepted"
 
