@@ -125,7 +125,7 @@ class Recorder:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802, ARG002
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.received.append(envelope)
         return "250 Message accepted"
 
