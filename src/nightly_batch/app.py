@@ -16,7 +16,12 @@ from nightly_batch.redact import Redactor
 from nightly_batch.state import SharedStateStore
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from nightly_batch.alert_sender import AlertSender
+    from nightly_batch.alerts import AlertManager
     from nightly_batch.channels import Channel
+    from nightly_batch.pinger import Pinger
 
 
 @dataclass
@@ -34,6 +39,12 @@ class App:
     wait: Callable[[float], object] | None = None
     # Builds a channel by name; tests hand in recording or failing channels here.
     channel_factory: Callable[[str, App], Channel] | None = None
+    # Set by attach_alerting (the CLI and the daemon); tasks run without them in unit tests.
+    alerts: AlertManager | None = None
+    alert_sender: AlertSender | None = None
+    pinger: Pinger | None = None
+    # The previous heartbeat of this process (wall time, monotonic), to notice clock jumps.
+    last_beat: tuple[datetime, float] | None = None
 
     def pause(self, seconds: float) -> None:
         """Wait between retries; returns early when the daemon is asked to stop."""

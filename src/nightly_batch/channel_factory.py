@@ -188,3 +188,22 @@ def build_channel(name: str, app: App, *, retries: bool = True) -> Channel:
     except KeyError:
         raise ConfigError(f"'{name}' is not a channel: use one of {', '.join(CHANNELS)}.") from None
     return factory(app, retries)
+
+
+def build_alert_channels(app: App) -> dict[str, Channel]:
+    """The alert channels, in order of preference: Slack (SLACK_ERROR_WEBHOOK), then e-mail."""
+    from nightly_batch.slack import SlackChannel  # noqa: PLC0415
+
+    env = app.environment
+    channels: dict[str, Channel] = {}
+    webhook = env.get("SLACK_ERROR_WEBHOOK")
+    if webhook:
+        url = check_url("SLACK_ERROR_WEBHOOK", webhook, SLACK_HOSTS, _extra_hosts(app))
+        channels["slack"] = SlackChannel(
+            _poster(app, "alert-slack", retries=True), app.redactor, app.clock, webhook_url=url
+        )
+    if env.get("ALERT_EMAIL_TO"):
+        channels["email"] = build_email_channel(
+            app, retries=True, recipients_text=env.get("ALERT_EMAIL_TO"), source="ALERT_EMAIL_TO"
+        )
+    return channels

@@ -45,6 +45,25 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         help="validate and print the effective config, secrets masked",
     )
+    alerts = commands.add_parser(
+        "alerts", parents=[common], help="alerts, their notifications, silences"
+    )
+    alerts.add_argument(
+        "--since", default="24h", help="how far back (30m, 24h, 7d); firing ones always"
+    )
+    alerts.add_argument("--json", action="store_true", help="print JSON")
+    alert_actions = alerts.add_subparsers(dest="alerts_command", metavar="silence|unsilence")
+    mute = alert_actions.add_parser(
+        "silence", parents=[common], help="mute notifications for a while"
+    )
+    mute.add_argument(
+        "--name", required=True, help="alert name, * wildcards allowed (task_failed, *)"
+    )
+    mute.add_argument("--task", default="*", help="task, * wildcards allowed (default: any)")
+    mute.add_argument("--for", dest="duration", required=True, help="how long (30m, 2h, 1d)")
+    mute.add_argument("--reason", default="maintenance", help="why (shown in alerts)")
+    unmute = alert_actions.add_parser("unsilence", parents=[common], help="end a silence now")
+    unmute.add_argument("id", help="the silence id")
     notify = commands.add_parser(
         "test-notify", parents=[common], help="send a short test message through each channel"
     )
@@ -112,13 +131,35 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         if command == "test-notify":
             return _test_notify(app, arguments.channel)
         return _run_once(app, arguments.task) if command == "run-once" else _run(app)
-    if command == "check-config":
-        return _check_config(settings)
-    if command == "status":
-        return _status(settings, as_json=arguments.json)
-    if command == "schedule":
-        return _schedule(settings, arguments.start, arguments.count, as_json=arguments.json)
-    return _digests(settings, arguments)
+    readers = {
+        "check-config": lambda: _check_config(settings),
+        "status": lambda: _status(settings, as_json=arguments.json),
+        "alerts": lambda: _alerts(settings, arguments),
+        "schedule": lambda: _schedule(
+            settings, arguments.start, arguments.count, as_json=arguments.json
+        ),
+        "digests": lambda: _digests(settings, arguments),
+    }
+    return readers[command]()
+
+
+def _alerts(settings: Settings, arguments: argparse.Namespace) -> int:
+    from nightly_batch import alerts_command  # noqa: PLC0415
+    from nightly_batch.clock import SystemClock  # noqa: PLC0415
+
+    now = SystemClock().now()
+    if arguments.alerts_command == "silence":
+        return alerts_command.silence(
+            settings.config,
+            now,
+            name=arguments.name,
+            task=arguments.task,
+            duration=arguments.duration,
+            reason=arguments.reason,
+        )
+    if arguments.alerts_command == "unsilence":
+        return alerts_command.unsilence(settings.config, arguments.id)
+    return alerts_command.list_alerts(settings.config, now, arguments.since, as_json=arguments.json)
 
 
 def _digests(settings: Settings, arguments: argparse.Namespace) -> int:
@@ -130,6 +171,7 @@ def _digests(settings: Settings, arguments: argparse.Namespace) -> int:
 
 
 def _start(settings: Settings) -> Any:
+    from nightly_batch.alerting import attach_alerting  # noqa: PLC0415
     from nightly_batch.app import build_app  # noqa: PLC0415
     from nightly_batch.logs import configure_logging  # noqa: PLC0415
 
@@ -139,14 +181,17 @@ def _start(settings: Settings) -> Any:
         log_file=settings.config.log_file,
         redactor=app.redactor,
     )
+    attach_alerting(app)
     return app
 
 
 def _run_once(app: Any, task: str) -> int:
+    from nightly_batch.alerting import flush  # noqa: PLC0415
     from nightly_batch.runner import run_task  # noqa: PLC0415
 
     outcome = run_task(app, task, "manual")
     _print_outcome(outcome)
+    flush(app)
     return int(outcome.exit_code)
 
 

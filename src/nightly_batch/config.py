@@ -74,6 +74,18 @@ class Config(BaseModel):
     digest_max_age_hours: Annotated[float, Field(gt=0, le=24 * 31, allow_inf_nan=False)] = 24.0
     send_empty_digest: bool = False
     allowed_webhook_hosts: list[str] = Field(default_factory=list)
+    alert_repeat_minutes: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: {"info": 0.0, "warning": 1440.0, "error": 240.0, "critical": 60.0}
+    )
+    alert_group_wait_seconds: Annotated[float, Field(ge=0, le=600)] = 10.0
+    alerts_per_hour: Annotated[int, Field(ge=1, le=10_000)] = 20
+    max_runtime_minutes: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: {"nightly-batch": 60.0, "send-digest": 15.0, "heartbeat": 5.0}
+    )
+    heartbeat_stale_minutes: Annotated[float, Field(gt=0, le=1440)] = 15.0
+    watchdog_check_minutes: Annotated[float, Field(gt=0, le=1440)] = 10.0
+    digest_deadline_hours: Annotated[float, Field(gt=0, le=24)] = 2.0
+    low_disk_percent: Annotated[float, Field(ge=0, le=50)] = 5.0
     email_region: Literal["us", "eu"] = "us"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -119,6 +131,16 @@ class Config(BaseModel):
             raise ValueError(f"is not a valid cron expression ({str(error).lower()})") from None
         return value
 
+    @field_validator("alert_repeat_minutes")
+    @classmethod
+    def _known_severities(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - {"info", "warning", "error", "critical"})
+        if unknown:
+            raise ValueError(
+                f"names unknown severities {unknown}: use info, warning, error, critical"
+            )
+        return value
+
     @field_validator("draft_score_threshold")
     @classmethod
     def _unit_interval(cls, value: float) -> float:
@@ -141,6 +163,15 @@ class Config(BaseModel):
         )
         object.__setattr__(self, "digest_dir", digest_dir)
         return self
+
+    def repeat_minutes(self, severity: str) -> float:
+        defaults = {"info": 0.0, "warning": 1440.0, "error": 240.0, "critical": 60.0}
+        return float(self.alert_repeat_minutes.get(severity, defaults[severity]))
+
+    def max_runtime(self, task: str) -> float:
+        """Minutes a run of `task` may take before it is reported as hung."""
+        defaults = {"nightly-batch": 60.0, "send-digest": 15.0, "heartbeat": 5.0}
+        return float(self.max_runtime_minutes.get(task, defaults.get(task, 60.0)))
 
     @property
     def zone(self) -> ZoneInfo:

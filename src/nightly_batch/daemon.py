@@ -20,6 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from nightly_batch.active_runs import ActiveRuns
+from nightly_batch.alerting import announce, flush, resend_unsent
 from nightly_batch.app import App
 from nightly_batch.catchup import missed_slots
 from nightly_batch.clock import iso_utc
@@ -29,6 +30,7 @@ from nightly_batch.locks import FileLock
 from nightly_batch.runner import run_task
 from nightly_batch.sdnotify import SystemdNotifier
 from nightly_batch.task_result import RunInfo
+from nightly_batch.watchdog import Watchdog
 
 # How long a scheduled run waits for a manual run of the same task to finish.
 SCHEDULED_LOCK_WAIT_SECONDS = 15 * 60
@@ -50,6 +52,7 @@ class Daemon:
         self.started = app.clock.now()
         self.last_heartbeat: float | None = None
         self.catching_up = threading.Event()
+        self.watchdog = Watchdog(app, self.started)
         self.instance_lock = FileLock(
             app.config.state_file.with_name(app.config.state_file.name + ".daemon.lock")
         )
@@ -96,6 +99,10 @@ class Daemon:
                 misfire_grace_time=30,
             )
         self.scheduler.start()
+        self.watchdog.start()
+        if self.app.alerts is not None:
+            announce(self.app)
+            resend_unsent(self.app)
         self._catch_up_soon("start")
         for job in self.jobs:
             self._log_next(job)
@@ -130,6 +137,7 @@ class Daemon:
             # Pool threads are joined at interpreter exit; a stuck one would hang us until
             # systemd's SIGKILL, so leave at once. Every file was written atomically.
             os._exit(EXIT_STUCK)
+        flush(self.app, timeout=10)
         self.instance_lock.release()
         self.app.store.close()
         log.info("daemon.stopped")
@@ -206,6 +214,7 @@ class Daemon:
         fresh = (
             self.last_heartbeat is not None
             and self.app.clock.monotonic() - self.last_heartbeat <= limit
+            and self.watchdog.check()
         )
         if fresh:
             self.notifier.notify(WATCHDOG="1")

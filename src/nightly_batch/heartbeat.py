@@ -6,7 +6,7 @@ It never reads or rewrites the shared state, so its cost does not grow with the 
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -30,10 +30,25 @@ def run_heartbeat(app: App, _run: RunInfo) -> TaskResult:
         runs_before=iso_utc(now - RUN_RETENTION),
     )
     retried = _retry_owed_deliveries(app)
+    _watch(app, now)
     message = "heartbeat ok" + (
         f"; retried owed deliveries: {', '.join(retried)}" if retried else ""
     )
     return TaskResult(message, {"pruned": pruned, "retried": retried})
+
+
+def _watch(app: App, now: datetime) -> None:
+    from nightly_batch.health import check_clock, check_health  # noqa: PLC0415
+
+    if app.alerts is None:
+        return
+    beat = app.clock.monotonic()
+    if app.last_beat is not None:
+        then, then_beat = app.last_beat
+        check_clock(app, (now - then).total_seconds(), beat - then_beat)
+    app.last_beat = (now, beat)
+    check_health(app, now)
+    app.alerts.remind_and_purge()
 
 
 def _retry_owed_deliveries(app: App) -> list[str]:

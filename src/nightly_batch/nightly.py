@@ -80,6 +80,16 @@ def run_nightly_batch(app: App, run: RunInfo) -> TaskResult:
     if kept is not None:
         log.info("digest.replaced", digest=str(path), kept=str(kept))
     app.store.set_fact("queue", {"total": len(queue), "selected": len(entries), "at": stamp}, stamp)
+    if app.alerts is not None:
+        if entries:
+            app.alerts.resolve("empty_batch", TASK)
+        else:
+            app.alerts.fire(
+                "empty_batch",
+                TASK,
+                "warning",
+                f"the nightly batch selected no lead ({len(queue)} queued, {len(selection.invalid)} invalid)",
+            )
     return TaskResult(
         message=message,
         details={**summary, "digest": str(path), "batchId": batch_id},

@@ -6,7 +6,10 @@ The interface keeps the door open for a PostgreSQL store when an operator runs t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from nightly_batch.alert_store import AlertStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,15 @@ class RuntimeStore(Protocol):
     def last_runs(self) -> dict[str, RunRecord]: ...
 
     def recent_runs(self, limit: int, task: str | None = None) -> list[RunRecord]: ...
+
+    def last_success(self, task: str) -> str | None: ...
+
+    def first_run(self, task: str) -> str | None: ...
+
+    def running_runs(self) -> list[RunRecord]: ...
+
+    @property
+    def alerts(self) -> AlertStore: ...
 
     def delivery(self, batch_id: str, channel: str) -> DeliveryRecord | None: ...
 

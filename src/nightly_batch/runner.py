@@ -98,6 +98,8 @@ def _run_locked(app: App, task: str, trigger: str, info: RunInfo, handler: Handl
     if info.slot:
         bound = bound.bind(slot=info.slot)
     bound.info("task.started")
+    if app.pinger is not None:
+        app.pinger.started(run_id)
     result, error = _attempts(app, handler, info, bound)
     if result is not None:
         message = app.redactor.text(result.message)
@@ -127,6 +129,10 @@ def _run_locked(app: App, task: str, trigger: str, info: RunInfo, handler: Handl
         bound.info("task.finished", result="ok", duration_s=round(duration, 3), message=message)
     else:
         _log_failure(bound, error, duration, message)
+    if app.pinger is not None:
+        app.pinger.finished(run_id, ok=ok)
+    if app.alerts is not None:
+        app.alerts.observe_run(task, ok=ok, message=message, run_id=run_id)
     exit_code = 0 if ok else (2 if isinstance(error, ConfigError | StateError) else 1)
     return Outcome(run_id, task, ok, message, duration, exit_code)
 

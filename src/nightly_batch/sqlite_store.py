@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from nightly_batch.alert_store import AlertStore
 from nightly_batch.errors import StoreError
 from nightly_batch.jsonio import parse_json, to_text
 from nightly_batch.records import DeliveryRecord, RunRecord
@@ -66,6 +67,49 @@ MIGRATIONS = (
     # whether a heartbeat tries again.
     """
     ALTER TABLE deliveries ADD COLUMN failure TEXT;
+    """,
+    # Alerts as state machines (fingerprint = name + task), the notification log that makes
+    # dedup and repeat intervals survive restarts, silences, and consecutive failures per task.
+    """
+    CREATE TABLE alerts (
+        fingerprint TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        task TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        state TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        run_id TEXT,
+        started_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        resolved_at TEXT,
+        last_notified_at TEXT,
+        notified_severity TEXT
+    );
+    CREATE TABLE alert_notifications (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        fingerprint TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        text TEXT NOT NULL,
+        channel TEXT,
+        status TEXT NOT NULL,
+        error TEXT,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX alert_notifications_by_time ON alert_notifications (at);
+    CREATE TABLE silences (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        task TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE TABLE task_failures (
+        task TEXT PRIMARY KEY,
+        consecutive INTEGER NOT NULL,
+        last_failure_at TEXT NOT NULL
+    );
     """,
 )
 
@@ -184,6 +228,20 @@ class SqliteStore:
             )
         return [_run(row) for row in rows]
 
+    def last_success(self, task: str) -> str | None:
+        rows = self._read(
+            "SELECT MAX(started_at) AS at FROM runs WHERE task = ? AND result = 'ok'", (task,)
+        )
+        return rows[0]["at"] if rows else None
+
+    def first_run(self, task: str) -> str | None:
+        rows = self._read("SELECT MIN(started_at) AS at FROM runs WHERE task = ?", (task,))
+        return rows[0]["at"] if rows else None
+
+    def running_runs(self) -> list[RunRecord]:
+        rows = self._read("SELECT * FROM runs WHERE result = 'running' ORDER BY started_at")
+        return [_run(row) for row in rows]
+
     def delivery(self, batch_id: str, channel: str) -> DeliveryRecord | None:
         rows = self._read(
             "SELECT * FROM deliveries WHERE batch_id = ? AND channel = ?", (batch_id, channel)
@@ -289,6 +347,11 @@ class SqliteStore:
                 raise StoreError(
                     f"{self.path}: the runtime store cannot be pruned ({error})."
                 ) from None
+
+    @property
+    def alerts(self) -> AlertStore:
+        """The alert tables, on the same connection and lock."""
+        return AlertStore(self._db, self._lock, self.path)
 
     def close(self) -> None:
         with self._lock:

@@ -1,0 +1,182 @@
+"""SQL for alerts, their notification log, silences and failure streaks."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nightly_batch.errors import StoreError
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    fingerprint: str
+    name: str
+    task: str
+    severity: str
+    state: str  # firing | resolved
+    summary: str
+    run_id: str | None
+    started_at: str
+    updated_at: str
+    resolved_at: str | None
+    last_notified_at: str | None
+    notified_severity: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRecord:
+    id: int
+    fingerprint: str
+    kind: str  # firing | escalated | reminder | resolved
+    severity: str
+    text: str
+    channel: str | None
+    status: str  # queued | sent | failed | suppressed | muted
+    error: str | None
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class SilenceRecord:
+    id: str
+    name: str
+    task: str
+    reason: str
+    created_at: str
+    expires_at: str
+
+
+class AlertStore:
+    """The alert tables of the runtime store."""
+
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock, path: Path) -> None:
+        self._db = db
+        self._lock = lock
+        self._path = path
+
+    def _run(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                with self._db:
+                    return self._db.execute(sql, parameters).fetchall()
+            except sqlite3.Error as error:
+                raise StoreError(
+                    f"{self._path}: the alert tables cannot be used ({error})."
+                ) from None
+
+    def get(self, fingerprint: str) -> AlertRecord | None:
+        rows = self._run("SELECT * FROM alerts WHERE fingerprint = ?", (fingerprint,))
+        return AlertRecord(**dict(rows[0])) if rows else None
+
+    def save(self, alert: AlertRecord) -> None:
+        fields = AlertRecord.__slots__
+        self._run(
+            f"INSERT OR REPLACE INTO alerts ({', '.join(fields)}) "  # noqa: S608  (fixed names)
+            f"VALUES ({', '.join('?' for _ in fields)})",
+            tuple(getattr(alert, field) for field in fields),
+        )
+
+    def all(self, *, since: str | None = None) -> list[AlertRecord]:
+        if since is None:
+            rows = self._run("SELECT * FROM alerts ORDER BY updated_at DESC")
+        else:
+            rows = self._run(
+                "SELECT * FROM alerts WHERE state = 'firing' OR updated_at >= ? "
+                "ORDER BY updated_at DESC",
+                (since,),
+            )
+        return [AlertRecord(**dict(row)) for row in rows]
+
+    def firing(self) -> list[AlertRecord]:
+        rows = self._run("SELECT * FROM alerts WHERE state = 'firing' ORDER BY started_at")
+        return [AlertRecord(**dict(row)) for row in rows]
+
+    def purge_resolved(self, before: str) -> int:
+        """Forget resolved alerts last changed before `before`; firing ones are never purged."""
+        rows = self._run(
+            "DELETE FROM alerts WHERE state = 'resolved' AND updated_at < ? RETURNING fingerprint",
+            (before,),
+        )
+        self._run("DELETE FROM alert_notifications WHERE at < ?", (before,))
+        return len(rows)
+
+    def add_notification(
+        self, fingerprint: str, kind: str, severity: str, text: str, status: str, at: str
+    ) -> int:
+        rows = self._run(
+            "INSERT INTO alert_notifications (fingerprint, kind, severity, text, status, at) "
+            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (fingerprint, kind, severity, text, status, at),
+        )
+        return int(rows[0]["id"])
+
+    def finish_notification(
+        self, ident: int, status: str, channel: str | None, error: str | None
+    ) -> None:
+        self._run(
+            "UPDATE alert_notifications SET status = ?, channel = ?, error = ? WHERE id = ?",
+            (status, channel, error, ident),
+        )
+
+    def notifications(
+        self, *, since: str | None = None, status: str | None = None
+    ) -> list[NotificationRecord]:
+        clauses, parameters = [], []
+        if since is not None:
+            clauses.append("at >= ?")
+            parameters.append(since)
+        if status is not None:
+            clauses.append("status = ?")
+            parameters.append(status)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        query = f"SELECT * FROM alert_notifications {where} ORDER BY id"  # noqa: S608  (fixed clauses)
+        rows = self._run(query, tuple(parameters))
+        return [NotificationRecord(**dict(row)) for row in rows]
+
+    def sent_since(self, since: str) -> int:
+        rows = self._run(
+            "SELECT COUNT(*) AS n FROM alert_notifications WHERE status = 'sent' AND at >= ?",
+            (since,),
+        )
+        return int(rows[0]["n"])
+
+    def add_silence(self, silence: SilenceRecord) -> None:
+        self._run(
+            "INSERT INTO silences (id, name, task, reason, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                silence.id,
+                silence.name,
+                silence.task,
+                silence.reason,
+                silence.created_at,
+                silence.expires_at,
+            ),
+        )
+
+    def remove_silence(self, ident: str) -> bool:
+        return bool(self._run("DELETE FROM silences WHERE id = ? RETURNING id", (ident,)))
+
+    def silences(self, now: str) -> list[SilenceRecord]:
+        """Silences still in force at `now`; expired ones are dropped."""
+        self._run("DELETE FROM silences WHERE expires_at <= ?", (now,))
+        return [
+            SilenceRecord(**dict(row))
+            for row in self._run("SELECT * FROM silences ORDER BY expires_at")
+        ]
+
+    def count_failure(self, task: str, at: str) -> int:
+        """One more failed run in a row for `task`; returns the streak."""
+        rows = self._run(
+            "INSERT INTO task_failures (task, consecutive, last_failure_at) VALUES (?, 1, ?) "
+            "ON CONFLICT (task) DO UPDATE SET consecutive = consecutive + 1, "
+            "last_failure_at = excluded.last_failure_at RETURNING consecutive",
+            (task, at),
+        )
+        return int(rows[0]["consecutive"])
+
+    def reset_failures(self, task: str) -> None:
+        self._run("DELETE FROM task_failures WHERE task = ?", (task,))
