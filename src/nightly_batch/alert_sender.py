@@ -52,6 +52,7 @@ class AlertSender:
     def submit(self, notice: Notice) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
+                self._hurry.clear()
                 self._thread = threading.Thread(target=self._loop, name="alert-sender", daemon=True)
                 self._thread.start()
         self._queue.put(notice)
@@ -60,10 +61,10 @@ class AlertSender:
         """Send what is queued now, without the group wait, and stop the thread."""
         with self._lock:
             thread = self._thread
-        if thread is None:
-            return
-        self._hurry.set()
-        self._queue.put(_STOP)
+            if thread is None or not thread.is_alive():
+                return  # every submit starts the thread, so nothing is waiting
+            self._hurry.set()
+            self._queue.put(_STOP)
         thread.join(timeout)
 
     def _loop(self) -> None:

@@ -1,0 +1,76 @@
+"""A scheduler stalled on purpose: one critical stale-heartbeat alert, and systemd's pings stop."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from conftest import Project
+from daemon_process import wait_for
+from fakes import RecordingChannel
+from nightly_batch.alert_sender import AlertSender
+from nightly_batch.alerts import AlertManager
+from nightly_batch.daemon import Daemon
+from nightly_batch.sdnotify import SystemdNotifier
+
+
+class RecordingNotifier(SystemdNotifier):
+    """What systemd would be told, kept in a list."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+        self.watchdog_seconds = 0.5
+        self.messages: list[dict[str, str]] = []
+
+    def notify(self, **fields: str) -> bool:
+        self.messages.append(fields)
+        return True
+
+    def pings(self) -> int:
+        return sum(1 for message in self.messages if message.get("WATCHDOG") == "1")
+
+
+def test_a_stalled_scheduler_raises_one_critical_alert_and_stops_the_watchdog_pings(
+    project: Project,
+) -> None:
+    """Every worker blocked: heartbeats stop, the watchdog thread alerts once, WATCHDOG=1 stops."""
+    project.write_config(alertGroupWaitSeconds=0)
+    project.clock.set(datetime.now(UTC))
+    app = project.app()
+    slack = RecordingChannel("slack")
+    sender = AlertSender(
+        lambda: {"slack": slack}, app.store.alerts, app.clock, group_wait=0, per_hour=20
+    )
+    app.alerts = AlertManager(
+        app.store.alerts, app.clock, app.config, app.environment, app.redactor, sender.submit
+    )
+    sender.manager, app.alert_sender = app.alerts, sender
+    notifier = RecordingNotifier()
+    daemon = Daemon(app, notifier)
+    release = threading.Event()
+    daemon.start()
+    try:
+        wait_for(lambda: notifier.pings() >= 1, 20, "the first WATCHDOG=1")
+        for number in range(6):  # as many as the pool has workers
+            daemon.scheduler.add_job(
+                release.wait, id=f"stall-{number}", next_run_time=datetime.now(UTC)
+            )
+        time.sleep(1.5)
+        pings_when_stalled = notifier.pings()
+        project.clock.advance(timedelta(minutes=20))
+        first = daemon.watchdog.check()
+        second = daemon.watchdog.check()
+        time.sleep(2)
+        pings_later = notifier.pings()
+    finally:
+        release.set()
+        app.stop.set()
+        daemon.shutdown()
+
+    sender.flush(10)
+    assert (first, second) == (False, False)
+    assert pings_later == pings_when_stalled
+    assert slack.notices == [
+        "[CRITICAL] heartbeat_stale (heartbeat): no heartbeat processed for 20 min; the scheduler may be stalled"
+    ]
