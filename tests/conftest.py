@@ -28,6 +28,15 @@ BASE_CONFIG: dict[str, Any] = {
 
 
 @pytest.fixture(autouse=True)
+def _no_daemon_left_running() -> Iterator[None]:
+    from daemon_process import DaemonProcess  # noqa: PLC0415
+
+    yield
+    while DaemonProcess.started:
+        DaemonProcess.started.pop().kill()
+
+
+@pytest.fixture(autouse=True)
 def _reset_logging() -> Iterator[None]:
     yield
     structlog.reset_defaults()

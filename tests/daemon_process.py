@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -26,6 +27,9 @@ needs_faketime = pytest.mark.skipif(
 
 class DaemonProcess:
     """`nightly-batch run` in a subprocess, its output kept in files."""
+
+    # Every daemon a test started; the conftest fixture kills any a failing test left running.
+    started: ClassVar[list[DaemonProcess]] = []
 
     def __init__(
         self, project: Project, *, fake_utc: str | None = None, env: dict[str, str] | None = None
@@ -55,6 +59,7 @@ class DaemonProcess:
             }
         with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
             self.process = subprocess.Popen(command, stdout=out, stderr=err, env=environ)
+        DaemonProcess.started.append(self)
 
     @property
     def stderr(self) -> str:
