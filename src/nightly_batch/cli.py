@@ -253,13 +253,14 @@ def _check_config(settings: Settings) -> int:
     from nightly_batch.notify_command import check_channels  # noqa: PLC0415
 
     config = settings.config
-    channels = check_channels(config, settings.environment)
+    channels, alert_channels = check_channels(config, settings.environment)
     effective = config.model_dump(mode="json", by_alias=True)
     shown = {
         "configFile": str(config.config_path),
         "config": effective,
         "environment": settings.environment.masked(),
         "channels": channels,
+        "alertChannels": alert_channels if settings.environment.alerts_enabled else "disabled",
         "warnings": settings.warnings,
     }
     sys.stdout.write(to_text(shown, indent=True) + "\n")

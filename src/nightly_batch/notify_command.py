@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
-from nightly_batch.channel_factory import build_channel
+from nightly_batch.channel_factory import build_alert_channels, build_channel
 from nightly_batch.clock import Clock, SystemClock, iso_utc
 from nightly_batch.config import Config
 from nightly_batch.environment import Environment
@@ -39,15 +39,15 @@ def configured_channels(config: Config, only: str | None = None) -> list[str]:
     return names
 
 
-def check_channels(config: Config, environment: Environment) -> list[str]:
-    """Build each configured channel; the first that cannot be built raises ConfigError."""
+def check_channels(config: Config, environment: Environment) -> tuple[list[str], list[str]]:
+    """Build each digest and alert channel; the first that cannot be built raises ConfigError."""
     context = ChannelCheck(
         config, environment, Redactor(environment.secret_values()), SystemClock()
     )
     names = configured_channels(config)
     for name in names:
         build_channel(name, context)
-    return names
+    return names, sorted(build_alert_channels(context))
 
 
 def test_notify(app: ChannelCheck, only: str | None) -> tuple[int, list[str]]:
