@@ -37,7 +37,10 @@ def _number(value: Any) -> float | None:
     # bool is an int subclass in Python, but `true` is not a score.
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float, e.g. 10**400
+        return None
     return number if math.isfinite(number) else None
 
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from nightly_batch.atomic import fsync_directory, keep_copy, write_atomic
 from nightly_batch.errors import DigestError
-from nightly_batch.jsonio import JsonSyntaxError, dump_json, parse_json
+from nightly_batch.jsonio import JsonSyntaxError, parse_json
 
 DIGEST_MODE = 0o640
 DIRECTORY_MODE = 0o750
@@ -49,9 +49,7 @@ def ensure_directory(directory: Path) -> None:
         fsync_directory(directory.parent)
 
 
-def write_digest(
-    directory: Path, day: date, digest: dict[str, Any], *, exact: bool = False
-) -> tuple[Path, Path | None]:
+def write_digest(directory: Path, day: date, data: bytes) -> tuple[Path, Path | None]:
     """Write the day's digest; returns its path and where a replaced version was kept."""
     ensure_directory(directory)
     target = digest_path(directory, day)
@@ -62,7 +60,7 @@ def write_digest(
         kept = archive / f"{target.stem}.{_previous_id(target)}.json"
         keep_copy(target, kept)
         fsync_directory(archive)
-    write_atomic(target, [dump_json(digest, indent=True, exact=exact)], DIGEST_MODE)
+    write_atomic(target, [data], DIGEST_MODE)
     return target, kept
 
 

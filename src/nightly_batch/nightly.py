@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import structlog
 
 from nightly_batch.app import App
+from nightly_batch.batch_plan import BatchInputs, BatchPlan, plan_from_bytes, plan_from_dicts
 from nightly_batch.clock import iso_utc
 from nightly_batch.digest import business_date, write_digest
-from nightly_batch.history import append_history, owned_list
-from nightly_batch.marking import Rule, digest_entries, mark_queue
+from nightly_batch.fastmark import NotFast
+from nightly_batch.marking import Rule
 from nightly_batch.state import paused_gc
 from nightly_batch.task_result import RunInfo, TaskResult
 
@@ -31,70 +31,62 @@ def run_nightly_batch(app: App, run: RunInfo) -> TaskResult:
     """
     config = app.config
     now = app.clock.now()
-    stamp = iso_utc(now)
-    day = run.business_day or business_date(now, config.zone)
-    rule = Rule(config.draft_score_threshold, config.confidence_weights, config.keyword_score_max)
-    batch_id = str(uuid.uuid4())
+    inputs = BatchInputs(
+        stamp=iso_utc(now),
+        batch_id=str(uuid.uuid4()),
+        day=run.business_day or business_date(now, config.zone),
+        zone=config.digest_time_zone,
+        rule=Rule(
+            config.draft_score_threshold, config.confidence_weights, config.keyword_score_max
+        ),
+        weights=config.confidence_weights,
+        history_limit=config.task_history_limit,
+        state_path=config.state_file,
+    )
     with paused_gc(), app.state.transaction() as transaction:
-        state = transaction.read()
-        queue = owned_list(state, "redditQueue", config.state_file)
-        doc_changes = owned_list(state, "pendingDocChanges", config.state_file)
-        owned_list(state, "taskHistory", config.state_file)  # checked before anything is written
-        selection = mark_queue(queue, rule, stamp)
-        entries = digest_entries(selection, config.confidence_weights)
-        summary = {
-            "docsProcessed": len(doc_changes),
-            "queueTotal": len(queue),
-            "markedForDraft": selection.marked,
-            "selectedTotal": len(entries),
-            "invalidItems": len(selection.invalid),
-            "threshold": config.draft_score_threshold,
-        }
-        digest: dict[str, Any] = {
-            "generatedAt": stamp,
-            "batchId": batch_id,
-            "digestDate": day.isoformat(),
-            "timeZone": config.digest_time_zone,
-            "summary": summary,
-            "redditQueue": entries,
-            "docChanges": list(doc_changes),
-        }
-        path, kept = write_digest(config.digests, day, digest, exact=transaction.exact)
-        if "pendingDocChanges" in state:
-            state["pendingDocChanges"] = []
-        state["lastNightlyBatchAt"] = stamp
-        message = (
-            f"nightly batch: synced {len(doc_changes)} docs, marked {selection.marked} for draft"
-        )
-        append_history(
-            state,
-            task=TASK,
-            handled_at=stamp,
-            ok=True,
-            message=message,
-            limit=config.task_history_limit,
-            path=config.state_file,
-        )
-        transaction.write(state)
-    _log_invalid(selection.invalid)
+        data = transaction.read_bytes()
+        plan = _fast_plan(data, inputs)
+        if plan is None:
+            plan = plan_from_dicts(transaction.parse(data), inputs, exact=transaction.exact)
+        del data  # the old bytes are not needed while the new ones are written
+        path, kept = write_digest(config.digests, inputs.day, plan.digest)
+        transaction.write_bytes(plan.state)
+    _log_invalid(plan.invalid)
     if kept is not None:
         log.info("digest.replaced", digest=str(path), kept=str(kept))
-    app.store.set_fact("queue", {"total": len(queue), "selected": len(entries), "at": stamp}, stamp)
+    summary = plan.summary
+    stamp = inputs.stamp
+    app.store.set_fact(
+        "queue",
+        {"total": summary["queueTotal"], "selected": summary["selectedTotal"], "at": stamp},
+        stamp,
+    )
     if app.alerts is not None:
-        if entries:
+        if summary["selectedTotal"]:
             app.alerts.resolve("empty_batch", TASK)
         else:
             app.alerts.fire(
                 "empty_batch",
                 TASK,
                 "warning",
-                f"the nightly batch selected no lead ({len(queue)} queued, {len(selection.invalid)} invalid)",
+                f"the nightly batch selected no lead ({summary['queueTotal']} queued, "
+                f"{summary['invalidItems']} invalid)",
             )
     return TaskResult(
-        message=message,
-        details={**summary, "digest": str(path), "batchId": batch_id},
+        message=plan.message,
+        details={**summary, "digest": str(path), "batchId": inputs.batch_id},
         history_written=True,
     )
+
+
+def _fast_plan(data: bytes | None, inputs: BatchInputs) -> BatchPlan | None:
+    if data is None:
+        return None
+    try:
+        return plan_from_bytes(data, inputs)
+    except NotFast as reason:
+        log.debug("batch.reference_path", reason=str(reason))
+        return None
 
 
 def _log_invalid(invalid: list[tuple[str, str]]) -> None:

@@ -68,20 +68,32 @@ class StateTransaction:
         """Whether what was read holds values only the exact (standard library) writer keeps."""
         return self._exact
 
-    def read(self) -> State:
-        """The current state; a missing file is an empty state."""
+    def read_bytes(self) -> bytes | None:
+        """The file's bytes; None when there is no state file yet."""
         try:
-            data = self.path.read_bytes()
+            return self.path.read_bytes()
         except FileNotFoundError:
-            return {}
+            return None
         except OSError as error:
             raise StateError(f"{self.path}: cannot be read ({error.strerror}).") from None
+
+    def parse(self, data: bytes | None) -> State:
+        """`data` as a state (None is an empty state); remembers which writer it needs."""
+        if data is None:
+            return {}
         state, self._exact = parse_state(self.path, data)
         return state
 
+    def read(self) -> State:
+        """The current state; a missing file is an empty state."""
+        return self.parse(self.read_bytes())
+
     def write(self, state: State) -> None:
-        """Replace the file atomically, keeping the previous version as `<state>.bak`."""
-        data = dump_json(state, exact=self._exact)
+        """Replace the file atomically with `state`, keeping the previous version as `.bak`."""
+        self.write_bytes(dump_json(state, exact=self._exact))
+
+    def write_bytes(self, data: bytes) -> None:
+        """Replace the file atomically with `data`, keeping the previous version as `.bak`."""
         try:
             if self.path.exists():
                 mode = self.path.stat().st_mode & 0o777

@@ -1,0 +1,30 @@
+"""The baseline SPEC 10 measures against: a bare orjson round trip of a state file.
+
+Read, parse with the cyclic GC off, mark the leads (score / 10 > 0.75), dump, write. No locking,
+no fsync, no digest, no validation: the least any program doing this job could do.
+Usage: python bench/roundtrip_orjson.py STATE OUT
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+from pathlib import Path
+
+import orjson
+
+
+def main() -> int:
+    source, target = Path(sys.argv[1]), Path(sys.argv[2])
+    gc.disable()
+    state = orjson.loads(source.read_bytes())
+    for item in state["redditQueue"]:
+        score = item.get("score")
+        if isinstance(score, int | float) and min(score / 10 if score > 1 else score, 1.0) > 0.75:
+            item["selectedForDraft"] = True
+    target.write_bytes(orjson.dumps(state))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

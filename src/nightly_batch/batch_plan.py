@@ -1,0 +1,171 @@
+"""The nightly batch's two ways from the state's bytes to the new state and the digest.
+
+`plan_from_bytes` is the fast one (see `fastmark`); `plan_from_dicts` parses everything into
+dicts and is the reference: it also takes every file the fast one declines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from nightly_batch.config import ConfidenceWeights
+from nightly_batch.fastmark import NotFast, digest_lead_bytes, mark_raw, split_list, split_state
+from nightly_batch.history import append_history, owned_list
+from nightly_batch.jsonio import dump_json
+from nightly_batch.marking import Rule, digest_entries, mark_queue
+from nightly_batch.state import State
+
+TASK = "nightly-batch"
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True, slots=True)
+class BatchInputs:
+    stamp: str
+    batch_id: str
+    day: date
+    zone: str
+    rule: Rule
+    weights: ConfidenceWeights
+    history_limit: int
+    state_path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPlan:
+    state: bytes
+    digest: bytes
+    summary: dict[str, Any]
+    invalid: list[tuple[str, str]]
+    message: str
+
+
+def _summary(
+    inputs: BatchInputs, docs: int, total: int, marked: int, selected: int, invalid: int
+) -> dict[str, Any]:
+    return {
+        "docsProcessed": docs,
+        "queueTotal": total,
+        "markedForDraft": marked,
+        "selectedTotal": selected,
+        "invalidItems": invalid,
+        "threshold": inputs.rule.threshold,
+    }
+
+
+def _message(docs: int, marked: int) -> str:
+    return f"nightly batch: synced {docs} docs, marked {marked} for draft"
+
+
+def _head(inputs: BatchInputs, summary: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "generatedAt": inputs.stamp,
+        "batchId": inputs.batch_id,
+        "digestDate": inputs.day.isoformat(),
+        "timeZone": inputs.zone,
+        "summary": summary,
+    }
+
+
+def plan_from_dicts(state: State, inputs: BatchInputs, *, exact: bool) -> BatchPlan:
+    """The reference path: every value parsed, changed in place, written back whole."""
+    path = inputs.state_path
+    queue = owned_list(state, "redditQueue", path)
+    docs = owned_list(state, "pendingDocChanges", path)
+    owned_list(state, "taskHistory", path)  # checked before anything is written
+    selection = mark_queue(queue, inputs.rule, inputs.stamp)
+    entries = digest_entries(selection, inputs.weights)
+    summary = _summary(
+        inputs, len(docs), len(queue), selection.marked, len(entries), len(selection.invalid)
+    )
+    digest = {**_head(inputs, summary), "redditQueue": entries, "docChanges": list(docs)}
+    if "pendingDocChanges" in state:
+        state["pendingDocChanges"] = []
+    state["lastNightlyBatchAt"] = inputs.stamp
+    message = _message(len(docs), selection.marked)
+    append_history(
+        state,
+        task=TASK,
+        handled_at=inputs.stamp,
+        ok=True,
+        message=message,
+        limit=inputs.history_limit,
+        path=path,
+    )
+    return BatchPlan(
+        dump_json(state, exact=exact),
+        dump_json(digest, indent=True, exact=exact),
+        summary,
+        selection.invalid,
+        message,
+    )
+
+
+def _owned(top: dict[str, msgspec.Raw], key: str) -> list[Any]:
+    if key not in top:
+        return []
+    value = msgspec.json.decode(top[key])
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise NotFast(f"{key} is not a list")  # the reference path words the error
+    return value
+
+
+def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
+    """The fast path; raises NotFast for anything the reference path should handle."""
+    top = split_state(data)
+    raw_queue = top.get("redditQueue")
+    leads = split_list(raw_queue) if raw_queue is not None and bytes(raw_queue) != b"null" else []
+    docs = _owned(top, "pendingDocChanges")
+    history = _owned(top, "taskHistory")
+    selection = mark_raw(leads, inputs.rule, inputs.stamp)
+    entries = digest_lead_bytes(selection, inputs.weights)
+    summary = _summary(
+        inputs, len(docs), len(leads), selection.marked, len(entries), len(selection.invalid)
+    )
+    message = _message(len(docs), selection.marked)
+    holder: State = {"taskHistory": history}
+    append_history(
+        holder,
+        task=TASK,
+        handled_at=inputs.stamp,
+        ok=True,
+        message=message,
+        limit=inputs.history_limit,
+        path=inputs.state_path,
+    )
+    replaced = {
+        "redditQueue": b"[" + b",".join(selection.leads) + b"]",
+        "pendingDocChanges": b"[]",
+        "lastNightlyBatchAt": _encode(inputs.stamp),
+        "taskHistory": _encode(holder["taskHistory"]),
+    }
+    parts = [
+        _encode(key) + b":" + (replaced[key] if key in replaced else bytes(value))
+        for key, value in top.items()
+    ]
+    parts += [
+        _encode(key) + b":" + replaced[key]
+        for key in ("lastNightlyBatchAt", "taskHistory")
+        if key not in top
+    ]
+    state = b"{" + b",".join(parts) + b"}"
+    if b"\n" in data[:1024]:
+        state = msgspec.json.format(state, indent=-1)  # an indented file: no half-indented result
+    digest = (
+        _encode(_head(inputs, summary))[:-1]
+        + b',"redditQueue":['
+        + b",".join(entries)
+        + b'],"docChanges":'
+        + _encode(docs)
+        + b"}"
+    )
+    return BatchPlan(
+        state, msgspec.json.format(digest, indent=2), summary, selection.invalid, message
+    )
