@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 TEMP_SUFFIX = ".tmp"
 
@@ -31,7 +32,7 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(target: Path, chunks: Iterable[bytes], mode: int) -> None:
+def write_atomic(target: Path, chunks: Iterable[Any], mode: int) -> None:
     """Replace `target` with `chunks` atomically and durably, created with permission bits `mode`."""
     fd, temp_name = tempfile.mkstemp(
         prefix=temp_prefix(target), suffix=TEMP_SUFFIX, dir=target.parent

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from nightly_batch.config import ConfidenceWeights
-from nightly_batch.fastmark import NotFast, digest_lead_bytes, mark_raw, split_list, split_state
+from nightly_batch.fastmark import NotFast, digest_lead_bytes, mark_raw, split_state
 from nightly_batch.history import append_history, owned_list
 from nightly_batch.jsonio import dump_json
 from nightly_batch.marking import Rule, digest_entries, mark_queue
@@ -38,7 +38,7 @@ class BatchInputs:
 
 @dataclass(frozen=True, slots=True)
 class BatchPlan:
-    state: bytes
+    state: list[bytes | bytearray | msgspec.Raw]  # the new state file, in pieces
     digest: bytes
     summary: dict[str, Any]
     invalid: list[tuple[str, str]]
@@ -98,7 +98,7 @@ def plan_from_dicts(state: State, inputs: BatchInputs, *, exact: bool) -> BatchP
         path=path,
     )
     return BatchPlan(
-        dump_json(state, exact=exact),
+        [dump_json(state, exact=exact)],
         dump_json(digest, indent=True, exact=exact),
         summary,
         selection.invalid,
@@ -121,13 +121,15 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     """The fast path; raises NotFast for anything the reference path should handle."""
     top = split_state(data)
     raw_queue = top.get("redditQueue")
-    leads = split_list(raw_queue) if raw_queue is not None and bytes(raw_queue) != b"null" else []
+    if raw_queue is None or (len(raw_queue) == 4 and bytes(raw_queue) == b"null"):
+        raw_queue = msgspec.Raw(b"[]")
     docs = _owned(top, "pendingDocChanges")
     history = _owned(top, "taskHistory")
-    selection = mark_raw(leads, inputs.rule, inputs.stamp)
+    selection = mark_raw(raw_queue, inputs.rule, inputs.stamp)
+    queue = selection.finish()
     entries = digest_lead_bytes(selection, inputs.weights)
     summary = _summary(
-        inputs, len(docs), len(leads), selection.marked, len(entries), len(selection.invalid)
+        inputs, len(docs), selection.count, selection.marked, len(entries), len(selection.invalid)
     )
     message = _message(len(docs), selection.marked)
     holder: State = {"taskHistory": history}
@@ -140,32 +142,31 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
         limit=inputs.history_limit,
         path=inputs.state_path,
     )
-    replaced = {
-        "redditQueue": b"[" + b",".join(selection.leads) + b"]",
+    replaced: dict[str, bytes | bytearray] = {
+        "redditQueue": queue,
         "pendingDocChanges": b"[]",
         "lastNightlyBatchAt": _encode(inputs.stamp),
         "taskHistory": _encode(holder["taskHistory"]),
     }
-    parts = [
-        _encode(key) + b":" + (replaced[key] if key in replaced else bytes(value))
-        for key, value in top.items()
-    ]
-    parts += [
-        _encode(key) + b":" + replaced[key]
-        for key in ("lastNightlyBatchAt", "taskHistory")
-        if key not in top
-    ]
-    state = b"{" + b",".join(parts) + b"}"
+    keys = [*top, *(key for key in ("lastNightlyBatchAt", "taskHistory") if key not in top)]
+    # Pieces, not one joined buffer: the queue's hundreds of megabytes are written as they are.
+    chunks: list[bytes | bytearray | msgspec.Raw] = [b"{"]
+    for number, key in enumerate(keys):
+        chunks += [b"," if number else b"", _encode(key), b":", replaced.get(key) or top[key]]
+    chunks.append(b"}")
     if b"\n" in data[:1024]:
-        state = msgspec.json.format(state, indent=-1)  # an indented file: no half-indented result
-    digest = (
-        _encode(_head(inputs, summary))[:-1]
-        + b',"redditQueue":['
-        + b",".join(entries)
-        + b'],"docChanges":'
-        + _encode(docs)
-        + b"}"
+        # An indented file: written compact throughout, not half indented.
+        chunks = [msgspec.json.format(b"".join(chunks), indent=-1)]
+    digest = b"".join(
+        (
+            _encode(_head(inputs, summary))[:-1],
+            b',"redditQueue":[',
+            b",".join(entries),
+            b'],"docChanges":',
+            _encode(docs),
+            b"}",
+        )
     )
     return BatchPlan(
-        state, msgspec.json.format(digest, indent=2), summary, selection.invalid, message
+        chunks, msgspec.json.format(digest, indent=2), summary, selection.invalid, message
     )

@@ -22,6 +22,7 @@ from nightly_batch.jsonio import JsonSyntaxError, parse_json
 DIGEST_MODE = 0o640
 DIRECTORY_MODE = 0o750
 ARCHIVE = "archive"
+_BATCH_ID = re.compile(rb'"batchId":\s*"([A-Za-z0-9-]{1,64})"')
 _NAME = re.compile(r"^digest-(\d{4}-\d{2}-\d{2})\.json$")
 
 
@@ -66,8 +67,13 @@ def write_digest(directory: Path, day: date, data: bytes) -> tuple[Path, Path | 
 
 def _previous_id(path: Path) -> str:
     try:
-        batch_id = parse_json(path.read_bytes()).get("batchId")
-    except (OSError, ValueError, AttributeError):
+        with path.open("rb") as handle:
+            head = handle.read(1024)
+        # batchId is the second key of every digest we write, so the file's head has it;
+        # a large digest is not read whole for it.
+        found = _BATCH_ID.search(head)
+        batch_id = found.group(1).decode() if found else None
+    except OSError:
         batch_id = None
     if isinstance(batch_id, str) and re.fullmatch(r"[A-Za-z0-9-]{1,64}", batch_id):
         return batch_id

@@ -38,8 +38,28 @@ class LeadView(msgspec.Struct, rename="camel"):
 
 _top = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _items = msgspec.json.Decoder(list[msgspec.Raw])
-_view = msgspec.json.Decoder(LeadView)
+# A lead that is an object decodes to a LeadView; anything else to itself (and is invalid).
+_views = msgspec.json.Decoder(list[LeadView | str | int | float | bool | list[Any] | None])
 _encode = msgspec.json.Encoder().encode
+
+
+_PLAIN = (int, float)
+_NOT_PLAIN = object()
+
+
+def _plain_outcome(score: float, rule: Rule, appended_selected: bytes) -> Any:
+    """(confidence, keyword, suffix bytes, selected) for a plain score, exactly as keyword_part."""
+    try:
+        number = float(score)
+    except OverflowError:
+        return _NOT_PLAIN
+    if not math.isfinite(number) or number < 0:
+        return _NOT_PLAIN
+    keyword = number if number <= 1 else min(number / rule.keyword_score_max, 1.0)
+    confidence = round(keyword, DECIMALS)
+    chosen = confidence > rule.threshold
+    suffix = b',"confidence":' + _encode(confidence) + (appended_selected if chosen else b"}")
+    return confidence, keyword, suffix, chosen
 
 
 class NotFast(Exception):  # noqa: N818  (a signal, not an error)
@@ -48,13 +68,32 @@ class NotFast(Exception):  # noqa: N818  (a signal, not an error)
 
 @dataclass(slots=True)
 class RawSelection:
-    """The fast path's counterpart of marking.Selection, holding bytes instead of dicts."""
+    """The fast path's counterpart of marking.Selection: the new queue as one growing buffer.
 
-    leads: list[bytes | memoryview] = field(default_factory=list)
+    Leads are appended to `queue` as they are decided, so no per-lead bytes object is kept
+    (a million of them cost more in allocation than the work itself); a selected lead is
+    remembered by where it lies in the buffer.
+    """
+
+    queue: bytearray = field(default_factory=lambda: bytearray(b"["))
+    count: int = 0
     marked: int = 0
-    # (index, selectedAt, confidence, lead bytes, Scored) of every selected lead
-    selected: list[tuple[int, str, float, bytes | memoryview, Scored]] = field(default_factory=list)
+    # (index, selectedAt, confidence, start, end, Scored) of every selected lead
+    selected: list[tuple[int, str, float, int, int, Scored]] = field(default_factory=list)
     invalid: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, data: bytes | msgspec.Raw) -> tuple[int, int]:
+        """Append one lead's bytes; returns where they lie."""
+        if self.count:
+            self.queue += b","
+        start = len(self.queue)
+        self.queue += data
+        self.count += 1
+        return start, len(self.queue)
+
+    def finish(self) -> bytearray:
+        self.queue += b"]"
+        return self.queue
 
 
 def split_state(data: bytes) -> dict[str, msgspec.Raw]:
@@ -100,93 +139,121 @@ def _via_dicts(
     for _, reason in one.invalid:
         lead_id = str(item["id"]) if isinstance(item, dict) and "id" in item else f"#{index}"
         result.invalid.append((lead_id, reason))
-    encoded = _encode(item)
-    result.leads.append(encoded)
+    start, end = result.add(_encode(item))
     for _, lead, scored in one.selected:
         result.selected.append(
-            (index, str(lead.get("selectedAt", "")), scored.confidence, encoded, scored)
+            (index, str(lead.get("selectedAt", "")), scored.confidence, start, end, scored)
         )
 
 
-def mark_raw(raw_leads: list[msgspec.Raw], rule: Rule, selected_at: str) -> RawSelection:
-    """mark_queue's result, computed on raw leads."""
+def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelection:
+    """mark_queue's result, computed on the raw queue."""
+    try:
+        # Two passes in C beat one Python-level decode per lead: the views, and the raw bytes.
+        views = _views.decode(raw_queue)
+        raws = _items.decode(raw_queue)
+    except msgspec.DecodeError as error:
+        raise NotFast(str(error)) from None
     result = RawSelection()
+    queue, selected = result.queue, result.selected
     appended_selected = b',"selectedForDraft":true,"selectedAt":' + _encode(selected_at) + b"}"
-    for index, raw in enumerate(raw_leads):
-        view = memoryview(raw)
-        if bytes(view[:1]) != b"{":
+    memo: dict[Any, Any] = {}
+    for index, lead in enumerate(views):
+        raw = raws[index]
+        if type(lead) is not LeadView:
             _via_dicts(raw, index, rule, selected_at, result)
             continue
-        lead = _view.decode(raw)
-        if lead.draft_record_id not in (UNSET, None, ""):
-            result.leads.append(view)
+        if lead.draft_record_id is not UNSET and lead.draft_record_id not in (None, ""):
+            result.add(raw)
             continue
-        scored = _scored(lead, rule)
-        flagged = lead.selected_for_draft is not UNSET and bool(lead.selected_for_draft)
-        if isinstance(scored, Invalid):
-            if flagged or lead.selected_at is not UNSET:
-                _via_dicts(raw, index, rule, selected_at, result)
-                continue
-            lead_id = f"#{index}" if lead.id is UNSET else str(lead.id)
-            result.invalid.append((lead_id, scored.reason))
-            result.leads.append(view)
-            continue
-        chosen = is_selected(scored, rule.threshold)
-        unchanged = (
-            type(lead.confidence) is float
-            and lead.confidence == scored.confidence
-            and (flagged if chosen else (not flagged and lead.selected_at is UNSET))
-        )
-        if unchanged:
-            result.leads.append(view)
-            if chosen:
-                result.selected.append(
-                    (
-                        index,
-                        str(lead.selected_at if lead.selected_at is not UNSET else ""),
-                        scored.confidence,
-                        view,
-                        scored,
-                    )
-                )
-            continue
-        fresh = (
+        score = lead.score
+        if (
             lead.confidence is UNSET
             and lead.selected_for_draft is UNSET
             and lead.selected_at is UNSET
-        )
-        if not fresh:
-            _via_dicts(raw, index, rule, selected_at, result)
-            continue
-        body = view[:-1].tobytes().rstrip()
-        suffix = appended_selected if chosen else b"}"
-        spliced = body + b',"confidence":' + _encode(scored.confidence) + suffix
-        result.leads.append(spliced)
-        if chosen:
-            result.marked += 1
-            result.selected.append((index, selected_at, scored.confidence, spliced, scored))
+            and lead.llm_score is UNSET
+            and lead.model_score is UNSET
+            and type(score) in _PLAIN
+        ):
+            # A lead we never touched, scored by keywords alone: the common case. Sweeper scores
+            # take a handful of values, so each one's outcome is computed once.
+            known = memo.get(score)
+            if known is None:
+                known = memo[score] = _plain_outcome(score, rule, appended_selected)
+            if known is not _NOT_PLAIN:
+                confidence, keyword, suffix, chosen = known
+                if result.count:
+                    queue += b","
+                start = len(queue)
+                queue += raw
+                del queue[-1]  # its closing brace; whitespace before our comma is still JSON
+                queue += suffix
+                result.count += 1
+                if chosen:
+                    result.marked += 1
+                    scored = Scored(confidence, keyword, None)
+                    selected.append((index, selected_at, confidence, start, len(queue), scored))
+                continue
+        _general(lead, raw, index, rule, selected_at, result)
     return result
 
 
+def _general(
+    lead: LeadView, raw: msgspec.Raw, index: int, rule: Rule, selected_at: str, result: RawSelection
+) -> None:
+    """Any lead the inline case did not take: unchanged bytes where possible, else dicts."""
+    scored = _scored(lead, rule)
+    flagged = lead.selected_for_draft is not UNSET and bool(lead.selected_for_draft)
+    if isinstance(scored, Invalid):
+        if flagged or lead.selected_at is not UNSET:
+            _via_dicts(raw, index, rule, selected_at, result)
+            return
+        result.invalid.append((f"#{index}" if lead.id is UNSET else str(lead.id), scored.reason))
+        result.add(raw)
+        return
+    chosen = is_selected(scored, rule.threshold)
+    unchanged = (
+        type(lead.confidence) is float
+        and lead.confidence == scored.confidence
+        and (flagged if chosen else (not flagged and lead.selected_at is UNSET))
+    )
+    if not unchanged:
+        _via_dicts(raw, index, rule, selected_at, result)
+        return
+    start, end = result.add(raw)
+    if chosen:
+        stamp = "" if lead.selected_at is UNSET else str(lead.selected_at)
+        result.selected.append((index, stamp, scored.confidence, start, end, scored))
+
+
 def digest_lead_bytes(selection: RawSelection, weights: Any) -> list[bytes]:
-    """The digest's leads as bytes, in marking.digest_entries order, each with its breakdown."""
+    """The digest's leads as bytes, in marking.digest_entries order, each with its breakdown.
+
+    Call after `finish`: the leads are read back from the finished queue buffer.
+    """
     ordered = sorted(
         selection.selected, key=lambda entry: (entry[1], entry[2], -entry[0]), reverse=True
     )
+    tail = b',"weights":' + _encode({"keyword": weights.keyword, "model": weights.model}) + b"}"
+    queue = memoryview(selection.queue)
     leads = []
-    for _, _, _, lead, scored in ordered:
-        breakdown = _encode(
-            {
-                "keyword": round(scored.keyword, DECIMALS),
-                "model": scored.model,
-                "weights": {"keyword": weights.keyword, "model": weights.model},
-            }
+    for _, _, _, start, end, scored in ordered:
+        breakdown = b"".join(
+            (
+                b'{"keyword":',
+                _encode(round(scored.keyword, DECIMALS)),
+                b',"model":',
+                _encode(scored.model),
+                tail,
+            )
         )
-        data = bytes(lead)
-        if b'"confidenceBreakdown"' in data:
-            item = msgspec.json.decode(data)
+        lead = queue[start:end]
+        if b'"confidenceBreakdown"' in lead.tobytes():
+            # Already has one (an old or foreign key): replace it in place, as a dict would.
+            item = msgspec.json.decode(lead)
             item["confidenceBreakdown"] = msgspec.json.decode(breakdown)
             leads.append(_encode(item))
         else:
-            leads.append(data[:-1].rstrip() + b',"confidenceBreakdown":' + breakdown + b"}")
+            leads.append(b"".join((lead[:-1], b',"confidenceBreakdown":', breakdown, b"}")))
+    queue.release()
     return leads

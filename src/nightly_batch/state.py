@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,17 +90,17 @@ class StateTransaction:
 
     def write(self, state: State) -> None:
         """Replace the file atomically with `state`, keeping the previous version as `.bak`."""
-        self.write_bytes(dump_json(state, exact=self._exact))
+        self.write_bytes([dump_json(state, exact=self._exact)])
 
-    def write_bytes(self, data: bytes) -> None:
-        """Replace the file atomically with `data`, keeping the previous version as `.bak`."""
+    def write_bytes(self, chunks: Iterable[bytes | bytearray | memoryview | Any]) -> None:
+        """Replace the file atomically with `chunks`, keeping the previous version as `.bak`."""
         try:
             if self.path.exists():
                 mode = self.path.stat().st_mode & 0o777
                 keep_copy(self.path, self.path.with_name(self.path.name + ".bak"))
             else:
                 mode = NEW_FILE_MODE
-            write_atomic(self.path, [data], mode)
+            write_atomic(self.path, chunks, mode)
         except OSError as error:
             raise StateError(
                 f"{self.path}: the new state could not be written ({error.strerror or error}); "
