@@ -1,0 +1,120 @@
+"""Differential test: the fast byte-level batch and the reference dict path always agree."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nightly_batch.batch_plan import BatchInputs, plan_from_bytes, plan_from_dicts
+from nightly_batch.config import ConfidenceWeights
+from nightly_batch.jsonio import parse_json
+from nightly_batch.marking import Rule
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 20),
+    st.floats(-2, 20, allow_nan=False),
+    st.text(max_size=8),
+)
+SCORES = st.one_of(
+    st.integers(0, 15),
+    st.floats(0, 1),
+    st.floats(0, 30, allow_nan=False, allow_infinity=False),
+    st.just(0.75),
+    st.just(7.5),
+    st.just(10**400),
+    st.just(-1),
+    st.just("9"),
+    st.just(True),
+    st.none(),
+)
+LEADS = st.fixed_dictionaries(
+    {"id": st.one_of(st.text(max_size=6), st.integers(), st.none())},
+    optional={
+        "score": SCORES,
+        "llmScore": st.one_of(st.floats(-1, 2, allow_nan=False), st.none(), st.text(max_size=3)),
+        "modelScore": st.floats(0, 1),
+        "draftRecordId": st.one_of(st.none(), st.just(""), st.just("d-1")),
+        "selectedForDraft": st.one_of(st.booleans(), st.none(), st.just(1), st.just("x")),
+        "selectedAt": st.one_of(st.just("2026-11-01T23:00:00.000Z"), st.none()),
+        "confidence": st.one_of(st.floats(0, 1), st.just(0.9), st.just(0.5)),
+        "confidenceBreakdown": st.just({"old": True}),
+        "question": st.text(max_size=20),
+        "bigNumber": st.just(123456789012345678901234567890),
+        "nested": st.dictionaries(st.text(max_size=4), SCALARS, max_size=3),
+    },
+)
+QUEUE = st.lists(st.one_of(LEADS, SCALARS), max_size=25)
+STATES = st.fixed_dictionaries(
+    {"redditQueue": QUEUE},
+    optional={
+        "pendingDocChanges": st.one_of(st.lists(st.text(max_size=6), max_size=3), st.none()),
+        "taskHistory": st.one_of(
+            st.lists(st.fixed_dictionaries({"id": st.text(max_size=4)}), max_size=3), st.none()
+        ),
+        "rssSeenIds": st.lists(st.text(max_size=4), max_size=3),
+        "lastNightlyBatchAt": st.just("2026-11-27T23:00:00.000Z"),
+        "unknown": st.dictionaries(st.text(max_size=4), SCALARS, max_size=3),
+    },
+)
+INPUTS = BatchInputs(
+    stamp="2026-11-28T23:00:00.000Z",
+    batch_id="b-1",
+    day=date(2026, 11, 28),
+    zone="UTC",
+    rule=Rule(0.75, ConfidenceWeights(), 10.0),
+    weights=ConfidenceWeights(),
+    history_limit=3,
+    state_path=Path("state.json"),
+)
+
+
+def same_ids(state: Any) -> Any:
+    for entry in state.get("taskHistory", []):
+        if entry.get("type") == "nightly-batch":
+            entry["id"] = "-"
+    return state
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(state=STATES, indent=st.booleans())
+def test_fast_and_reference_paths_agree(state: dict[str, Any], indent: bool) -> None:
+    """Same new state, same digest, same counts and invalid leads, for any state."""
+    data = json.dumps(state, indent=2 if indent else None).encode()
+
+    fast = plan_from_bytes(data, INPUTS)
+    reference = plan_from_dicts(parse_json(data), INPUTS, exact=False)
+
+    assert same_ids(parse_json(b"".join(fast.state))) == same_ids(
+        parse_json(b"".join(reference.state))
+    )
+    assert parse_json(fast.digest) == parse_json(reference.digest)
+    assert fast.summary == reference.summary
+    assert fast.invalid == reference.invalid
+    assert fast.message == reference.message
+
+
+def test_a_second_batch_leaves_every_lead_byte_for_byte_as_it_was() -> None:
+    """Steady state: leads already carrying our fields are written back exactly as read."""
+    from leadgen import make_state_bytes  # noqa: PLC0415
+
+    first = b"".join(plan_from_bytes(make_state_bytes(2000), INPUTS).state)
+    second = plan_from_bytes(first, INPUTS)
+
+    queue_of = lambda data: json.loads(data)["redditQueue"]  # noqa: E731
+    assert queue_of(b"".join(second.state)) == queue_of(first)
+    assert second.summary["markedForDraft"] == 0
+    assert second.summary["selectedTotal"] == sum(
+        1 for lead in queue_of(first) if lead.get("selectedForDraft")
+    )
+    start = first.index(b'"redditQueue":')
+    assert (
+        b"".join(second.state)[start : start + len(first) // 2]
+        == first[start : start + len(first) // 2]
+    )
