@@ -31,7 +31,7 @@ SCORES = st.one_of(
     st.just(10**400),
     st.just(-1),
     st.just("9"),
-    st.just(True),
+    st.just(value=True),
     st.none(),
 )
 LEADS = st.fixed_dictionaries(
@@ -107,7 +107,9 @@ def test_a_second_batch_leaves_every_lead_byte_for_byte_as_it_was() -> None:
     first = b"".join(plan_from_bytes(make_state_bytes(2000), INPUTS).state)
     second = plan_from_bytes(first, INPUTS)
 
-    queue_of = lambda data: json.loads(data)["redditQueue"]  # noqa: E731
+    def queue_of(data: bytes) -> list[dict[str, Any]]:
+        return list(json.loads(data)["redditQueue"])
+
     assert queue_of(b"".join(second.state)) == queue_of(first)
     assert second.summary["markedForDraft"] == 0
     assert second.summary["selectedTotal"] == sum(
