@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck unit install clean
+.PHONY: run test lint typecheck unit install bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ typecheck: $(VENV)/.test
 
 unit: $(VENV)/.test
 	$(BIN)/pytest
+
+## bench: SPEC 10's speed and memory measurements (minutes; writes states to bench/out/)
+bench: $(VENV)/.test
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python bench/batch_speed.py
+	$(BIN)/python bench/idle_daemon.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from leadgen import make_state_bytes  # noqa: E402
+from leadgen import make_state_bytes
 
 
 def main() -> int:

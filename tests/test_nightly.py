@@ -309,3 +309,21 @@ def test_state_is_unchanged_when_the_digest_cannot_be_written(project: Project, 
     assert "selectedForDraft" not in after["redditQueue"][0]
     assert after["taskHistory"][-1]["result"] == "error"
     assert copy.deepcopy(after["redditQueue"]) == project.decode(original)["redditQueue"]
+
+
+def test_status_reads_only_the_head_of_a_digest(project: Project, lead: Lead) -> None:
+    """The summary comes from the file's head; a digest in another key order is read whole."""
+    from nightly_batch.digest import read_digest, read_digest_head  # noqa: PLC0415
+
+    project.write_state({"redditQueue": [lead(f"l{i}", 0.9) for i in range(50)]})
+    run_task(project.app(), "nightly-batch", "manual")
+    path = project.digests / "digest-2026-11-28.json"
+    foreign = project.digests / "digest-2026-11-27.json"
+    foreign.write_text('{"redditQueue": [], "generatedAt": "x", "batchId": "b", "summary": {"selectedTotal": 0}}')
+
+    head = read_digest_head(path)
+
+    assert "redditQueue" not in head
+    assert head["summary"] == read_digest(path)["summary"]
+    assert head["batchId"] == read_digest(path)["batchId"]
+    assert read_digest_head(foreign)["redditQueue"] == []

@@ -119,6 +119,35 @@ def read_digest(path: Path) -> dict[str, Any]:
     return digest  # type: ignore[no-any-return]
 
 
+HEAD_BYTES = 64 * 1024
+_QUEUE_KEY = re.compile(rb',\s*"redditQueue"\s*:')
+
+
+def read_digest_head(path: Path) -> dict[str, Any]:
+    """A digest's keys before its leads (generatedAt, batchId, digestDate, summary, ...).
+
+    Status and health checks need only these; reading a digest of 250,000 leads whole would
+    make them as slow as the queue is long. Our digests list their leads after the summary, so
+    the head of the file holds everything; any other file is read whole.
+    """
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except FileNotFoundError:
+        raise DigestError(f"{path}: the digest file does not exist.") from None
+    except OSError as error:
+        raise DigestError(f"{path}: the digest file cannot be read ({error.strerror}).") from None
+    found = _QUEUE_KEY.search(head)
+    if found is not None:
+        try:
+            digest = parse_json(head[: found.start()] + b"}")
+        except JsonSyntaxError:
+            digest = None
+        if isinstance(digest, dict) and isinstance(digest.get("summary"), dict):
+            return digest
+    return read_digest(path)
+
+
 def _shape_problem(digest: Any) -> str | None:
     if not isinstance(digest, dict):
         return "the top level is not an object"

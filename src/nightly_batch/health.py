@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from nightly_batch.app import App
 from nightly_batch.clock import parse_iso
-from nightly_batch.digest import digest_path, list_digests, read_digest
+from nightly_batch.digest import digest_path, list_digests, read_digest_head
 from nightly_batch.errors import DigestError
 from nightly_batch.jobs import daily_jobs
 
@@ -89,16 +89,13 @@ def _digest_undelivered(app: App, now: datetime) -> None:
         app.alerts.resolve("digest_undelivered", "send-digest")
         return
     try:
-        digest = read_digest(found[0].path)
+        digest = read_digest_head(found[0].path)
     except DigestError:
         return
     generated = parse_iso(str(digest["generatedAt"]))
     fresh = now - generated <= timedelta(hours=app.config.digest_max_age_hours)
-    owed = (
-        generated < slot.moment
-        and fresh
-        and (digest["redditQueue"] or app.config.send_empty_digest)
-    )
+    leads = digest["summary"].get("selectedTotal", len(digest.get("redditQueue", [])))
+    owed = generated < slot.moment and fresh and bool(leads or app.config.send_empty_digest)
     sent = any(d.status == "sent" for d in app.store.deliveries_for(str(digest["batchId"])))
     if owed and not sent:
         app.alerts.fire(

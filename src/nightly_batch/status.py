@@ -10,7 +10,7 @@ from typing import Any
 from nightly_batch import __version__
 from nightly_batch.clock import parse_iso
 from nightly_batch.config import Config
-from nightly_batch.digest import list_digests, read_digest
+from nightly_batch.digest import list_digests, read_digest_head
 from nightly_batch.errors import DigestError
 from nightly_batch.records import RunRecord
 from nightly_batch.runner import TASKS
@@ -84,14 +84,14 @@ def _last_digest(config: Config, store: Any) -> dict[str, Any] | None:
     newest = found[0]
     entry: dict[str, Any] = {"file": newest.path.name, "date": newest.day.isoformat()}
     try:
-        digest = read_digest(newest.path)
+        digest = read_digest_head(newest.path)
     except DigestError as error:
         entry["error"] = str(error)
         return entry
     entry.update(
         batchId=digest["batchId"],
         generatedAt=digest["generatedAt"],
-        leads=digest["summary"].get("selectedTotal", len(digest["redditQueue"])),
+        leads=digest["summary"].get("selectedTotal", len(digest.get("redditQueue", []))),
         deliveries=[
             {
                 "channel": record.channel,

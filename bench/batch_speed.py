@@ -1,0 +1,195 @@
+"""SPEC 10's speed and memory targets, measured as whole processes in one run.
+
+For each queue size it runs, interleaved and several times: `nightly-batch run-once
+nightly-batch`, a bare orjson round trip of the same file (bench/roundtrip_orjson.py), and at
+100k jq doing only the marking; then the heartbeat, `status` and `--help` at 1k and 1M leads.
+It prints wall time, CPU time and peak RSS (medians) and the ratios as markdown tables.
+
+Usage: .venv/bin/python bench/batch_speed.py [--runs 5] [--sizes 100000,1000000]
+Needs orjson (`pip install -e '.[bench]'`) and jq.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+PYTHON = sys.executable
+JQ_MARK = ".redditQueue |= map(if ((.score / 10) > 0.75) then .selectedForDraft = true else . end)"
+
+
+@dataclass
+class Sample:
+    wall: float
+    cpu: float
+    rss_mb: float
+
+
+def measure(command: list[str], *, stdout: Path | None = None) -> Sample:
+    """Run `command` once; wall time, user+system CPU and peak RSS of the process."""
+    started = time.perf_counter()
+    sink = stdout.open("wb") if stdout else subprocess.DEVNULL
+    try:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+    finally:
+        if stdout:
+            sink.close()  # type: ignore[union-attr]
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(command)} failed")
+    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def median(samples: list[Sample]) -> Sample:
+    return Sample(
+        statistics.median(s.wall for s in samples),
+        statistics.median(s.cpu for s in samples),
+        statistics.median(s.rss_mb for s in samples),
+    )
+
+
+def state_file(count: int) -> Path:
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"state-{count}.json"
+    if not path.exists():
+        subprocess.run([PYTHON, str(HERE / "generate_state.py"), str(count), str(path)], check=True)
+    return path
+
+
+def project(folder: Path) -> Path:
+    config = folder / "config.json"
+    config.write_text('{"stateFile": "state.json", "logsDir": "logs", "digestTimeZone": "UTC"}')
+    return config
+
+
+def batch_table(sizes: list[int], runs: int) -> list[str]:
+    lines = [
+        "| leads | file | command | wall s | CPU s | peak RSS MB | wall ratio | RSS ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for count in sizes:
+        source = state_file(count)
+        size_mb = source.stat().st_size / 1e6
+        results: dict[str, list[Sample]] = {
+            "nightly-batch": [],
+            "orjson round trip": [],
+            "jq marking": [],
+        }
+        with tempfile.TemporaryDirectory() as folder:
+            base = Path(folder)
+            config = project(base)
+            for _ in range(runs):
+                shutil.copyfile(source, base / "state.json")
+                shutil.rmtree(base / "logs", ignore_errors=True)
+                results["nightly-batch"].append(
+                    measure(
+                        [
+                            PYTHON,
+                            "-m",
+                            "nightly_batch",
+                            "run-once",
+                            "nightly-batch",
+                            "--config",
+                            str(config),
+                        ]
+                    )
+                )
+                results["orjson round trip"].append(
+                    measure(
+                        [
+                            PYTHON,
+                            str(HERE / "roundtrip_orjson.py"),
+                            str(source),
+                            str(base / "out.json"),
+                        ]
+                    )
+                )
+                if count <= 100_000 and shutil.which("jq"):
+                    results["jq marking"].append(
+                        measure(["jq", "-c", JQ_MARK, str(source)], stdout=base / "jq.json")
+                    )
+        baseline = median(results["orjson round trip"])
+        for name, samples in results.items():
+            if not samples:
+                continue
+            m = median(samples)
+            lines.append(
+                f"| {count:,} | {size_mb:.0f} MB | {name} | {m.wall:.2f} | {m.cpu:.2f} | {m.rss_mb:.0f} "
+                f"| {m.wall / baseline.wall:.2f}x | {m.rss_mb / baseline.rss_mb:.2f}x |"
+            )
+    return lines
+
+
+def flat_table(runs: int) -> list[str]:
+    lines = [
+        "| command | 1k leads, wall s | 1M leads, wall s | ratio |",
+        "| --- | --- | --- | --- |",
+    ]
+    timings: dict[str, dict[int, float]] = {}
+    for count in (1000, 1_000_000):
+        source = state_file(count)
+        with tempfile.TemporaryDirectory() as folder:
+            base = Path(folder)
+            config = project(base)
+            shutil.copyfile(source, base / "state.json")
+            subprocess.run(
+                [
+                    PYTHON,
+                    "-m",
+                    "nightly_batch",
+                    "run-once",
+                    "nightly-batch",
+                    "--config",
+                    str(config),
+                ],
+                check=True,
+                capture_output=True,
+            )
+            commands = {
+                "run-once heartbeat": [
+                    PYTHON,
+                    "-m",
+                    "nightly_batch",
+                    "run-once",
+                    "heartbeat",
+                    "--config",
+                    str(config),
+                ],
+                "status": [PYTHON, "-m", "nightly_batch", "status", "--config", str(config)],
+                "--help": [PYTHON, "-m", "nightly_batch", "--help"],
+                "import nightly_batch.cli": [PYTHON, "-c", "import nightly_batch.cli"],
+            }
+            for name, command in commands.items():
+                samples = [measure(command) for _ in range(runs)]
+                timings.setdefault(name, {})[count] = median(samples).wall
+    for name, by_size in timings.items():
+        small, large = by_size[1000], by_size[1_000_000]
+        lines.append(f"| {name} | {small:.3f} | {large:.3f} | {large / small:.2f}x |")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sizes", default="100000,1000000")
+    arguments = parser.parse_args()
+    sizes = [int(size) for size in arguments.sizes.split(",")]
+    print("\n".join(batch_table(sizes, arguments.runs)))
+    print()
+    print("\n".join(flat_table(arguments.runs)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
