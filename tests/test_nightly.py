@@ -319,7 +319,9 @@ def test_status_reads_only_the_head_of_a_digest(project: Project, lead: Lead) ->
     run_task(project.app(), "nightly-batch", "manual")
     path = project.digests / "digest-2026-11-28.json"
     foreign = project.digests / "digest-2026-11-27.json"
-    foreign.write_text('{"redditQueue": [], "generatedAt": "x", "batchId": "b", "summary": {"selectedTotal": 0}}')
+    foreign.write_text(
+        '{"redditQueue": [], "generatedAt": "x", "batchId": "b", "summary": {"selectedTotal": 0}}'
+    )
 
     head = read_digest_head(path)
 
