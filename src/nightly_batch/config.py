@@ -90,6 +90,8 @@ class Config(BaseModel):
     watchdog_check_minutes: Annotated[float, Field(gt=0, le=1440)] = 10.0
     digest_deadline_hours: Annotated[float, Field(gt=0, le=24)] = 2.0
     low_disk_percent: Annotated[float, Field(ge=0, le=50)] = 5.0
+    metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    metrics_host: str = "127.0.0.1"
     email_region: Literal["us", "eu"] = "us"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -31,6 +32,9 @@ from nightly_batch.runner import run_task
 from nightly_batch.sdnotify import SystemdNotifier
 from nightly_batch.task_result import RunInfo
 from nightly_batch.watchdog import Watchdog
+
+if TYPE_CHECKING:
+    from nightly_batch.metrics import MetricsServer
 
 # How long a scheduled run waits for a manual run of the same task to finish.
 SCHEDULED_LOCK_WAIT_SECONDS = 15 * 60
@@ -53,6 +57,7 @@ class Daemon:
         self.last_heartbeat: float | None = None
         self.catching_up = threading.Event()
         self.watchdog = Watchdog(app, self.started)
+        self.metrics: MetricsServer | None = None
         self.instance_lock = FileLock(
             app.config.state_file.with_name(app.config.state_file.name + ".daemon.lock")
         )
@@ -100,6 +105,12 @@ class Daemon:
             )
         self.scheduler.start()
         self.watchdog.start()
+        if config.metrics_port is not None:
+            from nightly_batch.metrics import MetricsServer  # noqa: PLC0415
+
+            self.metrics = MetricsServer(self.app, config.metrics_host, config.metrics_port)
+            self.metrics.start()
+            log.info("metrics.serving", host=config.metrics_host, port=self.metrics.port)
         if self.app.alerts is not None:
             announce(self.app)
             resend_unsent(self.app)
@@ -137,6 +148,8 @@ class Daemon:
             # Pool threads are joined at interpreter exit; a stuck one would hang us until
             # systemd's SIGKILL, so leave at once. Every file was written atomically.
             os._exit(EXIT_STUCK)
+        if self.metrics is not None:
+            self.metrics.stop()
         flush(self.app, timeout=10)
         self.instance_lock.release()
         self.app.store.close()

@@ -56,11 +56,13 @@ def run_nightly_batch(app: App, run: RunInfo) -> TaskResult:
         log.info("digest.replaced", digest=str(path), kept=str(kept))
     summary = plan.summary
     stamp = inputs.stamp
-    app.store.set_fact(
-        "queue",
-        {"total": summary["queueTotal"], "selected": summary["selectedTotal"], "at": stamp},
-        stamp,
-    )
+    queue = {
+        "total": summary["queueTotal"],
+        "selected": summary["selectedTotal"],
+        "marked": summary["markedForDraft"],
+        "at": stamp,
+    }
+    app.store.set_fact("queue", queue, stamp)
     if app.alerts is not None:
         if summary["selectedTotal"]:
             app.alerts.resolve("empty_batch", TASK)

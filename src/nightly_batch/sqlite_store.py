@@ -238,6 +238,18 @@ class SqliteStore:
         rows = self._read("SELECT MIN(started_at) AS at FROM runs WHERE task = ?", (task,))
         return rows[0]["at"] if rows else None
 
+    def run_counts(self) -> list[tuple[str, str, int]]:
+        """(task, result, count) over the runs still kept."""
+        rows = self._read("SELECT task, result, COUNT(*) AS n FROM runs GROUP BY task, result")
+        return [(row["task"], row["result"], int(row["n"])) for row in rows]
+
+    def delivery_counts(self) -> list[tuple[str, str, int]]:
+        """(channel, status, count) over all delivery records."""
+        rows = self._read(
+            "SELECT channel, status, COUNT(*) AS n FROM deliveries GROUP BY channel, status"
+        )
+        return [(row["channel"], row["status"], int(row["n"])) for row in rows]
+
     def running_runs(self) -> list[RunRecord]:
         rows = self._read("SELECT * FROM runs WHERE result = 'running' ORDER BY started_at")
         return [_run(row) for row in rows]

@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from nightly_batch import __version__
-from nightly_batch.clock import parse_iso
+from nightly_batch.clock import iso_utc, parse_iso
 from nightly_batch.config import Config
 from nightly_batch.digest import list_digests, read_digest_head
 from nightly_batch.errors import DigestError
+from nightly_batch.jobs import daily_jobs
 from nightly_batch.records import RunRecord
 from nightly_batch.runner import TASKS
 
@@ -55,6 +56,9 @@ def gather_status(config: Config, now: datetime) -> dict[str, Any]:
         "heartbeat": None,
         "lastDigest": None,
         "queue": None,
+        "nextRuns": _next_runs(config, now),
+        "alerts": [],
+        "silences": [],
     }
     store = None
     if config.database_path.exists():
@@ -70,11 +74,40 @@ def gather_status(config: Config, now: datetime) -> dict[str, Any]:
                 age = (now - parse_iso(beat)).total_seconds()
                 status["heartbeat"] = {"at": beat, "ageSeconds": round(age, 1)}
             status["queue"] = store.fact("queue")
+            status["alerts"] = [
+                {
+                    "name": a.name,
+                    "task": a.task,
+                    "severity": a.severity,
+                    "since": a.started_at,
+                    "summary": a.summary,
+                }
+                for a in store.alerts.firing()
+            ]
+            status["silences"] = [
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "task": s.task,
+                    "until": s.expires_at,
+                    "reason": s.reason,
+                }
+                for s in store.alerts.silences(iso_utc(now))
+            ]
         status["lastDigest"] = _last_digest(config, store)
     finally:
         if store is not None:
             store.close()
     return status
+
+
+def _next_runs(config: Config, now: datetime) -> dict[str, dict[str, str]]:
+    """Each daily job's next fire, from the daemon's own triggers."""
+    runs = {}
+    for job in daily_jobs(config):
+        fire = job.trigger().get_next_fire_time(None, now)
+        runs[job.task] = {"local": fire.astimezone(job.zone).isoformat(), "utc": iso_utc(fire)}
+    return runs
 
 
 def _last_digest(config: Config, store: Any) -> dict[str, Any] | None:
@@ -109,6 +142,9 @@ def render_status(status: dict[str, Any]) -> str:
     """The status as a short table for a terminal."""
     header = f"nightly-batch {status['version']}  config {status['config']}"
     lines = [f"{header}  time zone {status['timeZone']}", ""]
+    for task, fire in status["nextRuns"].items():
+        lines.append(f"next {task:<14} {fire['local']}  ({fire['utc']})")
+    lines.append("")
     lines.append(f"{'task':<14} {'result':<12} {'started (UTC)':<25} {'duration':>9}  message")
     for task, run in status["tasks"].items():
         if run is None:
@@ -136,6 +172,14 @@ def render_status(status: dict[str, Any]) -> str:
             or "not delivered"
         )
         lines.append(f"last digest: {digest['file']} ({digest['leads']} leads; {sent})")
+    lines.extend(
+        f"ALERT {a['severity']}: {a['name']} ({a['task']}) since {a['since']}: {a['summary']}"
+        for a in status["alerts"]
+    )
+    lines.extend(
+        f"silence {s['id']}: {s['name']} ({s['task']}) until {s['until']}"
+        for s in status["silences"]
+    )
     queue = status["queue"]
     lines.append(
         f"queue: {queue['total']} leads at the last batch, {queue['selected']} selected ({queue['at']})"
