@@ -13,8 +13,9 @@ $(VENV)/.runtime: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+# The test tools type-check bench/ too, so they include its baseline library.
 $(VENV)/.test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $(VENV)/.runtime $@
 
 install: $(VENV)/.runtime
@@ -38,7 +39,6 @@ unit: $(VENV)/.test
 
 ## bench: SPEC 10's speed and memory measurements (minutes; writes states to bench/out/)
 bench: $(VENV)/.test
-	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/batch_speed.py
 	$(BIN)/python bench/idle_daemon.py
 
