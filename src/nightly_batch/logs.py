@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -32,12 +33,25 @@ def _json(event: dict[str, Any], **_: Any) -> str:
     return to_text(event)
 
 
+# syslog priorities: journald reads a "<N>" line prefix, so `journalctl -p err` filters.
+PRIORITIES = {"debug": 7, "info": 6, "warning": 4, "error": 3, "critical": 2}
+
+
+def _with_priority(render: Any) -> Any:
+    def prefixed(logger: Any, method: str, event: dict[str, Any]) -> str:
+        priority = PRIORITIES.get(str(event.get("level", "info")), 6)
+        return f"<{priority}>{render(logger, method, event)}"
+
+    return prefixed
+
+
 def configure_logging(
     *,
     level: str = "info",
     log_file: Path | None = None,
     redactor: Redactor | None = None,
     console: TextIO | None = None,
+    journal: bool | None = None,
 ) -> None:
     """Send structlog and stdlib logging through the redactor to the file and the console."""
     redactor = redactor or Redactor()
@@ -70,6 +84,10 @@ def configure_logging(
         # Under journald or a pipe: one plain line per event, no colours, no padding.
         else structlog.processors.KeyValueRenderer(key_order=["level", "event"], drop_missing=True)
     )
+    if journal is None:
+        journal = "JOURNAL_STREAM" in os.environ
+    if journal and not terminal:
+        console_renderer = _with_priority(console_renderer)
     console_handler = logging.StreamHandler(console)
     console_handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(

@@ -1,0 +1,160 @@
+"""Metrics, /healthz, journald lines, and the commands of docs/MONITORING.md run for real."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import structlog
+
+from conftest import Project
+from fakes import RecordingChannel
+from nightly_batch.logs import configure_logging
+from nightly_batch.metrics import MetricsServer
+from nightly_batch.runner import run_task
+
+Lead = Callable[..., dict[str, Any]]
+DOCS = Path(__file__).parent.parent / "docs" / "MONITORING.md"
+
+
+@pytest.fixture
+def served(project: Project) -> Iterator[tuple[Project, str]]:
+    app = project.app()
+    server = MetricsServer(app, "127.0.0.1", 0)
+    server.start()
+    try:
+        yield project, f"http://127.0.0.1:{server.port}"
+    finally:
+        server.stop()
+
+
+def metric(text: str, name: str) -> float:
+    match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
+    assert match, f"{name} not in the scrape"
+    return float(match.group(1))
+
+
+def test_metrics_after_a_batch_and_a_failed_send_digest(
+    served: tuple[Project, str], lead: Lead
+) -> None:
+    """Last success, runs and failures per task, leads, deliveries by result, heartbeat."""
+    project, base = served
+    project.write_state({"redditQueue": [lead("a", 0.9), lead("b", 0.95), lead("c", 0.1)]})
+    app = project.app()
+    run_task(app, "heartbeat", "schedule")
+    batch = run_task(app, "nightly-batch", "schedule")
+    project.channels["log"] = RecordingChannel("log", status="transient", error="down")
+    run_task(app, "send-digest", "schedule")
+
+    text = httpx.get(f"{base}/metrics").text
+
+    success = project.clock.now().timestamp()
+    assert batch.ok
+    assert (
+        metric(text, 'nightly_batch_last_success_timestamp_seconds{task="nightly-batch"}')
+        == success
+    )
+    assert 'nightly_batch_last_success_timestamp_seconds{task="send-digest"}' not in text
+    assert metric(text, 'nightly_batch_runs_total{result="ok",task="nightly-batch"}') == 1
+    assert metric(text, 'nightly_batch_runs_total{result="error",task="send-digest"}') == 1
+    assert metric(text, 'nightly_batch_failures_total{task="send-digest"}') == 1
+    assert metric(text, 'nightly_batch_leads{kind="queued"}') == 3
+    assert metric(text, 'nightly_batch_leads{kind="selected"}') == 2
+    assert metric(text, 'nightly_batch_leads{kind="marked"}') == 2
+    assert metric(text, 'nightly_batch_deliveries_total{channel="log",result="failed"}') == 1
+    assert metric(text, "nightly_batch_heartbeat_timestamp_seconds") == success
+    assert metric(text, 'nightly_batch_alerts_firing{severity="critical"}') == 0
+
+
+def test_healthz_turns_503_when_the_heartbeat_goes_stale(served: tuple[Project, str]) -> None:
+    """200 while fresh; 503 with the reason once older than heartbeatStaleMinutes."""
+    project, base = served
+    run_task(project.app(), "heartbeat", "schedule")
+
+    fresh = httpx.get(f"{base}/healthz")
+    project.clock.advance(timedelta(minutes=16))
+    stale = httpx.get(f"{base}/healthz")
+
+    assert (fresh.status_code, fresh.text) == (200, "ok: the last heartbeat was 0 s ago\n")
+    assert (stale.status_code, stale.text) == (
+        503,
+        "stale: the last heartbeat was 960 s ago (limit 900 s)\n",
+    )
+    assert httpx.get(f"{base}/other").status_code == 404
+
+
+def test_under_journald_each_line_carries_its_priority() -> None:
+    """With JOURNAL_STREAM, console lines start with <N> so `journalctl -p` filters."""
+    console = io.StringIO()
+    configure_logging(console=console, journal=True)
+    log = structlog.get_logger("t")
+
+    log.info("task.finished", task="heartbeat")
+    log.warning("lead.invalid", lead="x")
+    log.error("task.finished", task="send-digest")
+
+    lines = console.getvalue().splitlines()
+    assert [line[:3] for line in lines] == ["<6>", "<4>", "<3>"]
+    assert (
+        lines[1]
+        == "<4>level='warning' event='lead.invalid' lead='x'" + lines[1].split("lead='x'")[1]
+    )
+
+
+def shell_blocks(text: str) -> list[str]:
+    return re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
+
+
+def test_every_command_in_the_monitoring_guide_runs(
+    served: tuple[Project, str], lead: Lead
+) -> None:
+    """The `sh` blocks of docs/MONITORING.md run against a real project and succeed."""
+    project, base = served
+    # One lead that cannot be scored, so the warnings query has something to show.
+    project.write_state({"redditQueue": [lead("a", 0.9), lead("b", "high")]})
+    for task in ("heartbeat", "nightly-batch", "send-digest"):
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "nightly_batch",
+                "run-once",
+                task,
+                "--config",
+                str(project.config_path),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    environ = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "CONFIG": str(project.config_path),
+        "LOG": str(project.logs / "orchestrator.log"),
+        "METRICS": base.removeprefix("http://"),
+    }
+    blocks = shell_blocks(DOCS.read_text())
+    commands = [line for block in blocks for line in block.splitlines() if line.strip()]
+    assert len(commands) >= 10
+
+    for command in commands:
+        result = subprocess.run(
+            ["bash", "-c", f"set -eo pipefail; {' '.join(c for c in commands[:3])}; {command}"],
+            env=environ,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert result.returncode == 0, (command, result.stderr)
+        if not command.startswith("export"):
+            assert result.stdout.strip(), command
