@@ -91,3 +91,17 @@ def test_redactor_masks_credential_shapes_it_was_not_told_about() -> None:
         "https://discord.com/api/webhooks/*** https://hooks.slack.com/services/*** "
         "SG.*** smtps://u:***@h:465 key-***"
     )
+
+
+def test_the_log_file_is_reopened_after_logrotate_moves_it(tmp_path: Path) -> None:
+    """logrotate renames the file; the next event goes to a fresh orchestrator.log."""
+    log_file = tmp_path / "orchestrator.log"
+    configure_logging(log_file=log_file, console=io.StringIO())
+    log = structlog.get_logger("t")
+    log.info("before.rotation")
+
+    log_file.rename(tmp_path / "orchestrator.log.1")
+    log.info("after.rotation")
+
+    assert [line["event"] for line in read_lines(tmp_path / "orchestrator.log.1")] == ["before.rotation"]
+    assert [line["event"] for line in read_lines(log_file)] == ["after.rotation"]
