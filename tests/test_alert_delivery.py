@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
 
 import httpx
 import pytest
 import respx
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from conftest import Project
@@ -26,45 +21,26 @@ from nightly_batch.errors import TaskError
 from nightly_batch.jsonio import parse_json
 from nightly_batch.runner import run_task
 from nightly_batch.task_result import RunInfo, TaskResult
+from servers import smtp_server, webhook_server
 
 ALERT_HOOK = "https://hooks.slack.com/services/T0/B0/ALERTHOOKSECRET"
 
 
-class Relay(BaseHTTPRequestHandler):
-    """A Slack-compatible webhook on 127.0.0.1."""
-
-    received: ClassVar[list[bytes]] = []
-
-    def do_POST(self) -> None:
-        Relay.received.append(self.rfile.read(int(self.headers["Content-Length"])))
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *_: object) -> None:
-        """Quiet."""
-
-
 @pytest.fixture
-def relay() -> Iterator[int]:
-    Relay.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+def relay() -> Iterator[tuple[int, list[tuple[str, bytes]]]]:
+    with webhook_server() as served:
+        yield served
 
 
 def test_separate_run_once_processes_escalate_without_repeating(
-    project: Project, relay: int
+    project: Project, relay: tuple[int, list[tuple[str, bytes]]]
 ) -> None:
     """Three failing `run-once send-digest` processes: one error alert, then one critical."""
-    project.write_config(allowedWebhookHosts=[f"127.0.0.1:{relay}"])
+    port, received = relay
+    project.write_config(allowedWebhookHosts=[f"127.0.0.1:{port}"])
     project.digests.mkdir(parents=True)
     (project.digests / "digest-2099-01-01.json").write_text("{broken")
-    environ = {"SLACK_ERROR_WEBHOOK": f"http://127.0.0.1:{relay}/alerts", "PATH": "/usr/bin:/bin"}
+    environ = {"SLACK_ERROR_WEBHOOK": f"http://127.0.0.1:{port}/alerts", "PATH": "/usr/bin:/bin"}
 
     codes = [
         subprocess.run(
@@ -84,7 +60,7 @@ def test_separate_run_once_processes_escalate_without_repeating(
         for _ in range(3)
     ]
 
-    texts = [parse_json(body)["text"] for body in Relay.received]
+    texts = [parse_json(body)["text"] for _, body in received]
     assert codes == [1, 1, 1]
     assert len(texts) == 2
     assert texts[0].startswith("[ERROR] task_failed (send-digest): send-digest failed: ")
@@ -107,15 +83,8 @@ class Mailbox:
 @pytest.fixture
 def mailbox() -> Iterator[tuple[int, Mailbox]]:
     box = Mailbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(box) as port:
         yield port, box
-    finally:
-        controller.stop()
 
 
 def failing(_app: object, _run: RunInfo) -> TaskResult:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 import pytest
@@ -19,38 +17,16 @@ from nightly_batch.cli import main
 from nightly_batch.jsonio import parse_json
 from nightly_batch.logs import configure_logging
 from nightly_batch.runner import run_task
+from servers import webhook_server
 
 Lead = Callable[..., dict[str, Any]]
 HOOK = "https://hooks.slack.com/services/T000/B000/XXXXSLACKSECRET"
 
 
-class Webhook(BaseHTTPRequestHandler):
-    """A Slack-compatible endpoint on 127.0.0.1 that keeps what it is sent."""
-
-    received: ClassVar[list[tuple[str, bytes]]] = []
-
-    def do_POST(self) -> None:
-        length = int(self.headers["Content-Length"])
-        Webhook.received.append((self.path, self.rfile.read(length)))
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *_: object) -> None:
-        """Quiet."""
-
-
 @pytest.fixture
-def webhook_server() -> Iterator[int]:
-    Webhook.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+def webhook() -> Iterator[tuple[int, list[tuple[str, bytes]]]]:
+    with webhook_server() as served:
+        yield served
 
 
 def night(project: Project, lead: Lead, count: int = 2) -> None:
@@ -61,16 +37,17 @@ def night(project: Project, lead: Lead, count: int = 2) -> None:
 def test_cli_send_digest_posts_to_a_real_local_webhook(
     project: Project,
     lead: Lead,
-    webhook_server: int,
+    webhook: tuple[int, list[tuple[str, bytes]]],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A host in allowedWebhookHosts receives the digest over plain http, exactly once."""
+    port, received = webhook
     project.write_config(
-        digestNotificationChannel="slack", allowedWebhookHosts=[f"127.0.0.1:{webhook_server}"]
+        digestNotificationChannel="slack", allowedWebhookHosts=[f"127.0.0.1:{port}"]
     )
     project.write_state({"redditQueue": [lead("a", 0.9, question="Self-host <b>mail</b>?")]})
-    monkeypatch.setenv("SLACK_WEBHOOK_URL", f"http://127.0.0.1:{webhook_server}/hooks/relay-token")
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", f"http://127.0.0.1:{port}/hooks/relay-token")
     monkeypatch.setenv("APP_URL", "https://leads.example.com")
     config = ["--config", str(project.config_path)]
 
@@ -79,7 +56,7 @@ def test_cli_send_digest_posts_to_a_real_local_webhook(
     assert main(["run-once", "send-digest", *config]) == 0
 
     out = capsys.readouterr().out
-    [(path, raw)] = Webhook.received
+    [(path, raw)] = received
     payload = parse_json(raw)
     assert path == "/hooks/relay-token"
     assert payload["text"].startswith("🚀 1 Reddit Leads Ready for Review")

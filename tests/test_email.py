@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs
@@ -12,7 +11,6 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import respx
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from fakes import FakeClock, Pauses, message
@@ -24,6 +22,7 @@ from nightly_batch.mailgun import MailgunSender
 from nightly_batch.redact import Redactor
 from nightly_batch.sendgrid import SendGridSender
 from nightly_batch.smtp_channel import SmtpSender, parse_smtp_url
+from servers import smtp_server
 
 EMAIL_POLICY = RetryPolicy(resend_ambiguous_once=True)
 
@@ -131,31 +130,24 @@ class Recorder:
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[tuple[Controller, Recorder]]:
+def smtp() -> Iterator[tuple[int, Recorder]]:
     recorder = Recorder()
-    with socket.socket() as probe:  # a free port; aiosmtpd's readiness check cannot use port 0
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield controller, recorder
-    finally:
-        controller.stop()
+    with smtp_server(recorder) as port:
+        yield port, recorder
 
 
-def smtp_channel(controller: Controller, recipients: list[str]) -> EmailChannel:
-    server = parse_smtp_url(f"smtp://127.0.0.1:{controller.port}?starttls=false")
+def smtp_channel(port: int, recipients: list[str]) -> EmailChannel:
+    server = parse_smtp_url(f"smtp://127.0.0.1:{port}?starttls=false")
     return EmailChannel(SmtpSender(server, Pauses()), "leads@example.com", recipients)
 
 
 def test_smtp_delivers_a_multipart_alternative_digest(
-    smtp_server: tuple[Controller, Recorder],
+    smtp: tuple[int, Recorder],
 ) -> None:
     """A real SMTP server receives text and HTML parts with the right From, To and Subject."""
-    controller, recorder = smtp_server
+    port, recorder = smtp
 
-    result = smtp_channel(controller, ["ops@example.com"]).send(message(2))
+    result = smtp_channel(port, ["ops@example.com"]).send(message(2))
 
     assert result.delivered
     assert result.provider_id == "<digest-b-1@nightly-batch>"
@@ -170,11 +162,11 @@ def test_smtp_delivers_a_multipart_alternative_digest(
     assert [part.get_content_type() for part in mail.iter_parts()] == ["text/plain", "text/html"]
 
 
-def test_smtp_reports_a_refused_recipient(smtp_server: tuple[Controller, Recorder]) -> None:
+def test_smtp_reports_a_refused_recipient(smtp: tuple[int, Recorder]) -> None:
     """When one recipient is refused, the others get the mail and the refusal is reported."""
-    controller, recorder = smtp_server
+    port, recorder = smtp
 
-    result = smtp_channel(controller, ["ops@example.com", "refused@example.com"]).send(message(1))
+    result = smtp_channel(port, ["ops@example.com", "refused@example.com"]).send(message(1))
 
     assert result.delivered
     assert result.error == "refused: refused@example.com (550 5.1.1 no such user)"
@@ -182,12 +174,12 @@ def test_smtp_reports_a_refused_recipient(smtp_server: tuple[Controller, Recorde
 
 
 def test_smtp_with_every_recipient_refused_is_a_configuration_failure(
-    smtp_server: tuple[Controller, Recorder],
+    smtp: tuple[int, Recorder],
 ) -> None:
     """Nobody accepted the mail: a failure naming the refusals."""
-    controller, _ = smtp_server
+    port, _ = smtp
 
-    result = smtp_channel(controller, ["refused@example.com"]).send(message(1))
+    result = smtp_channel(port, ["refused@example.com"]).send(message(1))
 
     assert result.status == "configuration"
     assert (

@@ -103,5 +103,7 @@ def test_the_log_file_is_reopened_after_logrotate_moves_it(tmp_path: Path) -> No
     log_file.rename(tmp_path / "orchestrator.log.1")
     log.info("after.rotation")
 
-    assert [line["event"] for line in read_lines(tmp_path / "orchestrator.log.1")] == ["before.rotation"]
+    assert [line["event"] for line in read_lines(tmp_path / "orchestrator.log.1")] == [
+        "before.rotation"
+    ]
     assert [line["event"] for line in read_lines(log_file)] == ["after.rotation"]

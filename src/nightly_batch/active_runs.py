@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections import Counter
@@ -42,3 +43,16 @@ class ActiveRuns:
                     return False
                 self._changed.wait(remaining)
         return True
+
+
+def process_alive(pid: int | None) -> bool:
+    """Whether a process with this pid exists (a run record's owner may have died)."""
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True

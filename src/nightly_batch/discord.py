@@ -15,7 +15,7 @@ import httpx
 from nightly_batch import escape
 from nightly_batch.channels import Delivery
 from nightly_batch.clock import Clock
-from nightly_batch.http_delivery import HttpPoster, classify_status
+from nightly_batch.http_delivery import HttpPoster, classify_status, json_field
 from nightly_batch.message import DigestMessage, Lead
 from nightly_batch.redact import Redactor
 
@@ -114,10 +114,5 @@ class DiscordChannel:
         return self.poster.post(webhook_url(self.url), self._classify, json=payload)
 
     def _classify(self, response: httpx.Response) -> Delivery:
-        provider_id = None
-        if response.status_code == 200:
-            try:
-                provider_id = str(response.json().get("id"))
-            except (ValueError, AttributeError):
-                provider_id = None
+        provider_id = json_field(response, "id") if response.status_code == 200 else None
         return classify_status(response, self.redactor, self.clock.now(), provider_id)

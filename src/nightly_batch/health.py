@@ -8,10 +8,10 @@ the wall clock.
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import datetime, timedelta
 
+from nightly_batch.active_runs import process_alive
 from nightly_batch.app import App
 from nightly_batch.clock import parse_iso
 from nightly_batch.digest import digest_path, list_digests, read_digest_head
@@ -114,7 +114,7 @@ def check_hung_runs(app: App, now: datetime) -> None:
         return
     hung = set()
     for run in app.store.running_runs():
-        if run.pid is None or not _alive(run.pid):
+        if not process_alive(run.pid):
             continue
         minutes = (now - parse_iso(run.started_at)).total_seconds() / 60
         limit = app.config.max_runtime(run.task)
@@ -131,16 +131,6 @@ def check_hung_runs(app: App, now: datetime) -> None:
     for task in ("nightly-batch", "send-digest", "heartbeat"):
         if task not in hung:
             app.alerts.resolve("task_hung", task)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _disk(app: App) -> None:

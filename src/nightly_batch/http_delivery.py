@@ -72,6 +72,15 @@ def retry_after(response: httpx.Response, now: datetime) -> float | None:
     return max((moment - now).total_seconds(), 0.0)
 
 
+def json_field(response: httpx.Response, key: str) -> str | None:
+    """A field of a JSON object answer (a provider's message id), or None."""
+    try:
+        value = response.json().get(key)
+    except (ValueError, AttributeError):
+        return None
+    return None if value is None else str(value)
+
+
 def error_text(response: httpx.Response, redactor: Redactor) -> str:
     """'HTTP 404: <the start of the body>', redacted; never the request URL."""
     body = " ".join(response.text.split())[:ERROR_BODY_CHARACTERS]

@@ -10,7 +10,7 @@ import httpx
 from nightly_batch.channels import Delivery
 from nightly_batch.clock import Clock
 from nightly_batch.email_content import EmailContent
-from nightly_batch.http_delivery import HttpPoster, classify_status
+from nightly_batch.http_delivery import HttpPoster, classify_status, json_field
 from nightly_batch.redact import Redactor
 
 BASE_URLS = {"us": "https://api.mailgun.net", "eu": "https://api.eu.mailgun.net"}
@@ -52,12 +52,7 @@ class MailgunSender:
         )
 
     def _classify(self, response: httpx.Response) -> Delivery:
-        provider_id = None
-        if response.status_code == 200:
-            try:
-                provider_id = str(response.json().get("id"))
-            except (ValueError, AttributeError):
-                provider_id = None
+        provider_id = json_field(response, "id") if response.status_code == 200 else None
         result = classify_status(response, self.redactor, self.clock.now(), provider_id)
         if result.status == "transient" and response.status_code >= 500:
             # Mailgun sometimes delivers despite a 5xx: resend once, with the same digest id.

@@ -3,11 +3,11 @@ so it answers as fast for a million queued leads as for ten."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from typing import Any
 
 from nightly_batch import __version__
+from nightly_batch.active_runs import process_alive
 from nightly_batch.clock import iso_utc, parse_iso
 from nightly_batch.config import Config
 from nightly_batch.digest import list_digests, read_digest_head
@@ -17,23 +17,11 @@ from nightly_batch.records import RunRecord
 from nightly_batch.runner import TASKS
 
 
-def _alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _run(record: RunRecord | None) -> dict[str, Any] | None:
     if record is None:
         return None
     result = record.result
-    if result == "running" and not _alive(record.pid):
+    if result == "running" and not process_alive(record.pid):
         result = "interrupted"  # the process died mid-run (killed, crashed, power cut)
     return {
         "result": result,
