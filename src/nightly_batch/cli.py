@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         help="validate and print the effective config, secrets masked",
     )
+    serve = commands.add_parser("serve", parents=[common], help="serve the read-only dashboard")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     alerts = commands.add_parser(
         "alerts", parents=[common], help="alerts, their notifications, silences"
     )
@@ -126,8 +131,13 @@ def _settings(arguments: argparse.Namespace) -> Settings:
 def _dispatch(arguments: argparse.Namespace) -> int:
     settings = _settings(arguments)
     command = arguments.command
-    if command in ("run", "run-once", "test-notify"):
+    if command in ("run", "run-once", "test-notify", "serve"):
         app = _start(settings)
+        if command == "serve":
+            from nightly_batch.dashboard_server import serve  # noqa: PLC0415
+
+            serve(app, arguments.host, arguments.port)
+            return EXIT_OK
         if command == "test-notify":
             return _test_notify(app, arguments.channel)
         return _run_once(app, arguments.task) if command == "run-once" else _run(app)

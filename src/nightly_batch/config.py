@@ -92,6 +92,8 @@ class Config(BaseModel):
     low_disk_percent: Annotated[float, Field(ge=0, le=50)] = 5.0
     metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
     metrics_host: str = "127.0.0.1"
+    dashboard_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    dashboard_host: str = "127.0.0.1"
     email_region: Literal["us", "eu"] = "us"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -34,6 +34,7 @@ from nightly_batch.task_result import RunInfo
 from nightly_batch.watchdog import Watchdog
 
 if TYPE_CHECKING:
+    from nightly_batch.dashboard_server import DashboardThread
     from nightly_batch.metrics import MetricsServer
 
 # How long a scheduled run waits for a manual run of the same task to finish.
@@ -58,6 +59,7 @@ class Daemon:
         self.catching_up = threading.Event()
         self.watchdog = Watchdog(app, self.started)
         self.metrics: MetricsServer | None = None
+        self.dashboard: DashboardThread | None = None
         self.instance_lock = FileLock(
             app.config.state_file.with_name(app.config.state_file.name + ".daemon.lock")
         )
@@ -111,6 +113,12 @@ class Daemon:
             self.metrics = MetricsServer(self.app, config.metrics_host, config.metrics_port)
             self.metrics.start()
             log.info("metrics.serving", host=config.metrics_host, port=self.metrics.port)
+        if config.dashboard_port is not None:
+            from nightly_batch.dashboard_server import DashboardThread  # noqa: PLC0415
+
+            self.dashboard = DashboardThread(self.app, config.dashboard_host, config.dashboard_port)
+            self.dashboard.start()
+            log.info("dashboard.serving", host=config.dashboard_host, port=config.dashboard_port)
         if self.app.alerts is not None:
             announce(self.app)
             resend_unsent(self.app)
@@ -150,6 +158,8 @@ class Daemon:
             os._exit(EXIT_STUCK)
         if self.metrics is not None:
             self.metrics.stop()
+        if self.dashboard is not None:
+            self.dashboard.stop()
         flush(self.app, timeout=10)
         self.instance_lock.release()
         self.app.store.close()

@@ -250,6 +250,18 @@ class SqliteStore:
         )
         return [(row["channel"], row["status"], int(row["n"])) for row in rows]
 
+    def daily_results(self, since: str) -> list[tuple[str, str, str, int, float]]:
+        """(day, task, result, runs, mean duration) per UTC day since `since`."""
+        rows = self._read(
+            "SELECT substr(started_at, 1, 10) AS day, task, result, COUNT(*) AS n, "
+            "AVG(duration_s) AS mean FROM runs WHERE started_at >= ? AND result != 'running' "
+            "GROUP BY day, task, result ORDER BY day",
+            (since,),
+        )
+        return [
+            (r["day"], r["task"], r["result"], int(r["n"]), float(r["mean"] or 0)) for r in rows
+        ]
+
     def running_runs(self) -> list[RunRecord]:
         rows = self._read("SELECT * FROM runs WHERE result = 'running' ORDER BY started_at")
         return [_run(row) for row in rows]

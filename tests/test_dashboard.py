@@ -1,0 +1,120 @@
+"""The dashboard with Starlette's test client: every page, the JSON route, escaping, traversal."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from conftest import Project
+from fakes import hours
+from nightly_batch.dashboard import create_dashboard
+from nightly_batch.jsonio import parse_json
+from nightly_batch.runner import run_task
+
+Lead = Callable[..., dict[str, Any]]
+SCRIPT = "<script>alert('x')</script> How do I back up?"
+
+
+@pytest.fixture
+def client(project: Project, lead: Lead) -> TestClient:
+    project.write_state(
+        {
+            "redditQueue": [
+                lead("a", 0.9, question=SCRIPT),
+                lead("b", 0.95, link="javascript:alert(1)"),
+            ]
+        }
+    )
+    app = project.app()
+    run_task(app, "heartbeat", "schedule")
+    run_task(app, "nightly-batch", "schedule")
+    project.clock.advance(hours(7))
+    run_task(app, "send-digest", "schedule")
+    return TestClient(create_dashboard(app.config, app.store, clock=app.clock))
+
+
+def test_overview_shows_next_runs_last_runs_heartbeat_and_digest(client: TestClient) -> None:
+    """The overview page answers with what status has."""
+    page = client.get("/")
+
+    assert page.status_code == 200
+    assert "Next runs" in page.text
+    assert "2026-11-29T23:00:00+00:00" in page.text
+    assert "digest-2026-11-28.json" in page.text
+    assert "No alert is firing." in page.text
+    assert "<script" not in page.text
+
+
+def test_digest_page_links_leads_and_escapes_reddit_text(client: TestClient) -> None:
+    """A title with a script tag renders as text; a javascript: link is not a link."""
+    page = client.get("/digests/digest-2026-11-28.json")
+
+    assert page.status_code == 200
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; How do I back up?" in page.text
+    assert "<script>" not in page.text
+    assert 'href="https://www.reddit.com/r/selfhosted/comments/a/"' in page.text
+    assert 'href="javascript' not in page.text
+    assert "keyword 0.9" in page.text
+
+
+def test_digest_json_is_the_file_itself(client: TestClient, project: Project) -> None:
+    """?format=json returns the digest file's bytes."""
+    response = client.get("/digests/digest-2026-11-28.json?format=json")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.content == (project.digests / "digest-2026-11-28.json").read_bytes()
+    assert parse_json(response.content)["summary"]["selectedTotal"] == 2
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/digests/../orchestrator_state.json",
+        "/digests/..%2F..%2Forchestrator_state.json",
+        "/digests/%2e%2e%2forchestrator_state.json",
+        "/digests/%252e%252e%252forchestrator_state.json",
+        "/digests/..%252F..%252Fconfig%252Forchestrator_config.json",
+        "/digests/digest-2026-11-28.json%00.txt",
+        "/digests/archive",
+        "/digests/digest-2099-01-01.json",
+        "/digests/nightly_batch.db",
+    ],
+)
+def test_nothing_outside_the_digests_can_be_fetched(client: TestClient, path: str) -> None:
+    """Traversal attempts, encoded and double-encoded, and unknown names: 404."""
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert "redditQueue" not in response.text
+
+
+def test_digests_runs_and_alerts_pages(client: TestClient) -> None:
+    """The list, the history with its charts, and the alerts page render."""
+    digests = client.get("/digests")
+    runs = client.get("/runs")
+    alerts = client.get("/alerts")
+
+    assert digests.status_code == runs.status_code == alerts.status_code == 200
+    assert '<a href="/digests/digest-2026-11-28.json">2026-11-28</a>' in digests.text
+    assert runs.text.count("<svg") == 6  # 30 and 90 days for each of the three tasks
+    assert "success rate 100.0 %" in runs.text
+    assert "No alert in the last 7 days." in alerts.text
+
+
+def test_a_token_guards_every_page(project: Project) -> None:
+    """With DASHBOARD_TOKEN set: 401 without it; bearer or basic with it."""
+    app = project.app()
+    client = TestClient(
+        create_dashboard(app.config, app.store, token="s3cret-token", clock=app.clock)
+    )
+    basic = base64.b64encode(b"ops:s3cret-token").decode()
+
+    assert client.get("/").status_code == 401
+    assert client.get("/", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+    assert client.get("/digests", headers={"Authorization": f"Basic {basic}"}).status_code == 200
