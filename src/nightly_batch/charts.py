@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 WIDTH = 600
-HEIGHT = 120
+HEIGHT = 60
 
 
 def stacked_bars(days: list[str], ok: list[int], failed: list[int], title: str) -> str:

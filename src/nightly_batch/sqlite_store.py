@@ -111,6 +111,21 @@ MIGRATIONS = (
         last_failure_at TEXT NOT NULL
     );
     """,
+    # Runs per day, task and result, kept up to date as runs finish, so the dashboard's 90-day
+    # history reads a few hundred rows however many runs the store holds.
+    """
+    CREATE TABLE run_days (
+        day TEXT NOT NULL,
+        task TEXT NOT NULL,
+        result TEXT NOT NULL,
+        runs INTEGER NOT NULL,
+        seconds REAL NOT NULL,
+        PRIMARY KEY (day, task, result)
+    );
+    INSERT INTO run_days (day, task, result, runs, seconds)
+        SELECT substr(started_at, 1, 10), task, result, COUNT(*), COALESCE(SUM(duration_s), 0)
+        FROM runs WHERE result != 'running' GROUP BY 1, 2, 3;
+    """,
 )
 
 
@@ -144,9 +159,9 @@ class SqliteStore:
             try:
                 with self._db:
                     self._db.execute(sql, parameters)
-            except sqlite3.Error as error:
+            except sqlite3.Error as failure:
                 raise StoreError(
-                    f"{self.path}: the runtime store cannot be written ({error})."
+                    f"{self.path}: the runtime store cannot be written ({failure})."
                 ) from None
 
     def _read(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
@@ -206,18 +221,37 @@ class SqliteStore:
         error: str | None,
         details: dict[str, Any],
     ) -> None:
-        self._write(
-            "UPDATE runs SET ended_at = ?, duration_s = ?, result = ?, message = ?, error = ?, "
-            "details = ? WHERE id = ?",
-            (ended_at, duration_s, result, message, error, to_text(details), run_id),
-        )
+        with self._lock:
+            try:
+                with self._db:
+                    self._db.execute(
+                        "UPDATE runs SET ended_at = ?, duration_s = ?, result = ?, message = ?, "
+                        "error = ?, details = ? WHERE id = ?",
+                        (ended_at, duration_s, result, message, error, to_text(details), run_id),
+                    )
+                    self._db.execute(
+                        "INSERT INTO run_days (day, task, result, runs, seconds) "
+                        "SELECT substr(started_at, 1, 10), task, ?, 1, ? FROM runs WHERE id = ? "
+                        "ON CONFLICT (day, task, result) DO UPDATE SET runs = runs + 1, "
+                        "seconds = seconds + excluded.seconds",
+                        (result, duration_s, run_id),
+                    )
+            except sqlite3.Error as failure:
+                raise StoreError(
+                    f"{self.path}: the runtime store cannot be written ({failure})."
+                ) from None
 
     def last_runs(self) -> dict[str, RunRecord]:
-        rows = self._read(
-            "SELECT * FROM runs AS r WHERE started_at = "
-            "(SELECT MAX(started_at) FROM runs WHERE task = r.task) ORDER BY task"
-        )
-        return {row["task"]: _run(row) for row in rows}
+        # One indexed lookup per task: flat however many runs are kept.
+        tasks = [row["task"] for row in self._read("SELECT DISTINCT task FROM runs")]
+        last = {}
+        for task in sorted(tasks):
+            rows = self._read(
+                "SELECT * FROM runs WHERE task = ? ORDER BY started_at DESC LIMIT 1", (task,)
+            )
+            if rows:
+                last[task] = _run(rows[0])
+        return last
 
     def recent_runs(self, limit: int, task: str | None = None) -> list[RunRecord]:
         if task is None:
@@ -253,13 +287,18 @@ class SqliteStore:
     def daily_results(self, since: str) -> list[tuple[str, str, str, int, float]]:
         """(day, task, result, runs, mean duration) per UTC day since `since`."""
         rows = self._read(
-            "SELECT substr(started_at, 1, 10) AS day, task, result, COUNT(*) AS n, "
-            "AVG(duration_s) AS mean FROM runs WHERE started_at >= ? AND result != 'running' "
-            "GROUP BY day, task, result ORDER BY day",
-            (since,),
+            "SELECT day, task, result, runs, seconds FROM run_days WHERE day >= ? ORDER BY day",
+            (since[:10],),
         )
         return [
-            (r["day"], r["task"], r["result"], int(r["n"]), float(r["mean"] or 0)) for r in rows
+            (
+                r["day"],
+                r["task"],
+                r["result"],
+                int(r["runs"]),
+                float(r["seconds"]) / max(r["runs"], 1),
+            )
+            for r in rows
         ]
 
     def running_runs(self) -> list[RunRecord]:
@@ -364,6 +403,7 @@ class SqliteStore:
                                 "DELETE FROM runs WHERE started_at < ? AND result != 'running'",
                                 runs_before,
                             ),
+                            ("DELETE FROM run_days WHERE day < substr(?, 1, 10)", runs_before),
                         )
                     ]
                     return sum(counts)

@@ -1,0 +1,135 @@
+"""The dashboard in a real browser: headless Chromium loads the pages from a served daemon
+thread; the rendered DOM is checked and a screenshot of each page is kept in test-artifacts/."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import Project
+from daemon_process import wait_for
+from fakes import hours
+from nightly_batch.dashboard_server import DashboardThread
+from nightly_batch.runner import run_task
+
+Lead = Callable[..., dict[str, Any]]
+CHROMIUM = shutil.which("chromium")
+ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is missing (.ci/run installs it)"
+)
+
+
+@pytest.fixture
+def served(project: Project, lead: Lead) -> Iterator[str]:
+    project.write_state(
+        {
+            "redditQueue": [
+                lead("a", 0.9, question="<script>alert('x')</script> Backups for a home server?"),
+                lead("b", 0.95, question="Which reverse proxy for two domains?"),
+            ]
+        }
+    )
+    app = project.app()
+    run_task(app, "heartbeat", "schedule")
+    run_task(app, "nightly-batch", "schedule")
+    project.clock.advance(hours(7))
+    run_task(app, "send-digest", "schedule")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    thread = DashboardThread(app, "127.0.0.1", port)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(base + "/").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(up, 20, "the dashboard to answer")
+    try:
+        yield base
+    finally:
+        thread.stop()
+
+
+def chromium(tmp_path: Path, *arguments: str) -> str:
+    assert CHROMIUM is not None
+    result = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            *arguments,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return result.stdout
+
+
+@pytest.mark.slow
+@needs_chromium
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        ("/", ["Next runs", "digest-2026-11-28.json", "No alert is firing."]),
+        (
+            "/digests/digest-2026-11-28.json",
+            [
+                "Which reverse proxy for two domains?",
+                "&lt;script&gt;alert('x')&lt;/script&gt; Backups",
+            ],
+        ),
+        ("/runs", ["Run history", "success rate 100.0 %"]),
+        ("/alerts", ["Alerts, last 7 days"]),
+    ],
+)
+def test_pages_render_in_headless_chromium(
+    served: str, tmp_path: Path, page: str, expected: list[str]
+) -> None:
+    """The browser's DOM holds the content (the script tag stayed text); a screenshot is saved."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = "overview" if page == "/" else page.strip("/").replace("/", "_")
+    shot = ARTIFACTS / f"dashboard-{name}.png"
+
+    dom = chromium(tmp_path, "--dump-dom", served + page)
+    chromium(
+        tmp_path,
+        f"--screenshot={shot}",
+        "--window-size=1000,1400",
+        "--hide-scrollbars",
+        served + page,
+    )
+
+    if page == "/":
+        # And as a phone shows it.
+        chromium(
+            tmp_path,
+            f"--screenshot={ARTIFACTS / 'dashboard-overview-phone.png'}",
+            "--window-size=390,844",
+            served + page,
+        )
+    for text in expected:
+        assert text in dom
+    assert "<script>alert" not in dom
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 10_000
