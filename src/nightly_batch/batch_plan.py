@@ -109,7 +109,10 @@ def plan_from_dicts(state: State, inputs: BatchInputs, *, exact: bool) -> BatchP
 def _owned(top: dict[str, msgspec.Raw], key: str) -> list[Any]:
     if key not in top:
         return []
-    value = msgspec.json.decode(top[key])
+    try:
+        value = msgspec.json.decode(top[key])
+    except (msgspec.DecodeError, RecursionError) as error:
+        raise NotFast(str(error)) from None
     if value is None:
         return []
     if not isinstance(value, list):

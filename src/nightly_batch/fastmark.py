@@ -100,14 +100,7 @@ def split_state(data: bytes) -> dict[str, msgspec.Raw]:
     """The top-level keys with their values still as raw bytes; NotFast if that cannot be."""
     try:
         return _top.decode(data)
-    except (msgspec.DecodeError, UnicodeDecodeError) as error:
-        raise NotFast(str(error)) from None
-
-
-def split_list(raw: msgspec.Raw) -> list[msgspec.Raw]:
-    try:
-        return _items.decode(raw)
-    except msgspec.DecodeError as error:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as error:
         raise NotFast(str(error)) from None
 
 
@@ -152,7 +145,7 @@ def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelecti
         # Two passes in C beat one Python-level decode per lead: the views, and the raw bytes.
         views = _views.decode(raw_queue)
         raws = _items.decode(raw_queue)
-    except msgspec.DecodeError as error:
+    except (msgspec.DecodeError, RecursionError) as error:
         raise NotFast(str(error)) from None
     result = RawSelection()
     queue, selected = result.queue, result.selected

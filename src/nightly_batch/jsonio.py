@@ -37,6 +37,8 @@ def parse_json_exact(data: bytes) -> tuple[Any, bool]:
         return _decoder.decode(data), False
     except (msgspec.DecodeError, UnicodeDecodeError):
         pass
+    except RecursionError:
+        raise JsonSyntaxError("nested too deeply to read") from None
     try:
         return json.loads(data), True
     except json.JSONDecodeError as error:
@@ -45,6 +47,11 @@ def parse_json_exact(data: bytes) -> tuple[Any, bool]:
         ) from None
     except UnicodeDecodeError as error:
         raise JsonSyntaxError(f"not valid UTF-8 at byte {error.start}") from None
+    except RecursionError:
+        raise JsonSyntaxError("nested too deeply to read") from None
+    except ValueError as error:
+        # Python refuses integers of more than 4300 digits (a denial-of-service guard).
+        raise JsonSyntaxError(f"not readable JSON ({error})") from None
 
 
 def dump_json(value: Any, *, indent: bool = False, exact: bool = False) -> bytes:

@@ -7,6 +7,7 @@ redactor before it is rendered.
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.handlers
 import os
@@ -30,7 +31,11 @@ NOISY_LIBRARIES = ("httpx", "httpcore", "apscheduler", "hpack")
 
 
 def _json(event: dict[str, Any], **_: Any) -> str:
-    return to_text(event)
+    try:
+        return to_text(event)
+    except (UnicodeEncodeError, TypeError, ValueError):
+        # A lone surrogate from a hostile lead id, say: the standard library escapes it.
+        return json.dumps(event, default=str)
 
 
 # syslog priorities: journald reads a "<N>" line prefix, so `journalctl -p err` filters.
