@@ -59,6 +59,11 @@ def keep_copy(source: Path, copy: Path) -> None:
     A hard link costs nothing however large the file is; the later os.replace of `source` gives
     `source` a new inode, so the link keeps the old content.
     """
+    with contextlib.suppress(FileNotFoundError):
+        if source.samefile(copy):
+            # Already a link to this very file (an earlier write failed after linking it);
+            # renaming another link over it would be a no-op that leaves the temp name behind.
+            return
     fd, temp_name = tempfile.mkstemp(prefix=temp_prefix(copy), suffix=TEMP_SUFFIX, dir=copy.parent)
     os.close(fd)
     temp = Path(temp_name)

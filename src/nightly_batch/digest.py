@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from nightly_batch.atomic import fsync_directory, keep_copy, write_atomic
-from nightly_batch.errors import DigestError
+from nightly_batch.errors import DigestError, WriteError
 from nightly_batch.jsonio import JsonSyntaxError, parse_json
 
 DIGEST_MODE = 0o640
@@ -52,16 +52,22 @@ def ensure_directory(directory: Path) -> None:
 
 def write_digest(directory: Path, day: date, data: bytes) -> tuple[Path, Path | None]:
     """Write the day's digest; returns its path and where a replaced version was kept."""
-    ensure_directory(directory)
     target = digest_path(directory, day)
-    kept = None
-    if target.exists():
-        archive = directory / ARCHIVE
-        ensure_directory(archive)
-        kept = archive / f"{target.stem}.{_previous_id(target)}.json"
-        keep_copy(target, kept)
-        fsync_directory(archive)
-    write_atomic(target, [data], DIGEST_MODE)
+    try:
+        ensure_directory(directory)
+        kept = None
+        if target.exists():
+            archive = directory / ARCHIVE
+            ensure_directory(archive)
+            kept = archive / f"{target.stem}.{_previous_id(target)}.json"
+            keep_copy(target, kept)
+            fsync_directory(archive)
+        write_atomic(target, [data], DIGEST_MODE)
+    except OSError as error:
+        raise WriteError(
+            f"{target}: the digest could not be written ({error.strerror or error}); "
+            "the state was not changed."
+        ) from None
     return target, kept
 
 

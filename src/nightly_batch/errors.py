@@ -19,6 +19,10 @@ class DigestError(NightlyBatchError):
     """A digest file is missing, unreadable or malformed."""
 
 
+class WriteError(NightlyBatchError):
+    """A file could not be written (a full disk, a read-only mount); the old one is intact (exit 1)."""
+
+
 class StoreError(NightlyBatchError):
     """The runtime store (SQLite) cannot be opened or written."""
 

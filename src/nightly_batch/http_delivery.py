@@ -45,7 +45,15 @@ class RetryPolicy:
 
 def make_client() -> httpx.Client:
     # follow_redirects=False: a redirect would carry the secret URL's request elsewhere.
-    return httpx.Client(timeout=TIMEOUT, follow_redirects=False, headers={"User-Agent": USER_AGENT})
+    # No keep-alive: a server that closed an idle connection would make the retry after a 429
+    # fail on the reused socket, which would look ambiguous; a handful of posts a day can
+    # afford a fresh connection each.
+    return httpx.Client(
+        timeout=TIMEOUT,
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
 
 
 def retry_after(response: httpx.Response, now: datetime) -> float | None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nightly_batch.atomic import keep_copy, sweep_stale_temps, write_atomic
-from nightly_batch.errors import BusyError, StateError
+from nightly_batch.errors import BusyError, StateError, WriteError
 from nightly_batch.jsonio import JsonSyntaxError, dump_json, parse_json_exact
 from nightly_batch.locks import FileLock
 
@@ -102,7 +102,7 @@ class StateTransaction:
                 mode = NEW_FILE_MODE
             write_atomic(self.path, chunks, mode)
         except OSError as error:
-            raise StateError(
+            raise WriteError(
                 f"{self.path}: the new state could not be written ({error.strerror or error}); "
                 "the previous state is unchanged."
             ) from None

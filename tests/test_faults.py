@@ -1,0 +1,228 @@
+"""Fault injection: network faults at the channels, a disk that refuses writes, a concurrent writer."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import Project
+from fakes import FakeClock, Pauses, message
+from leadgen import make_state_bytes
+from nightly_batch.http_delivery import USER_AGENT, HttpPoster
+from nightly_batch.redact import Redactor
+from nightly_batch.slack import SlackChannel
+from nightly_batch.state import SharedStateStore
+
+Lead = Callable[..., dict[str, Any]]
+
+
+@contextlib.contextmanager
+def raw_server(respond: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A TCP server on 127.0.0.1 that hands each connection to `respond`."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with connection, contextlib.suppress(OSError):
+                respond(connection)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(2)
+        listener.close()
+
+
+def slack_at(url: str, pauses: Pauses, timeout: float = 1.0) -> SlackChannel:
+    client = httpx.Client(
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
+    return SlackChannel(
+        HttpPoster("slack", client, pauses), Redactor(), FakeClock(), webhook_url=url
+    )
+
+
+def read_request(connection: socket.socket) -> None:
+    connection.settimeout(2)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += connection.recv(65536)
+
+
+def test_connection_refused_is_transient_after_bounded_retries() -> None:
+    """Nothing listens: three quick attempts, transient."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pauses = Pauses()
+    started = time.monotonic()
+
+    result = slack_at(f"http://127.0.0.1:{port}/hook", pauses).send(message())
+
+    assert result.status == "transient"
+    assert len(pauses.waits) == 2
+    assert time.monotonic() - started < 5
+
+
+def test_dns_failure_is_transient() -> None:
+    """A name that cannot resolve is a connect error: safe to retry later."""
+    result = slack_at("http://no-such-host.invalid/hook", Pauses()).send(message())
+
+    assert result.status == "transient"
+    assert "could not connect" in (result.error or "")
+
+
+def test_a_slow_server_is_ambiguous_within_the_timeout() -> None:
+    """The request went out and no answer came: ambiguous, not resent, bounded by the timeout."""
+    hits = []
+
+    def slow(connection: socket.socket) -> None:
+        read_request(connection)
+        hits.append(1)
+        time.sleep(3)
+
+    with raw_server(slow) as port:
+        started = time.monotonic()
+        result = slack_at(f"http://127.0.0.1:{port}/hook", Pauses(), timeout=0.5).send(message())
+        elapsed = time.monotonic() - started
+
+    assert result.status == "ambiguous"
+    assert len(hits) == 1
+    assert elapsed < 2.5
+
+
+def test_a_tls_error_is_a_connect_failure() -> None:
+    """https to a server that does not speak TLS fails before any request is sent."""
+
+    def plain(connection: socket.socket) -> None:
+        connection.recv(1024)
+        connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    with raw_server(plain) as port:
+        result = slack_at(f"https://127.0.0.1:{port}/hook", Pauses()).send(message())
+
+    assert result.status == "transient"
+
+
+def test_a_connection_closed_mid_response_is_ambiguous() -> None:
+    """Half a response, then the socket closes: the message may have been posted."""
+
+    def half(connection: socket.socket) -> None:
+        read_request(connection)
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nok")
+
+    with raw_server(half) as port:
+        result = slack_at(f"http://127.0.0.1:{port}/hook", Pauses()).send(message())
+
+    assert result.status == "ambiguous"
+
+
+def test_a_429_storm_is_bounded() -> None:
+    """Every answer 429: a few waits as asked, then rate-limited for a later heartbeat."""
+    hits = []
+
+    def storm(connection: socket.socket) -> None:
+        read_request(connection)
+        hits.append(1)
+        connection.sendall(
+            b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n"
+        )
+
+    pauses = Pauses()
+    with raw_server(storm) as port:
+        result = slack_at(f"http://127.0.0.1:{port}/hook", pauses).send(message())
+
+    assert result.status == "rate-limited"
+    assert len(hits) == 3
+    assert all(1.0 <= wait <= 1.25 for wait in pauses.waits)
+
+
+def _limit_file_size() -> None:
+    # The disk "fills up" at 1 MB for this process: writes past it fail with EFBIG.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+
+
+@pytest.mark.slow
+def test_a_disk_that_refuses_writes_leaves_the_old_state_and_the_next_run_succeeds(
+    project: Project,
+) -> None:
+    """A failed write: one clear sentence, the old state intact; once space is back, success."""
+    old = make_state_bytes(5000)
+    project.state_path.write_bytes(old)
+    project.logs.mkdir()
+    command = [
+        sys.executable,
+        "-m",
+        "nightly_batch",
+        "run-once",
+        "nightly-batch",
+        "--config",
+        str(project.config_path),
+    ]
+
+    full = subprocess.run(
+        command, capture_output=True, text=True, preexec_fn=_limit_file_size, check=False
+    )
+    after_full = project.state_path.read_bytes()
+    fine = subprocess.run(command, capture_output=True, text=True, check=False)
+
+    assert full.returncode in (1, 2)
+    assert "Traceback" not in full.stderr
+    assert full.stderr.splitlines()[-1].startswith("nightly-batch: failed after")
+    assert "File too large" in full.stderr.splitlines()[-1]
+    assert after_full == old
+    assert not list(project.root.glob(".orchestrator_state.json.*.tmp"))
+    assert fine.returncode == 0, fine.stderr
+    assert json.loads(project.state_path.read_bytes())["lastNightlyBatchAt"]
+
+
+def test_a_cooperating_writer_never_loses_a_lead(project: Project, lead: Lead) -> None:
+    """A sweeper appending under the lock while batches run: every appended lead survives."""
+    project.write_state({"redditQueue": [lead(f"seed-{i}", 0.9) for i in range(200)]})
+    store = SharedStateStore(project.state_path)
+    app = project.app()
+    from nightly_batch.runner import run_task  # noqa: PLC0415
+
+    def sweeper() -> None:
+        for number in range(40):
+            with store.transaction() as transaction:
+                state = transaction.read()
+                state["redditQueue"].append({"id": f"new-{number}", "score": 8})
+                transaction.write(state)
+
+    thread = threading.Thread(target=sweeper)
+    thread.start()
+    for _ in range(5):
+        assert run_task(app, "nightly-batch", "manual").ok
+    thread.join()
+
+    ids = [item["id"] for item in project.read_state()["redditQueue"]]
+    assert ids[:200] == [f"seed-{i}" for i in range(200)]
+    assert sorted(i for i in ids if i.startswith("new-")) == sorted(f"new-{n}" for n in range(40))
