@@ -226,3 +226,58 @@ def test_a_cooperating_writer_never_loses_a_lead(project: Project, lead: Lead) -
     ids = [item["id"] for item in project.read_state()["redditQueue"]]
     assert ids[:200] == [f"seed-{i}" for i in range(200)]
     assert sorted(i for i in ids if i.startswith("new-")) == sorted(f"new-{n}" for n in range(40))
+
+
+def test_a_writer_ignoring_the_lock_is_detected_and_nothing_is_lost(
+    project: Project, lead: Lead
+) -> None:
+    """A rewrite behind the lock between our read and our replace: refused, retried, kept."""
+    from nightly_batch.errors import ConflictError  # noqa: PLC0415
+    from nightly_batch.nightly import run_nightly_batch  # noqa: PLC0415
+    from nightly_batch.runner import run_task  # noqa: PLC0415
+    from nightly_batch.task_result import RunInfo, TaskResult  # noqa: PLC0415
+
+    project.write_state({"redditQueue": [lead("a", 0.9)]})
+    store = SharedStateStore(project.state_path)
+    with store.transaction() as transaction:
+        transaction.read()
+        project.state_path.write_text(json.dumps({"redditQueue": [{"id": "rude", "score": 8}]}))
+        with pytest.raises(
+            ConflictError, match="changed by another program that does not take the lock"
+        ):
+            transaction.write({"redditQueue": []})
+    assert json.loads(project.state_path.read_bytes())["redditQueue"] == [
+        {"id": "rude", "score": 8}
+    ]
+
+    calls = []
+
+    def interrupted(app: Any, run: RunInfo) -> TaskResult:
+        calls.append(1)
+        if len(calls) == 1:
+            # The sweeper rewrites the file without the lock while the first attempt works.
+            original = app.state.transaction
+
+            @contextlib.contextmanager
+            def sneaky() -> Iterator[Any]:
+                with original() as transaction:
+                    data = transaction.read_bytes()
+                    sneaky_state = json.loads(data)
+                    sneaky_state["redditQueue"].append({"id": "sneaked-in", "score": 9})
+                    project.state_path.write_text(json.dumps(sneaky_state))
+                    transaction.read_bytes = lambda: data  # the batch works on what it read first
+                    yield transaction
+
+            app.state.transaction = sneaky
+            try:
+                return run_nightly_batch(app, run)
+            finally:
+                app.state.transaction = original
+        return run_nightly_batch(app, run)
+
+    outcome = run_task(project.app(), "nightly-batch", "manual", handler=interrupted)
+
+    ids = [item["id"] for item in project.read_state()["redditQueue"]]
+    assert outcome.ok
+    assert len(calls) == 2
+    assert ids == ["rude", "sneaked-in"]

@@ -11,7 +11,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,13 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(target: Path, chunks: Iterable[Any], mode: int) -> None:
-    """Replace `target` with `chunks` atomically and durably, created with permission bits `mode`."""
+def write_atomic(
+    target: Path, chunks: Iterable[Any], mode: int, before_replace: Callable[[], None] | None = None
+) -> None:
+    """Replace `target` with `chunks` atomically and durably, created with permission bits `mode`.
+
+    `before_replace` runs right before the rename and may raise to abandon the write.
+    """
     fd, temp_name = tempfile.mkstemp(
         prefix=temp_prefix(target), suffix=TEMP_SUFFIX, dir=target.parent
     )
@@ -45,6 +50,8 @@ def write_atomic(target: Path, chunks: Iterable[Any], mode: int) -> None:
             handle.flush()
             os.fsync(handle.fileno())
             os.fchmod(handle.fileno(), mode)
+        if before_replace is not None:
+            before_replace()
         os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -35,5 +35,9 @@ class BusyError(NightlyBatchError):
     """Another process holds a lock that this command needs."""
 
 
+class ConflictError(BusyError):
+    """Another program changed the state without the lock while a run was working (retried)."""
+
+
 class InstanceError(ConfigError):
     """Another daemon already runs for the same state file (exit code 2)."""

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from nightly_batch.atomic import keep_copy, sweep_stale_temps, write_atomic
-from nightly_batch.errors import BusyError, StateError, WriteError
+from nightly_batch.errors import BusyError, ConflictError, StateError, WriteError
 from nightly_batch.jsonio import JsonSyntaxError, dump_json, parse_json_exact
 from nightly_batch.locks import FileLock
 
@@ -62,6 +63,8 @@ class StateTransaction:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._exact = False
+        self._seen: tuple[int, int, int] | None = None  # the file as read: inode, size, mtime
+        self._read = False
 
     @property
     def exact(self) -> bool:
@@ -70,9 +73,13 @@ class StateTransaction:
 
     def read_bytes(self) -> bytes | None:
         """The file's bytes; None when there is no state file yet."""
+        self._read = True
         try:
-            return self.path.read_bytes()
+            with self.path.open("rb") as handle:
+                self._seen = _identity(os.fstat(handle.fileno()))
+                return handle.read()
         except FileNotFoundError:
+            self._seen = None
             return None
         except OSError as error:
             raise StateError(f"{self.path}: cannot be read ({error.strerror}).") from None
@@ -100,12 +107,34 @@ class StateTransaction:
                 keep_copy(self.path, self.path.with_name(self.path.name + ".bak"))
             else:
                 mode = NEW_FILE_MODE
-            write_atomic(self.path, chunks, mode)
+            write_atomic(self.path, chunks, mode, before_replace=self._unchanged)
         except OSError as error:
             raise WriteError(
                 f"{self.path}: the new state could not be written ({error.strerror or error}); "
                 "the previous state is unchanged."
             ) from None
+
+    def _unchanged(self) -> None:
+        """Refuse to replace a file another program rewrote behind the lock since we read it.
+
+        Writers that take the lock cannot do that; one that ignores it would otherwise lose
+        its change (a queued lead) to our replace. The run is retried and reads it afresh.
+        """
+        if not self._read:
+            return
+        try:
+            now = _identity(self.path.stat())
+        except FileNotFoundError:
+            now = None
+        if now != self._seen:
+            raise ConflictError(
+                f"{self.path}: changed by another program that does not take the lock "
+                f"({self.path.name}.lock) while this run was working; nothing was written."
+            )
+
+
+def _identity(status: os.stat_result) -> tuple[int, int, int]:
+    return status.st_ino, status.st_size, status.st_mtime_ns
 
 
 class SharedStateStore:
