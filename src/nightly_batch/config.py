@@ -26,7 +26,6 @@ from nightly_batch.jsonio import JsonSyntaxError, parse_json
 
 CONFIG_ENV = "NIGHTLY_BATCH_CONFIG"
 DEFAULT_CONFIG = Path("config/orchestrator_config.json")
-CHANNEL_NAMES = ("slack", "discord", "email", "log")
 ChannelName = Literal["slack", "discord", "email", "log"]
 
 

@@ -17,11 +17,6 @@ MAILGUN_HOSTS = ("api.mailgun.net", "api.eu.mailgun.net")
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
-def host_port(url: str) -> tuple[str, int | None]:
-    parts = urlsplit(url)
-    return (parts.hostname or ""), parts.port
-
-
 def check_url(name: str, url: str, hosts: tuple[str, ...], extra: tuple[str, ...]) -> str:
     """`url` if it may carry a secret; else a ConfigError naming the variable (not the secret)."""
     parts = urlsplit(url)
