@@ -201,6 +201,11 @@ def test_a_disk_that_refuses_writes_leaves_the_old_state_and_the_next_run_succee
     assert not list(project.root.glob(".orchestrator_state.json.*.tmp"))
     assert fine.returncode == 0, fine.stderr
     assert json.loads(project.state_path.read_bytes())["lastNightlyBatchAt"]
+    events = [
+        json.loads(line) for line in (project.logs / "orchestrator.log").read_text().splitlines()
+    ]
+    assert [e["alert"] for e in events if e["event"] == "alert.firing"] == ["task_failed"]
+    assert [e["alert"] for e in events if e["event"] == "alert.resolved"] == ["task_failed"]
 
 
 def test_a_cooperating_writer_never_loses_a_lead(project: Project, lead: Lead) -> None:
