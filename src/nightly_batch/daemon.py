@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 SCHEDULED_LOCK_WAIT_SECONDS = 15 * 60
 HEARTBEAT_GRACE_SECONDS = 120
 STATUS_EVERY_SECONDS = 30.0
+CLOCK_GUARD_SECONDS = 5.0
+CLOCK_JUMP_SECONDS = 30.0
 EXIT_STUCK = 1
 
 log = structlog.get_logger(__name__)
@@ -107,6 +109,7 @@ class Daemon:
             )
         self.scheduler.start()
         self.watchdog.start()
+        threading.Thread(target=self._guard_clock, name="clock-guard", daemon=True).start()
         if config.metrics_port is not None:
             from nightly_batch.metrics import MetricsServer  # noqa: PLC0415
 
@@ -201,6 +204,31 @@ class Daemon:
         if outcome.ok:
             self.last_heartbeat = self.app.clock.monotonic()
         self._catch_up_soon("heartbeat")
+
+    def _guard_clock(self) -> None:
+        """Reschedule the interval jobs when the wall clock jumps.
+
+        APScheduler trusts the wall clock: after a jump back by an hour it would sleep an hour
+        before the next heartbeat (and systemd's watchdog would kill us meanwhile). A jump is
+        wall time moving unlike elapsed time; the daily jobs keep their absolute times, which
+        stay right, and the slot ledger stops any slot from running twice.
+        """
+        clock = self.app.clock
+        baseline = clock.now().timestamp() - clock.monotonic()
+        while not self.app.stop.wait(CLOCK_GUARD_SECONDS):
+            drift = clock.now().timestamp() - clock.monotonic()
+            if abs(drift - baseline) > CLOCK_JUMP_SECONDS:
+                log.warning(
+                    "clock.jumped",
+                    seconds=round(drift - baseline),
+                    action="rescheduling the heartbeat",
+                )
+                now = clock.now()
+                for job_id in ("heartbeat", "watchdog"):
+                    if self.scheduler.get_job(job_id) is not None:
+                        self.scheduler.modify_job(job_id, next_run_time=now)
+                self.scheduler.wakeup()
+                baseline = drift
 
     def _catch_up_soon(self, reason: str) -> None:
         # Its own one-off job, so a long catch-up batch never holds up the heartbeat; the next

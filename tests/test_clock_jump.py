@@ -1,0 +1,76 @@
+"""The wall clock of a running daemon jumps a day forward, then an hour back.
+
+libfaketime reads the offset from a file on every call, so the test moves the daemon's clock
+while it runs. Expected: the night before and the night jumped to each run once (none lost,
+none doubled), and the heartbeat reports the jump.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from conftest import Project
+from daemon_process import LIBFAKETIME, DaemonProcess, needs_faketime, runs, wait_for
+
+pytestmark = [pytest.mark.fault, pytest.mark.slow]
+
+
+@needs_faketime
+def test_a_day_forward_and_an_hour_back(project: Project) -> None:
+    """Two nights, two runs; a clock_jump warning; the daemon keeps going and stops cleanly."""
+    project.write_config(digestTimeZone="Europe/Berlin", heartbeatMinutes=1)
+    project.write_state({"redditQueue": [{"id": "a", "score": 0.9}]})
+    offset_file = project.root / "faketime.rc"
+    start = datetime(2026, 11, 28, 21, 59, 55, tzinfo=UTC).timestamp()  # 22:59:55 in Berlin
+    offset = round(start - time.time())
+    offset_file.write_text(f"{offset:+d}\n")
+    daemon = DaemonProcess(
+        project,
+        env={
+            "LD_PRELOAD": str(LIBFAKETIME),
+            "FAKETIME_TIMESTAMP_FILE": str(offset_file),
+            "FAKETIME_NO_CACHE": "1",
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            "TZ": "UTC",
+        },
+    )
+    database = project.logs / "nightly_batch.db"
+
+    def nightly_slots() -> list[str]:
+        return sorted(str(run.slot) for run in runs(database, "nightly-batch") if run.result == "ok")
+
+    def events() -> list[dict[str, str]]:
+        path = project.logs / "orchestrator.log"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    try:
+        wait_for(lambda: nightly_slots() == ["2026-11-28T23:00"], 40, "the first night's batch")
+        offset_file.write_text(f"{offset + 86400:+d}\n")  # a day forward: 23:00 the next night
+        wait_for(lambda: len(nightly_slots()) == 2, 150, "the second night's batch")
+        wait_for(
+            lambda: any(
+                e["event"] == "alert.firing" and e.get("alert") == "clock_jump" for e in events()
+            ),
+            150,
+            "the clock_jump warning",
+        )
+        beats = len(runs(database, "heartbeat"))
+        offset_file.write_text(f"{offset + 86400 - 3600:+d}\n")  # an hour back
+        wait_for(
+            lambda: len(runs(database, "heartbeat")) > beats, 150, "a heartbeat after the jump back"
+        )
+    finally:
+        code = daemon.stop()
+
+    assert code == 0
+    assert nightly_slots() == ["2026-11-28T23:00", "2026-11-29T23:00"]
+    jumps = [
+        e["summary"]
+        for e in events()
+        if e.get("alert") == "clock_jump" and e["event"] == "alert.firing"
+    ]
+    assert jumps[0].startswith("the wall clock jumped forward by 864")
