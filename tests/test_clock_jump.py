@@ -41,7 +41,9 @@ def test_a_day_forward_and_an_hour_back(project: Project) -> None:
     database = project.logs / "nightly_batch.db"
 
     def nightly_slots() -> list[str]:
-        return sorted(str(run.slot) for run in runs(database, "nightly-batch") if run.result == "ok")
+        return sorted(
+            str(run.slot) for run in runs(database, "nightly-batch") if run.result == "ok"
+        )
 
     def events() -> list[dict[str, str]]:
         path = project.logs / "orchestrator.log"
