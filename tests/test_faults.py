@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ import pytest
 from conftest import Project
 from fakes import FakeClock, Pauses, message
 from leadgen import make_state_bytes
+from nightly_batch.cli import main
 from nightly_batch.http_delivery import USER_AGENT, HttpPoster
 from nightly_batch.redact import Redactor
 from nightly_batch.slack import SlackChannel
@@ -286,3 +288,42 @@ def test_a_writer_ignoring_the_lock_is_detected_and_nothing_is_lost(
     assert outcome.ok
     assert len(calls) == 2
     assert ids == ["rude", "sneaked-in"]
+
+
+@contextlib.contextmanager
+def immutable(directory: Path) -> Iterator[None]:
+    """chattr +i: not even root may create files inside (ext4 and most Linux file systems)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if (
+        subprocess.run(
+            ["chattr", "+i", str(directory)], capture_output=True, check=False
+        ).returncode
+        != 0
+    ):
+        pytest.skip("chattr +i is not supported here")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(directory)], check=False)
+
+
+@pytest.mark.parametrize("key", ["logsDir", "digestDir", "stateFile"])
+def test_an_unwritable_directory_is_refused_at_start_and_by_check_config(
+    project: Project, key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A directory nobody may write to: one sentence naming the key, exit 2, from every command."""
+    locked = project.root / "locked"
+    values = {"logsDir": "../locked", "digestDir": "../locked", "stateFile": "../locked/state.json"}
+    project.write_config(**{key: values[key]})
+
+    with immutable(locked):
+        check = main(["check-config", "--config", str(project.config_path)])
+        check_err = capsys.readouterr().err
+        run = main(["run-once", "nightly-batch", "--config", str(project.config_path)])
+        run_err = capsys.readouterr().err
+
+    assert (check, run) == (2, 2)
+    for err in (check_err, run_err):
+        assert f"{key} = '{locked}" in err
+        assert "is not writable by this user" in err
+        assert "Traceback" not in err
