@@ -327,3 +327,52 @@ def test_an_unwritable_directory_is_refused_at_start_and_by_check_config(
         assert f"{key} = '{locked}" in err
         assert "is not writable by this user" in err
         assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_a_full_tmpfs_gives_enospc_and_space_coming_back_heals_it(
+    project: Project, tmp_path: Path
+) -> None:
+    """A real full disk: a small tmpfs holding the state; ENOSPC, old state kept, then success."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    old = make_state_bytes(3000)
+    size_kb = len(old) // 1024 + 64  # room for the state, not for a second, grown copy of it
+    if (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(disk)],
+            capture_output=True,
+            check=False,
+        ).returncode
+        != 0
+    ):
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        (disk / "state.json").write_bytes(old)
+        project.write_config(stateFile=str(disk / "state.json"))
+        command = [
+            sys.executable,
+            "-m",
+            "nightly_batch",
+            "run-once",
+            "nightly-batch",
+            "--config",
+            str(project.config_path),
+        ]
+
+        full = subprocess.run(command, capture_output=True, text=True, check=False)
+        kept = (disk / "state.json").read_bytes()
+        leftovers = [p.name for p in disk.iterdir() if p.name.endswith(".tmp")]
+        subprocess.run(["mount", "-o", f"remount,size={size_kb * 4}k", str(disk)], check=True)
+        healed = subprocess.run(command, capture_output=True, text=True, check=False)
+        new_state = json.loads((disk / "state.json").read_bytes())
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+    assert full.returncode == 1
+    assert "No space left on device" in full.stderr.splitlines()[-1]
+    assert "the previous state is unchanged" in full.stderr.splitlines()[-1]
+    assert kept == old
+    assert leftovers == []
+    assert healed.returncode == 0, healed.stderr
+    assert new_state["lastNightlyBatchAt"]
