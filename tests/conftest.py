@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,18 @@ class Project:
 
     def decode(self, data: bytes) -> Any:
         return parse_json(data)
+
+    def command(self, task: str) -> list[str]:
+        """`run-once TASK` for this project, as a separate process would run it."""
+        return [
+            sys.executable,
+            "-m",
+            "nightly_batch",
+            "run-once",
+            task,
+            "--config",
+            str(self.config_path),
+        ]
 
     def settings(self, environ: dict[str, str] | None = None) -> Settings:
         return load_settings(self.config_path, environ or {})

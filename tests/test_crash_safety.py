@@ -6,7 +6,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,8 @@ OWNED_ITEM_FIELDS = ("selectedForDraft", "confidence", "selectedAt")
 
 
 def start_batch(project: Project) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "nightly_batch", "run-once", "nightly-batch"]
     return subprocess.Popen(
-        [*command, "--config", str(project.config_path)],
+        project.command("nightly-batch"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -8,7 +8,6 @@ import resource
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -179,15 +178,7 @@ def test_a_disk_that_refuses_writes_leaves_the_old_state_and_the_next_run_succee
     old = make_state_bytes(5000)
     project.state_path.write_bytes(old)
     project.logs.mkdir()
-    command = [
-        sys.executable,
-        "-m",
-        "nightly_batch",
-        "run-once",
-        "nightly-batch",
-        "--config",
-        str(project.config_path),
-    ]
+    command = project.command("nightly-batch")
 
     full = subprocess.run(
         command, capture_output=True, text=True, preexec_fn=_limit_file_size, check=False
@@ -350,15 +341,7 @@ def test_a_full_tmpfs_gives_enospc_and_space_coming_back_heals_it(
     try:
         (disk / "state.json").write_bytes(old)
         project.write_config(stateFile=str(disk / "state.json"))
-        command = [
-            sys.executable,
-            "-m",
-            "nightly_batch",
-            "run-once",
-            "nightly-batch",
-            "--config",
-            str(project.config_path),
-        ]
+        command = project.command("nightly-batch")
 
         full = subprocess.run(command, capture_output=True, text=True, check=False)
         kept = (disk / "state.json").read_bytes()

@@ -13,7 +13,6 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -27,18 +26,6 @@ from servers import webhook_server
 NIGHTLY_TRIALS = 150
 SEND_TRIALS = 50
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
-
-
-def command(project: Project, task: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "nightly_batch",
-        "run-once",
-        task,
-        "--config",
-        str(project.config_path),
-    ]
 
 
 def kill_after(argv: list[str], delay: float, env: dict[str, str] | None = None) -> None:
@@ -55,7 +42,7 @@ def test_nightly_batch_killed_150_times(project: Project) -> None:
     started = time.monotonic()
     assert (
         subprocess.run(
-            command(project, "nightly-batch"), capture_output=True, check=False
+            project.command("nightly-batch"), capture_output=True, check=False
         ).returncode
         == 0
     )
@@ -65,7 +52,7 @@ def test_nightly_batch_killed_150_times(project: Project) -> None:
 
     for _ in range(NIGHTLY_TRIALS):
         project.state_path.write_bytes(old)
-        kill_after(command(project, "nightly-batch"), rng.uniform(0, full * 1.2))
+        kill_after(project.command("nightly-batch"), rng.uniform(0, full * 1.2))
         data = project.state_path.read_bytes()
         if data == old:
             outcomes["old"] += 1
@@ -101,11 +88,11 @@ def test_send_digest_killed_50_times(project: Project) -> None:
         for trial in range(SEND_TRIALS):
             day = f"2027-01-{1 + trial % 28:02d}" if trial < 28 else f"2027-02-{1 + trial % 28:02d}"
             write_digest(project.digests, day, trial)
-            kill_after(command(project, "send-digest"), rng.uniform(0.0, 0.8), env)
+            kill_after(project.command("send-digest"), rng.uniform(0.0, 0.8), env)
             status = delivery_status(project.logs / "nightly_batch.db", f"batch-{trial}")
             pending_after_kill += status == "pending"
             subprocess.run(
-                command(project, "send-digest"), env=env, capture_output=True, check=False
+                project.command("send-digest"), env=env, capture_output=True, check=False
             )
             posts = sum(f"digest-{day}.json".encode() in body for _, body in received)
             assert 1 <= posts <= (2 if status == "pending" else 1), (trial, status, posts)

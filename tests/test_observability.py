@@ -123,15 +123,7 @@ def test_every_command_in_the_monitoring_guide_runs(
     project.write_state({"redditQueue": [lead("a", 0.9), lead("b", "high")]})
     for task in ("heartbeat", "nightly-batch", "send-digest"):
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "nightly_batch",
-                "run-once",
-                task,
-                "--config",
-                str(project.config_path),
-            ],
+            project.command(task),
             check=True,
             capture_output=True,
         )

@@ -62,6 +62,18 @@ def _message(docs: int, marked: int) -> str:
     return f"nightly batch: synced {docs} docs, marked {marked} for draft"
 
 
+def _add_history(state: State, inputs: BatchInputs, message: str) -> None:
+    append_history(
+        state,
+        task=TASK,
+        handled_at=inputs.stamp,
+        ok=True,
+        message=message,
+        limit=inputs.history_limit,
+        path=inputs.state_path,
+    )
+
+
 def _head(inputs: BatchInputs, summary: dict[str, Any]) -> dict[str, Any]:
     return {
         "generatedAt": inputs.stamp,
@@ -88,15 +100,7 @@ def plan_from_dicts(state: State, inputs: BatchInputs, *, exact: bool) -> BatchP
         state["pendingDocChanges"] = []
     state["lastNightlyBatchAt"] = inputs.stamp
     message = _message(len(docs), selection.marked)
-    append_history(
-        state,
-        task=TASK,
-        handled_at=inputs.stamp,
-        ok=True,
-        message=message,
-        limit=inputs.history_limit,
-        path=path,
-    )
+    _add_history(state, inputs, message)
     return BatchPlan(
         [dump_json(state, exact=exact)],
         dump_json(digest, indent=True, exact=exact),
@@ -136,15 +140,7 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     )
     message = _message(len(docs), selection.marked)
     holder: State = {"taskHistory": history}
-    append_history(
-        holder,
-        task=TASK,
-        handled_at=inputs.stamp,
-        ok=True,
-        message=message,
-        limit=inputs.history_limit,
-        path=inputs.state_path,
-    )
+    _add_history(holder, inputs, message)
     replaced: dict[str, bytes | bytearray] = {
         "redditQueue": queue,
         "pendingDocChanges": b"[]",
