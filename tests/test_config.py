@@ -63,7 +63,7 @@ def test_the_shipped_default_config_is_valid() -> None:
         (
             "digestNotificationChannel",
             "sms",
-            "digestNotificationChannel = 'sms' is not allowed: input should be 'slack', 'discord', 'email' or 'log'.",
+            "digestNotificationChannel = 'sms' must be one of 'discord', 'email', 'log' or 'slack', or a list of them.",
         ),
         (
             "digestNotificationChannel",
@@ -80,7 +80,7 @@ def test_the_shipped_default_config_is_valid() -> None:
         (
             "draftScoreThreshold",
             "high",
-            "draftScoreThreshold = 'high' is not allowed: input should be a valid number",
+            "draftScoreThreshold = 'high' must be a number from 0 to 1.",
         ),
         (
             "confidenceWeights",
@@ -91,22 +91,44 @@ def test_the_shipped_default_config_is_valid() -> None:
         (
             "taskHistoryLimit",
             0,
-            "taskHistoryLimit = 0 is not allowed: input should be greater than or equal to 1.",
+            "taskHistoryLimit = 0 must be a whole number from 1 to 10,000.",
         ),
         (
             "keywordScoreMax",
             0,
-            "keywordScoreMax = 0 is not allowed: input should be greater than 0.",
+            "keywordScoreMax = 0 must be a number greater than 0 and at most 1,000,000.",
         ),
         (
             "digestMaxAgeHours",
             "soon",
-            "digestMaxAgeHours = 'soon' is not allowed: input should be a valid number",
+            "digestMaxAgeHours = 'soon' must be a number greater than 0 and at most 744.",
         ),
+        (
+            "confidenceWeights",
+            {"keyword": 2, "model": -1},
+            "confidenceWeights.keyword = 2 must be a number from 0 to 1.",
+        ),
+        (
+            "confidenceWeights",
+            {"keyword": 0.5, "modell": 0.5},
+            "confidenceWeights has an unknown key 'modell'; it takes keyword and model.",
+        ),
+        (
+            "alertRepeatMinutes",
+            {"urgent": 5},
+            (
+                "alertRepeatMinutes = {'urgent': 5} must be an object mapping 'critical', "
+                "'error', 'info' or 'warning' to numbers from 0 to 525,600."
+            ),
+        ),
+        ("stateFile", 5, "stateFile = 5 must be a path (a non-empty string)."),
+        ("metricsPort", 0, "metricsPort = 0 must be a whole number from 1 to 65,535, or null."),
+        ("heartbeatMinutes", 2.5, "heartbeatMinutes = 2.5 must be a whole number from 1 to 60."),
+        ("sendEmptyDigest", "perhaps", "sendEmptyDigest = 'perhaps' must be true or false."),
         (
             "logLevel",
             "loud",
-            "logLevel = 'loud' is not allowed: input should be 'debug', 'info', 'warning' or 'error'.",
+            "logLevel = 'loud' must be one of 'debug', 'error', 'info' or 'warning'.",
         ),
     ],
 )
@@ -122,6 +144,16 @@ def test_each_bad_value_is_one_sentence_with_key_value_and_what_is_allowed(
     assert str(raised.value).startswith(f"{project.config_path}: ")
     assert sentence in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+def test_numbers_and_booleans_written_as_strings_are_accepted(project: Project) -> None:
+    """ "5", 5.0 and "true" mean what they say, as operators (and the original) wrote them."""
+    project.write_config(heartbeatMinutes="7", taskHistoryLimit=20.0, sendEmptyDigest="true")
+
+    config, _ = load_config(project.config_path)
+
+    assert (config.heartbeat_minutes, config.task_history_limit) == (7, 20)
+    assert config.send_empty_digest is True
 
 
 def test_a_missing_required_key_is_named(project: Project) -> None:

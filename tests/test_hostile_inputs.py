@@ -126,7 +126,10 @@ def test_any_config_values_give_a_config_error_or_a_config(
     except ConfigError as error:
         problem = str(error)
 
-    assert problem is None or problem.startswith(str(project.config_path))
+    if problem is not None:  # one sentence that names the file
+        assert problem.startswith(f"{project.config_path}: ")
+        assert problem.endswith(".")
+        assert "\n" not in problem
 
 
 @FUZZ

@@ -84,6 +84,25 @@ def _head(inputs: BatchInputs, summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def lay_out_digest(head: dict[str, Any], leads: list[bytes], doc_changes: bytes) -> bytes:
+    """The digest file: its head indented for people, then one lead per line.
+
+    Indenting every lead as well would double the file and cost a formatting pass over it,
+    and a lead per line is what `grep` and `less` want from a list of tens of thousands.
+    """
+    opening = dump_json(head, indent=True)[: -len(b"\n}")]
+    # A lead copied from an indented state spans lines: it is made compact (JSON strings
+    # cannot hold a raw line break, so one outside them is only layout).
+    leads = [
+        msgspec.json.format(lead, indent=-1) if b"\n" in lead or b"\r" in lead else lead
+        for lead in leads
+    ]
+    queue = b"".join((b"\n    ", b",\n    ".join(leads), b"\n  ")) if leads else b""
+    return b"".join(
+        (opening, b',\n  "redditQueue": [', queue, b'],\n  "docChanges": ', doc_changes, b"\n}\n")
+    )
+
+
 def plan_from_dicts(state: State, inputs: BatchInputs, *, exact: bool) -> BatchPlan:
     """The reference path: every value parsed, changed in place, written back whole."""
     path = inputs.state_path
@@ -95,7 +114,6 @@ def plan_from_dicts(state: State, inputs: BatchInputs, *, exact: bool) -> BatchP
     summary = _summary(
         inputs, len(docs), len(queue), selection.marked, len(entries), len(selection.invalid)
     )
-    digest = {**_head(inputs, summary), "redditQueue": entries, "docChanges": list(docs)}
     if "pendingDocChanges" in state:
         state["pendingDocChanges"] = []
     state["lastNightlyBatchAt"] = inputs.stamp
@@ -103,7 +121,11 @@ def plan_from_dicts(state: State, inputs: BatchInputs, *, exact: bool) -> BatchP
     _add_history(state, inputs, message)
     return BatchPlan(
         [dump_json(state, exact=exact)],
-        dump_json(digest, indent=True, exact=exact),
+        lay_out_digest(
+            _head(inputs, summary),
+            [dump_json(entry, exact=exact) for entry in entries],
+            dump_json(list(docs), exact=exact),
+        ),
         summary,
         selection.invalid,
         message,
@@ -156,16 +178,5 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     if b"\n" in data[:1024]:
         # An indented file: written compact throughout, not half indented.
         chunks = [msgspec.json.format(b"".join(chunks), indent=-1)]
-    digest = b"".join(
-        (
-            _encode(_head(inputs, summary))[:-1],
-            b',"redditQueue":[',
-            b",".join(entries),
-            b'],"docChanges":',
-            _encode(docs),
-            b"}",
-        )
-    )
-    return BatchPlan(
-        chunks, msgspec.json.format(digest, indent=2), summary, selection.invalid, message
-    )
+    digest = lay_out_digest(_head(inputs, summary), entries, _encode(docs))
+    return BatchPlan(chunks, digest, summary, selection.invalid, message)

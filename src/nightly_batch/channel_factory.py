@@ -192,12 +192,13 @@ def build_channel(name: str, app: App, *, retries: bool = True) -> Channel:
 
 def build_alert_channels(app: App) -> dict[str, Channel]:
     """The alert channels, in order of preference: Slack (SLACK_ERROR_WEBHOOK), then e-mail."""
-    from nightly_batch.slack import SlackChannel  # noqa: PLC0415
-
     env = app.environment
     channels: dict[str, Channel] = {}
     webhook = env.get("SLACK_ERROR_WEBHOOK")
     if webhook:
+        # Imported here: with no alert webhook, alerts never load the HTTP client.
+        from nightly_batch.slack import SlackChannel  # noqa: PLC0415
+
         url = check_url("SLACK_ERROR_WEBHOOK", webhook, SLACK_HOSTS, _extra_hosts(app))
         channels["slack"] = SlackChannel(
             _poster(app, "alert-slack", retries=True), app.redactor, app.clock, webhook_url=url

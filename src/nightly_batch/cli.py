@@ -264,7 +264,7 @@ def _check_config(settings: Settings) -> int:
 
     config = settings.config
     channels, alert_channels = check_channels(config, settings.environment)
-    effective = config.model_dump(mode="json", by_alias=True)
+    effective = config.shown()
     shown = {
         "configFile": str(config.config_path),
         "config": effective,
