@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 
 from fakes import FakeClock, RecordingChannel
 from nightly_batch.app import App, Settings, build_app, load_settings
@@ -40,11 +39,11 @@ def _no_daemon_left_running() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _reset_logging() -> Iterator[None]:
     yield
-    structlog.reset_defaults()
     root = logging.getLogger()
     for handler in root.handlers[:]:
         root.removeHandler(handler)
         handler.close()
+    root.setLevel(logging.WARNING)
 
 
 class Project:

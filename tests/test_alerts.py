@@ -7,10 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from structlog.testing import capture_logs
 
 from conftest import Project
 from fakes import RecordingChannel, hours
+from logcapture import capture_logs
 from nightly_batch.alert_sender import AlertSender
 from nightly_batch.alerting import announce
 from nightly_batch.alerts import AlertManager

@@ -6,10 +6,9 @@ import io
 import logging
 from pathlib import Path
 
-import structlog
-
 from conftest import Project
 from nightly_batch.cli import main
+from nightly_batch.eventlog import get_logger
 from nightly_batch.jsonio import parse_json
 from nightly_batch.logs import configure_logging
 from nightly_batch.redact import Redactor
@@ -26,9 +25,7 @@ def test_file_gets_json_lines_and_console_gets_plain_lines(tmp_path: Path) -> No
     console = io.StringIO()
     configure_logging(log_file=tmp_path / "orchestrator.log", console=console)
 
-    structlog.get_logger("t").info(
-        "task.finished", task="nightly-batch", duration_s=0.25, result="ok"
-    )
+    get_logger("t").info("task.finished", task="nightly-batch", duration_s=0.25, result="ok")
 
     [line] = read_lines(tmp_path / "orchestrator.log")
     assert line["event"] == "task.finished"
@@ -48,7 +45,7 @@ def test_secrets_are_redacted_from_events_tracebacks_and_library_logs(tmp_path: 
         console=console,
         redactor=Redactor([SECRET_URL, "hunter22"]),
     )
-    log = structlog.get_logger("t")
+    log = get_logger("t")
 
     log.debug("posting", url=SECRET_URL, nested={"smtp": "smtp://bob:hunter22@mail.example.com"})
     try:
@@ -97,7 +94,7 @@ def test_the_log_file_is_reopened_after_logrotate_moves_it(tmp_path: Path) -> No
     """logrotate renames the file; the next event goes to a fresh orchestrator.log."""
     log_file = tmp_path / "orchestrator.log"
     configure_logging(log_file=log_file, console=io.StringIO())
-    log = structlog.get_logger("t")
+    log = get_logger("t")
     log.info("before.rotation")
 
     log_file.rename(tmp_path / "orchestrator.log.1")
@@ -107,3 +104,27 @@ def test_the_log_file_is_reopened_after_logrotate_moves_it(tmp_path: Path) -> No
         "before.rotation"
     ]
     assert [line["event"] for line in read_lines(log_file)] == ["after.rotation"]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_columns_and_the_traceback_on_its_own_lines(tmp_path: Path) -> None:
+    """At a terminal: time, padded level and event, the fields, then the traceback as is."""
+    console = Terminal()
+    configure_logging(console=console)
+    log = get_logger("t")
+
+    log.info("task.finished", task="heartbeat", duration_s=0.5)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        log.exception("task.crashed", task="heartbeat")
+
+    lines = console.getvalue().splitlines()
+    assert lines[0].endswith("Z [info    ] task.finished            task=heartbeat duration_s=0.5")
+    assert lines[1].endswith("Z [error   ] task.crashed             task=heartbeat")
+    assert lines[2] == "Traceback (most recent call last):"
+    assert lines[-1] == "ValueError: boom"

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from structlog.testing import capture_logs
 
 from conftest import Project
 from fakes import at, hours
+from logcapture import capture_logs
 from nightly_batch.cli import main
 from nightly_batch.runner import run_task
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-import structlog
 
 from conftest import Project
 from fakes import RecordingChannel
+from nightly_batch.eventlog import get_logger
 from nightly_batch.logs import configure_logging
 from nightly_batch.metrics import MetricsServer
 from nightly_batch.runner import run_task
@@ -96,7 +96,7 @@ def test_under_journald_each_line_carries_its_priority() -> None:
     """With JOURNAL_STREAM, console lines start with <N> so `journalctl -p` filters."""
     console = io.StringIO()
     configure_logging(console=console, journal=True)
-    log = structlog.get_logger("t")
+    log = get_logger("t")
 
     log.info("task.finished", task="heartbeat")
     log.warning("lead.invalid", lead="x")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from structlog.testing import capture_logs
-
 from conftest import Project
 from fakes import RecordingChannel, at, hours
+from logcapture import capture_logs
 from nightly_batch.runner import run_task
 
 Lead = Callable[..., dict[str, Any]]

@@ -14,14 +14,13 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
-import structlog
-
 from nightly_batch.alert_store import AlertStore
 from nightly_batch.alerts import AlertManager, Notice, rank
 from nightly_batch.channels import Channel
 from nightly_batch.clock import Clock, iso_utc
+from nightly_batch.eventlog import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 _STOP = object()
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import structlog
-
 from nightly_batch.alert_sender import AlertSender
 from nightly_batch.alerts import AlertManager, Notice
 from nightly_batch.app import App
 from nightly_batch.channel_factory import build_alert_channels
+from nightly_batch.eventlog import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 def attach_alerting(app: App) -> None:

@@ -15,12 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from fnmatch import fnmatchcase
 
-import structlog
-
 from nightly_batch.alert_store import AlertRecord, AlertStore
 from nightly_batch.clock import Clock, iso_utc, parse_iso
 from nightly_batch.config import Config
 from nightly_batch.environment import Environment
+from nightly_batch.eventlog import get_logger
 from nightly_batch.redact import Redactor
 
 SEVERITIES = ("info", "warning", "error", "critical")
@@ -37,7 +36,7 @@ INHIBITED = (
     "task_hung",
 )
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 def rank(severity: str) -> int:

@@ -15,7 +15,6 @@ import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -26,6 +25,7 @@ from nightly_batch.app import App
 from nightly_batch.catchup import missed_slots
 from nightly_batch.clock import iso_utc
 from nightly_batch.errors import InstanceError
+from nightly_batch.eventlog import get_logger
 from nightly_batch.jobs import DailyJob, Slot, daily_jobs
 from nightly_batch.locks import FileLock
 from nightly_batch.runner import run_task
@@ -45,7 +45,7 @@ CLOCK_GUARD_SECONDS = 5.0
 CLOCK_JUMP_SECONDS = 30.0
 EXIT_STUCK = 1
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class Daemon:

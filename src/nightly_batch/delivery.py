@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import structlog
-
 from nightly_batch.app import App
 from nightly_batch.channels import Delivery
 from nightly_batch.clock import iso_utc, parse_iso
 from nightly_batch.digest import read_digest
 from nightly_batch.errors import ConfigError, DigestError
+from nightly_batch.eventlog import get_logger
 from nightly_batch.message import DigestMessage, build_message
 from nightly_batch.records import DeliveryRecord
 
@@ -25,7 +24,7 @@ PENDING_STALE = timedelta(minutes=10)
 RETRY_FIRST = timedelta(minutes=5)
 RETRY_LONGEST = timedelta(hours=1)
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass

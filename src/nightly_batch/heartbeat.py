@@ -8,15 +8,14 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
-import structlog
-
 from nightly_batch.app import App
 from nightly_batch.clock import iso_utc
 from nightly_batch.errors import NightlyBatchError
+from nightly_batch.eventlog import get_logger
 from nightly_batch.task_result import RunInfo, TaskResult
 
 TASK = "heartbeat"
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 HEARTBEAT_RETENTION = timedelta(days=7)
 RUN_RETENTION = timedelta(days=400)
 

@@ -20,10 +20,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-import structlog
 
 from nightly_batch import __version__
 from nightly_batch.channels import Delivery
+from nightly_batch.eventlog import get_logger
 from nightly_batch.redact import Redactor
 
 USER_AGENT = f"nightly-batch/{__version__}"
@@ -31,7 +31,7 @@ TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 ERROR_BODY_CHARACTERS = 200
 
 Classifier = Callable[[httpx.Response], Delivery]
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,12 @@ import logging
 import logging.handlers
 import os
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-import structlog
-
+from nightly_batch.eventlog import FIELDS
 from nightly_batch.jsonio import to_text
 from nightly_batch.redact import Redactor
 
@@ -28,9 +29,13 @@ LEVELS = {
 }
 # Libraries that log full request URLs (which carry webhook tokens) at INFO.
 NOISY_LIBRARIES = ("httpx", "httpcore", "apscheduler", "hpack")
+# syslog priorities: journald reads a "<N>" line prefix, so `journalctl -p err` filters.
+PRIORITIES = {"debug": 7, "info": 6, "warning": 4, "error": 3, "critical": 2}
+
+Render = Callable[[dict[str, Any]], str]
 
 
-def _json(event: dict[str, Any], **_: Any) -> str:
+def render_json(event: dict[str, Any]) -> str:
     try:
         return to_text(event)
     except (UnicodeEncodeError, TypeError, ValueError):
@@ -38,16 +43,45 @@ def _json(event: dict[str, Any], **_: Any) -> str:
         return json.dumps(event, default=str)
 
 
-# syslog priorities: journald reads a "<N>" line prefix, so `journalctl -p err` filters.
-PRIORITIES = {"debug": 7, "info": 6, "warning": 4, "error": 3, "critical": 2}
+def render_key_values(event: dict[str, Any]) -> str:
+    """level='info' event='task.finished' task='heartbeat' ...: one plain line, for journald."""
+    return " ".join(f"{key}={value!r}" for key, value in _level_first(event).items())
 
 
-def _with_priority(render: Any) -> Any:
-    def prefixed(logger: Any, method: str, event: dict[str, Any]) -> str:
-        priority = PRIORITIES.get(str(event.get("level", "info")), 6)
-        return f"<{priority}>{render(logger, method, event)}"
+def render_for_people(event: dict[str, Any]) -> str:
+    """A terminal: time, level and event in columns, then the fields."""
+    rest = {k: v for k, v in event.items() if k not in ("timestamp", "level", "event")}
+    trace = rest.pop("exception", None)
+    fields = " ".join(f"{k}={v if isinstance(v, str) else repr(v)}" for k, v in rest.items())
+    line = f"{event['timestamp']} [{event['level']:<8}] {event['event']:<24} {fields}".rstrip()
+    return f"{line}\n{trace}" if trace else line
 
-    return prefixed
+
+def _level_first(event: dict[str, Any]) -> dict[str, Any]:
+    return {"level": event["level"], "event": event["event"], **event}
+
+
+class EventFormatter(logging.Formatter):
+    """A record as an event dict (event, fields, level, timestamp), redacted, then rendered."""
+
+    def __init__(self, render: Render, redactor: Redactor, *, priority: bool = False) -> None:
+        super().__init__()
+        self.render = render
+        self.redactor = redactor
+        self.priority = priority
+
+    def format(self, record: logging.LogRecord) -> str:
+        event: dict[str, Any] = {"event": record.getMessage()}
+        event.update(getattr(record, FIELDS, None) or {})
+        level = record.levelname.lower()
+        event["level"] = level
+        stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="microseconds")
+        event["timestamp"] = stamp.replace("+00:00", "Z")
+        if record.exc_info:
+            event["exception"] = self.formatException(record.exc_info)
+        # Redaction last, after the traceback has been turned into text.
+        text = self.render(self.redactor.value(event))
+        return f"<{PRIORITIES.get(level, 6)}>{text}" if self.priority else text
 
 
 def configure_logging(
@@ -58,63 +92,22 @@ def configure_logging(
     console: TextIO | None = None,
     journal: bool | None = None,
 ) -> None:
-    """Send structlog and stdlib logging through the redactor to the file and the console."""
+    """Send every record through the redactor to the file and the console."""
     redactor = redactor or Redactor()
     console = console or sys.stderr
-    stamp: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
-    # Redaction comes last, after tracebacks have been turned into text.
-    finish: list[Any] = [structlog.processors.format_exc_info, redactor]
-    structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            *stamp,
-            structlog.stdlib.PositionalArgumentsFormatter(),
-            *finish,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=False,
-    )
-    foreign = [*stamp, structlog.stdlib.ExtraAdder(), *finish]
-    handlers: list[logging.Handler] = []
     terminal = console.isatty()
-    console_renderer: Any = (
-        structlog.dev.ConsoleRenderer(colors=terminal)
-        if terminal
-        # Under journald or a pipe: one plain line per event, no colours, no padding.
-        else structlog.processors.KeyValueRenderer(key_order=["level", "event"], drop_missing=True)
-    )
     if journal is None:
         journal = "JOURNAL_STREAM" in os.environ
-    if journal and not terminal:
-        console_renderer = _with_priority(console_renderer)
+    # Under journald or a pipe: one plain line per event, no padding.
+    render = render_for_people if terminal else render_key_values
     console_handler = logging.StreamHandler(console)
     console_handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                console_renderer,
-            ],
-            foreign_pre_chain=foreign,
-        )
+        EventFormatter(render, redactor, priority=journal and not terminal)
     )
-    handlers.append(console_handler)
+    handlers: list[logging.Handler] = [console_handler]
     if log_file is not None:
         file_handler = logging.handlers.WatchedFileHandler(log_file, encoding="utf-8")
-        file_handler.setFormatter(
-            structlog.stdlib.ProcessorFormatter(
-                processors=[
-                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.JSONRenderer(serializer=_json),
-                ],
-                foreign_pre_chain=foreign,
-            )
-        )
+        file_handler.setFormatter(EventFormatter(render_json, redactor))
         handlers.append(file_handler)
     root = logging.getLogger()
     for old in root.handlers[:]:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-import structlog
-
 from nightly_batch.app import App
 from nightly_batch.batch_plan import BatchInputs, BatchPlan, plan_from_bytes, plan_from_dicts
 from nightly_batch.clock import iso_utc
 from nightly_batch.digest import business_date, write_digest
+from nightly_batch.eventlog import get_logger
 from nightly_batch.fastmark import NotFast
 from nightly_batch.marking import Rule
 from nightly_batch.state import paused_gc
@@ -19,7 +18,7 @@ TASK = "nightly-batch"
 # Beyond this many, invalid leads are summed up in one line instead of one line each.
 INVALID_LINES_MAX = 200
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 def run_nightly_batch(app: App, run: RunInfo) -> TaskResult:

@@ -11,13 +11,13 @@ import queue
 import threading
 
 import httpx
-import structlog
 
+from nightly_batch.eventlog import get_logger
 from nightly_batch.redact import Redactor
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 _STOP = object()
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class Pinger:

@@ -46,7 +46,3 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.value(item) for item in value]
         return value
-
-    def __call__(self, _logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
-        """structlog processor form."""
-        return {key: self.value(item) for key, item in event.items()}

@@ -12,11 +12,10 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import structlog
-
 from nightly_batch.app import App
 from nightly_batch.clock import iso_utc
 from nightly_batch.errors import BusyError, ConfigError, NightlyBatchError, StateError
+from nightly_batch.eventlog import EventLogger, get_logger
 from nightly_batch.history import append_history
 from nightly_batch.locks import FileLock
 from nightly_batch.task_result import RunInfo, TaskResult
@@ -26,7 +25,7 @@ TASKS = ("nightly-batch", "send-digest", "heartbeat")
 # Tasks that leave a taskHistory entry in the shared state (the heartbeat never touches it).
 HISTORY_TASKS = ("nightly-batch", "send-digest")
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +137,7 @@ def _run_locked(app: App, task: str, trigger: str, info: RunInfo, handler: Handl
 
 
 def _attempts(
-    app: App, handler: Handler, info: RunInfo, bound: structlog.typing.FilteringBoundLogger
+    app: App, handler: Handler, info: RunInfo, bound: EventLogger
 ) -> tuple[TaskResult | None, Exception | None]:
     attempts = app.config.retry_max_attempts + 1
     for attempt in range(1, attempts + 1):
@@ -174,7 +173,7 @@ def _describe(error: BaseException | None) -> str:
 
 
 def _log_failure(
-    bound: structlog.typing.FilteringBoundLogger,
+    bound: EventLogger,
     error: BaseException | None,
     duration: float,
     message: str,

@@ -10,9 +10,9 @@ import os
 import socket
 from collections.abc import Mapping
 
-import structlog
+from nightly_batch.eventlog import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class SystemdNotifier:

@@ -6,19 +6,18 @@ already received any digest of the same business date is not sent another one.
 
 from __future__ import annotations
 
-import structlog
-
 from nightly_batch.app import App
 from nightly_batch.clock import iso_utc, parse_iso
 from nightly_batch.delivery import fan_out
 from nightly_batch.digest import DigestFile, list_digests, read_digest
 from nightly_batch.errors import DigestError, TaskError
+from nightly_batch.eventlog import get_logger
 from nightly_batch.message import build_message
 from nightly_batch.task_result import RunInfo, TaskResult
 
 TASK = "send-digest"
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 def run_send_digest(app: App, _run: RunInfo) -> TaskResult:

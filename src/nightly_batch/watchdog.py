@@ -11,13 +11,12 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
-import structlog
-
 from nightly_batch.app import App
 from nightly_batch.clock import parse_iso
+from nightly_batch.eventlog import get_logger
 from nightly_batch.health import check_hung_runs
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class Watchdog:
