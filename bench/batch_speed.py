@@ -25,6 +25,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 PYTHON = sys.executable
+# The installed command, as an operator (and systemd) runs it; `python -m` would add runpy.
+NIGHTLY = str(Path(PYTHON).parent / "nightly-batch")
 JQ_MARK = ".redditQueue |= map(if ((.score / 10) > 0.75) then .selectedForDraft = true else . end)"
 
 
@@ -95,9 +97,7 @@ def batch_table(sizes: list[int], runs: int) -> list[str]:
                 results["nightly-batch"].append(
                     measure(
                         [
-                            PYTHON,
-                            "-m",
-                            "nightly_batch",
+                            NIGHTLY,
                             "run-once",
                             "nightly-batch",
                             "--config",
@@ -145,9 +145,7 @@ def flat_table(runs: int) -> list[str]:
             shutil.copyfile(source, base / "state.json")
             subprocess.run(
                 [
-                    PYTHON,
-                    "-m",
-                    "nightly_batch",
+                    NIGHTLY,
                     "run-once",
                     "nightly-batch",
                     "--config",
@@ -158,16 +156,14 @@ def flat_table(runs: int) -> list[str]:
             )
             commands = {
                 "run-once heartbeat": [
-                    PYTHON,
-                    "-m",
-                    "nightly_batch",
+                    NIGHTLY,
                     "run-once",
                     "heartbeat",
                     "--config",
                     str(config),
                 ],
-                "status": [PYTHON, "-m", "nightly_batch", "status", "--config", str(config)],
-                "--help": [PYTHON, "-m", "nightly_batch", "--help"],
+                "status": [NIGHTLY, "status", "--config", str(config)],
+                "--help": [NIGHTLY, "--help"],
                 "import nightly_batch.cli": [PYTHON, "-c", "import nightly_batch.cli"],
             }
             for name, command in commands.items():

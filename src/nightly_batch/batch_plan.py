@@ -14,7 +14,13 @@ from typing import Any
 import msgspec
 
 from nightly_batch.config import ConfidenceWeights
-from nightly_batch.fastmark import NotFast, digest_lead_bytes, mark_raw, split_state
+from nightly_batch.fastmark import (
+    LEAD_SEPARATOR,
+    NotFast,
+    digest_lead_lines,
+    mark_raw,
+    split_state,
+)
 from nightly_batch.history import append_history, owned_list
 from nightly_batch.jsonio import dump_json
 from nightly_batch.marking import Rule, digest_entries, mark_queue
@@ -84,20 +90,14 @@ def _head(inputs: BatchInputs, summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def lay_out_digest(head: dict[str, Any], leads: list[bytes], doc_changes: bytes) -> bytes:
-    """The digest file: its head indented for people, then one lead per line.
+def lay_out_digest(head: dict[str, Any], lead_lines: bytes, doc_changes: bytes) -> bytes:
+    """The digest file: its head indented for people, then one compact lead per line.
 
     Indenting every lead as well would double the file and cost a formatting pass over it,
     and a lead per line is what `grep` and `less` want from a list of tens of thousands.
     """
     opening = dump_json(head, indent=True)[: -len(b"\n}")]
-    # A lead copied from an indented state spans lines: it is made compact (JSON strings
-    # cannot hold a raw line break, so one outside them is only layout).
-    leads = [
-        msgspec.json.format(lead, indent=-1) if b"\n" in lead or b"\r" in lead else lead
-        for lead in leads
-    ]
-    queue = b"".join((b"\n    ", b",\n    ".join(leads), b"\n  ")) if leads else b""
+    queue = b"".join((b"\n    ", lead_lines, b"\n  ")) if lead_lines else b""
     return b"".join(
         (opening, b',\n  "redditQueue": [', queue, b'],\n  "docChanges": ', doc_changes, b"\n}\n")
     )
@@ -123,7 +123,7 @@ def plan_from_dicts(state: State, inputs: BatchInputs, *, exact: bool) -> BatchP
         [dump_json(state, exact=exact)],
         lay_out_digest(
             _head(inputs, summary),
-            [dump_json(entry, exact=exact) for entry in entries],
+            LEAD_SEPARATOR.join(dump_json(entry, exact=exact) for entry in entries),
             dump_json(list(docs), exact=exact),
         ),
         summary,
@@ -156,9 +156,14 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     history = _owned(top, "taskHistory")
     selection = mark_raw(raw_queue, inputs.rule, inputs.stamp)
     queue = selection.finish()
-    entries = digest_lead_bytes(selection, inputs.weights)
+    lead_lines = digest_lead_lines(selection, inputs.weights)
     summary = _summary(
-        inputs, len(docs), selection.count, selection.marked, len(entries), len(selection.invalid)
+        inputs,
+        len(docs),
+        selection.count,
+        selection.marked,
+        len(selection.selected),
+        len(selection.invalid),
     )
     message = _message(len(docs), selection.marked)
     holder: State = {"taskHistory": history}
@@ -178,5 +183,5 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     if b"\n" in data[:1024]:
         # An indented file: written compact throughout, not half indented.
         chunks = [msgspec.json.format(b"".join(chunks), indent=-1)]
-    digest = lay_out_digest(_head(inputs, summary), entries, _encode(docs))
+    digest = lay_out_digest(_head(inputs, summary), lead_lines, _encode(docs))
     return BatchPlan(chunks, digest, summary, selection.invalid, message)

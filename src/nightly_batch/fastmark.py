@@ -48,7 +48,7 @@ _NOT_PLAIN = object()
 
 
 def _plain_outcome(score: float, rule: Rule, appended_selected: bytes) -> Any:
-    """(confidence, keyword, suffix bytes, selected) for a plain score, exactly as keyword_part."""
+    """(suffix bytes, Scored or None when not selected) for a plain score, as keyword_part."""
     try:
         number = float(score)
     except OverflowError:
@@ -57,9 +57,11 @@ def _plain_outcome(score: float, rule: Rule, appended_selected: bytes) -> Any:
         return _NOT_PLAIN
     keyword = number if number <= 1 else min(number / rule.keyword_score_max, 1.0)
     confidence = round(keyword, DECIMALS)
-    chosen = confidence > rule.threshold
-    suffix = b',"confidence":' + _encode(confidence) + (appended_selected if chosen else b"}")
-    return confidence, keyword, suffix, chosen
+    if confidence > rule.threshold:
+        return b',"confidence":' + _encode(confidence) + appended_selected, Scored(
+            confidence, keyword, None
+        )
+    return b',"confidence":' + _encode(confidence) + b"},", None
 
 
 class NotFast(Exception):  # noqa: N818  (a signal, not an error)
@@ -84,14 +86,15 @@ class RawSelection:
 
     def add(self, data: bytes | msgspec.Raw) -> tuple[int, int]:
         """Append one lead's bytes; returns where they lie."""
-        if self.count:
-            self.queue += b","
         start = len(self.queue)
         self.queue += data
+        self.queue += b","  # every lead is followed by a comma; finish() drops the last
         self.count += 1
-        return start, len(self.queue)
+        return start, len(self.queue) - 1
 
     def finish(self) -> bytearray:
+        if self.count:
+            del self.queue[-1]
         self.queue += b"]"
         return self.queue
 
@@ -149,46 +152,56 @@ def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelecti
         raise NotFast(str(error)) from None
     result = RawSelection()
     queue, selected = result.queue, result.selected
-    appended_selected = b',"selectedForDraft":true,"selectedAt":' + _encode(selected_at) + b"}"
+    # The suffix replaces the lead's closing brace and brings the comma that follows it.
+    appended_selected = b',"selectedForDraft":true,"selectedAt":' + _encode(selected_at) + b"},"
     memo: dict[Any, Any] = {}
-    for index, lead in enumerate(views):
-        raw = raws[index]
-        if type(lead) is not LeadView:
-            _via_dicts(raw, index, rule, selected_at, result)
-            continue
-        if lead.draft_record_id is not UNSET and lead.draft_record_id not in (None, ""):
-            result.add(raw)
-            continue
-        score = lead.score
-        if (
+    added = marked = 0  # kept in locals in the loop; written back to result after it
+    for index, (lead, raw) in enumerate(zip(views, raws, strict=True)):
+        if type(lead) is LeadView and (
             lead.confidence is UNSET
             and lead.selected_for_draft is UNSET
             and lead.selected_at is UNSET
             and lead.llm_score is UNSET
             and lead.model_score is UNSET
-            and type(score) in _PLAIN
+            and lead.draft_record_id is UNSET
+            and type(lead.score) in _PLAIN
         ):
             # A lead we never touched, scored by keywords alone: the common case. Sweeper scores
             # take a handful of values, so each one's outcome is computed once.
+            score = lead.score
             known = memo.get(score)
             if known is None:
-                known = memo[score] = _plain_outcome(score, rule, appended_selected)
+                known = _plain_outcome(score, rule, appended_selected)
+                if score:  # 0 and -0.0 are equal keys but give different confidences
+                    memo[score] = known
             if known is not _NOT_PLAIN:
-                confidence, keyword, suffix, chosen = known
-                if result.count:
-                    queue += b","
+                suffix, scored = known
                 start = len(queue)
                 queue += raw
-                del queue[-1]  # its closing brace; whitespace before our comma is still JSON
-                queue += suffix
-                result.count += 1
-                if chosen:
-                    result.marked += 1
-                    scored = Scored(confidence, keyword, None)
-                    selected.append((index, selected_at, confidence, start, len(queue), scored))
+                queue[-1:] = suffix
+                added += 1
+                if scored is not None:
+                    marked += 1
+                    end = len(queue) - 1
+                    selected.append((index, selected_at, scored.confidence, start, end, scored))
                 continue
-        _general(lead, raw, index, rule, selected_at, result)
+        result.count, result.marked = result.count + added, result.marked + marked
+        added = marked = 0
+        _other(lead, raw, index, rule, selected_at, result)
+    result.count, result.marked = result.count + added, result.marked + marked
     return result
+
+
+def _other(
+    lead: Any, raw: msgspec.Raw, index: int, rule: Rule, selected_at: str, result: RawSelection
+) -> None:
+    """A lead the inline case did not take: not an object, drafted, or touched before."""
+    if type(lead) is not LeadView:
+        _via_dicts(raw, index, rule, selected_at, result)
+    elif lead.draft_record_id is not UNSET and lead.draft_record_id not in (None, ""):
+        result.add(raw)
+    else:
+        _general(lead, raw, index, rule, selected_at, result)
 
 
 def _general(
@@ -219,34 +232,43 @@ def _general(
         result.selected.append((index, stamp, scored.confidence, start, end, scored))
 
 
-def digest_lead_bytes(selection: RawSelection, weights: Any) -> list[bytes]:
-    """The digest's leads as bytes, in marking.digest_entries order, each with its breakdown.
+LEAD_SEPARATOR = b",\n    "  # the digest lists one lead per line, indented under its key
 
-    Call after `finish`: the leads are read back from the finished queue buffer.
+
+def digest_lead_lines(selection: RawSelection, weights: Any) -> bytes:
+    """The digest's leads, one per line, in marking.digest_entries order, with breakdowns.
+
+    Call after `finish`: the leads are read back from the finished queue buffer, and the
+    lines are joined once from slices of it rather than built lead by lead.
     """
     ordered = sorted(
         selection.selected, key=lambda entry: (entry[1], entry[2], -entry[0]), reverse=True
     )
-    tail = b',"weights":' + _encode({"keyword": weights.keyword, "model": weights.model}) + b"}"
-    queue = memoryview(selection.queue)
-    leads = []
+    weights_bytes = _encode({"keyword": weights.keyword, "model": weights.model})
+    queue = selection.queue
+    # Leads copied from an indented state span lines; each is made compact again. (A JSON
+    # string cannot hold a raw line break, so one anywhere in the queue is layout.)
+    indented = b"\n" in queue or b"\r" in queue
+    view = memoryview(queue)
+    # Keyword-only confidences take a handful of values: each breakdown is encoded once.
+    breakdowns: dict[float, bytes] = {}
+    pieces: list[bytes | memoryview] = []
     for _, _, _, start, end, scored in ordered:
-        breakdown = b"".join(
-            (
-                b'{"keyword":',
-                _encode(round(scored.keyword, DECIMALS)),
-                b',"model":',
-                _encode(scored.model),
-                tail,
-            )
-        )
-        lead = queue[start:end]
-        if b'"confidenceBreakdown"' in lead.tobytes():
+        keyword, model = scored.keyword, scored.model
+        plain = model is None and type(keyword) is float and keyword != 0  # 0.0 == -0.0
+        breakdown = breakdowns.get(keyword) if plain else None
+        if breakdown is None:
+            parts = (_encode(round(keyword, DECIMALS)), _encode(model), weights_bytes)
+            breakdown = b'{"keyword":%b,"model":%b,"weights":%b}' % parts
+            if plain:
+                breakdowns[keyword] = breakdown
+        lead = msgspec.json.format(view[start:end], indent=-1) if indented else view[start:end]
+        if queue.find(b'"confidenceBreakdown"', start, end) == -1:
+            pieces += (lead[:-1], b',"confidenceBreakdown":', breakdown, b"}", LEAD_SEPARATOR)
+        else:
             # Already has one (an old or foreign key): replace it in place, as a dict would.
             item = msgspec.json.decode(lead)
             item["confidenceBreakdown"] = msgspec.json.decode(breakdown)
-            leads.append(_encode(item))
-        else:
-            leads.append(b"".join((lead[:-1], b',"confidenceBreakdown":', breakdown, b"}")))
-    queue.release()
-    return leads
+            pieces += (_encode(item), LEAD_SEPARATOR)
+    view.release()
+    return b"".join(pieces[:-1])
