@@ -182,6 +182,36 @@ def test_help_works_without_a_config(capsys: pytest.CaptureFixture[str]) -> None
         assert command in out
 
 
+@pytest.mark.parametrize(
+    ("arguments", "shown"),
+    [
+        (["run-once", "--help"], "{nightly-batch,send-digest,heartbeat}"),
+        (["--config", "status", "schedule", "--help"], "--from ISO-TIME"),
+        (["alerts", "silence", "--help"], "--for DURATION"),
+        (["digests", "show", "--help"], "DATE"),
+    ],
+)
+def test_each_command_has_its_own_help(
+    capsys: pytest.CaptureFixture[str], arguments: list[str], shown: str
+) -> None:
+    """A command's --help shows its own arguments (a --config value named like a command is
+    not taken for the command)."""
+    with pytest.raises(SystemExit) as raised:
+        main(arguments)
+
+    assert raised.value.code == 0
+    assert shown in capsys.readouterr().out
+
+
+def test_an_unknown_command_lists_the_known_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    """A typo gets exit 2 and the list of commands."""
+    with pytest.raises(SystemExit) as raised:
+        main(["stauts"])
+
+    assert raised.value.code == 2
+    assert "invalid choice: 'stauts' (choose from 'run', 'run-once'" in capsys.readouterr().err
+
+
 def test_python_dash_m_runs_the_same_cli(project: Project) -> None:
     """`python -m nightly_batch` is the same command line, in a fresh process."""
     result = subprocess.run(

@@ -13,97 +13,18 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from nightly_batch.cli_parser import build_parser
+
 if TYPE_CHECKING:
     from nightly_batch.app import Settings
 
-TASK_NAMES = ("nightly-batch", "send-digest", "heartbeat")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--config",
-        metavar="PATH",
-        default=argparse.SUPPRESS,
-        help="config file (default: $NIGHTLY_BATCH_CONFIG or config/orchestrator_config.json); "
-        "relative paths inside it resolve against the file's own directory",
-    )
-    parser = argparse.ArgumentParser(
-        prog="nightly-batch",
-        description="Scores the Reddit-lead queue every night and delivers the digest in the morning.",
-        parents=[common],
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", parents=[common], help="run the daemon (SIGTERM or Ctrl-C stops it)")
-    once = commands.add_parser(
-        "run-once", parents=[common], help="run one task now, as the daemon would"
-    )
-    once.add_argument("task", choices=TASK_NAMES)
-    commands.add_parser(
-        "check-config",
-        parents=[common],
-        help="validate and print the effective config, secrets masked",
-    )
-    serve = commands.add_parser("serve", parents=[common], help="serve the read-only dashboard")
-    serve.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
-    )
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
-    alerts = commands.add_parser(
-        "alerts", parents=[common], help="alerts, their notifications, silences"
-    )
-    alerts.add_argument(
-        "--since", default="24h", help="how far back (30m, 24h, 7d); firing ones always"
-    )
-    alerts.add_argument("--json", action="store_true", help="print JSON")
-    alert_actions = alerts.add_subparsers(dest="alerts_command", metavar="silence|unsilence")
-    mute = alert_actions.add_parser(
-        "silence", parents=[common], help="mute notifications for a while"
-    )
-    mute.add_argument(
-        "--name", required=True, help="alert name, * wildcards allowed (task_failed, *)"
-    )
-    mute.add_argument("--task", default="*", help="task, * wildcards allowed (default: any)")
-    mute.add_argument("--for", dest="duration", required=True, help="how long (30m, 2h, 1d)")
-    mute.add_argument("--reason", default="maintenance", help="why (shown in alerts)")
-    unmute = alert_actions.add_parser("unsilence", parents=[common], help="end a silence now")
-    unmute.add_argument("id", help="the silence id")
-    notify = commands.add_parser(
-        "test-notify", parents=[common], help="send a short test message through each channel"
-    )
-    notify.add_argument(
-        "--channel", choices=("slack", "discord", "email", "log"), help="only this one"
-    )
-    schedule = commands.add_parser(
-        "schedule", parents=[common], help="the next fire times of each job, local and UTC"
-    )
-    schedule.add_argument(
-        "--from",
-        dest="start",
-        metavar="ISO-TIME",
-        help="start here instead of now (no offset: local)",
-    )
-    schedule.add_argument(
-        "--count", type=int, default=3, metavar="N", help="fires per job (1-1000)"
-    )
-    schedule.add_argument("--json", action="store_true", help="print JSON")
-    status = commands.add_parser(
-        "status", parents=[common], help="last runs, heartbeat, last digest"
-    )
-    status.add_argument("--json", action="store_true", help="print JSON")
-    digests = commands.add_parser("digests", parents=[common], help="list or show digests")
-    which = digests.add_subparsers(dest="digests_command", required=True, metavar="list|show")
-    which.add_parser("list", parents=[common], help="the digests, newest first")
-    show = which.add_parser("show", parents=[common], help="one digest")
-    show.add_argument("date", metavar="DATE", help="business date, YYYY-MM-DD")
-    show.add_argument("--json", action="store_true", help="print the file itself")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
-    arguments = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    arguments = build_parser(argv).parse_args(argv)
     from nightly_batch.errors import ConfigError, NightlyBatchError, StateError  # noqa: PLC0415
 
     try:

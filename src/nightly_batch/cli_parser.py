@@ -1,0 +1,146 @@
+"""The command line's grammar: every command, its help line and its arguments.
+
+Only the command named on the line is built out; the others are listed for `--help` and
+never parsed, since building a dozen parsers would be most of what `--help` costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+TASK_NAMES = ("nightly-batch", "send-digest", "heartbeat")
+
+
+def _run_once_arguments(parser: argparse.ArgumentParser, _: argparse.ArgumentParser) -> None:
+    parser.add_argument("task", choices=TASK_NAMES)
+
+
+def _serve_arguments(parser: argparse.ArgumentParser, _: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+
+
+def _alerts_arguments(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--since", default="24h", help="how far back (30m, 24h, 7d); firing ones always"
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    actions = parser.add_subparsers(dest="alerts_command", metavar="silence|unsilence")
+    mute = actions.add_parser(
+        "silence", parents=[common], help="mute notifications for a while", formatter_class=_fit
+    )
+    mute.add_argument(
+        "--name", required=True, help="alert name, * wildcards allowed (task_failed, *)"
+    )
+    mute.add_argument("--task", default="*", help="task, * wildcards allowed (default: any)")
+    mute.add_argument("--for", dest="duration", required=True, help="how long (30m, 2h, 1d)")
+    mute.add_argument("--reason", default="maintenance", help="why (shown in alerts)")
+    unmute = actions.add_parser(
+        "unsilence", parents=[common], help="end a silence now", formatter_class=_fit
+    )
+    unmute.add_argument("id", help="the silence id")
+
+
+def _notify_arguments(parser: argparse.ArgumentParser, _: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--channel", choices=("slack", "discord", "email", "log"), help="only this one"
+    )
+
+
+def _schedule_arguments(parser: argparse.ArgumentParser, _: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from",
+        dest="start",
+        metavar="ISO-TIME",
+        help="start here instead of now (no offset: local)",
+    )
+    parser.add_argument("--count", type=int, default=3, metavar="N", help="fires per job (1-1000)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _json_argument(parser: argparse.ArgumentParser, _: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _digests_arguments(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+    which = parser.add_subparsers(dest="digests_command", required=True, metavar="list|show")
+    which.add_parser(
+        "list", parents=[common], help="the digests, newest first", formatter_class=_fit
+    )
+    show = which.add_parser("show", parents=[common], help="one digest", formatter_class=_fit)
+    show.add_argument("date", metavar="DATE", help="business date, YYYY-MM-DD")
+    show.add_argument("--json", action="store_true", help="print the file itself")
+
+
+AddArguments = Callable[[argparse.ArgumentParser, argparse.ArgumentParser], None]
+# Each command: its line in --help, and what adds its own arguments.
+COMMANDS: dict[str, tuple[str, AddArguments | None]] = {
+    "run": ("run the daemon (SIGTERM or Ctrl-C stops it)", None),
+    "run-once": ("run one task now, as the daemon would", _run_once_arguments),
+    "check-config": ("validate and print the effective config, secrets masked", None),
+    "serve": ("serve the read-only dashboard", _serve_arguments),
+    "alerts": ("alerts, their notifications, silences", _alerts_arguments),
+    "test-notify": ("send a short test message through each channel", _notify_arguments),
+    "schedule": ("the next fire times of each job, local and UTC", _schedule_arguments),
+    "status": ("last runs, heartbeat, last digest", _json_argument),
+    "digests": ("list or show digests", _digests_arguments),
+}
+
+
+def _fit(prog: str) -> argparse.HelpFormatter:
+    """argparse's formatter at the terminal's width, found without importing shutil."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return argparse.HelpFormatter(prog, width=max(columns - 2, 40))
+
+
+def _named_command(argv: Sequence[str]) -> str | None:
+    """The command argv asks for, found before parsing (--config's value is skipped)."""
+    skip = False
+    for word in argv:
+        if not skip and word in COMMANDS:
+            return word
+        skip = word == "--config"
+    return None
+
+
+def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser for argv: every command listed, only the one asked for built out.
+
+    Building all of them (a dozen parsers, with their options) would be most of what
+    `--help` costs.
+    """
+    common = argparse.ArgumentParser(add_help=False, formatter_class=_fit)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="config file (default: $NIGHTLY_BATCH_CONFIG or config/orchestrator_config.json); "
+        "relative paths inside it resolve against the file's own directory",
+    )
+    parser = argparse.ArgumentParser(
+        prog="nightly-batch",
+        description="Scores the Reddit-lead queue every night and delivers the digest in the morning.",
+        parents=[common],
+        formatter_class=_fit,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = _named_command(argv)
+    for name, (summary, add_arguments) in COMMANDS.items():
+        if name != chosen:
+            commands.add_parser(name, help=summary, add_help=False)  # listed, never parsed
+            continue
+        command = commands.add_parser(name, parents=[common], help=summary, formatter_class=_fit)
+        if add_arguments is not None:
+            add_arguments(command, common)
+    return parser
