@@ -3,7 +3,8 @@
 For each queue size it runs, interleaved and several times: `nightly-batch run-once
 nightly-batch`, a bare orjson round trip of the same file (bench/roundtrip_orjson.py), and at
 100k jq doing only the marking; then the heartbeat, `status` and `--help` at 1k and 1M leads.
-It prints wall time, CPU time and peak RSS (medians) and the ratios as markdown tables.
+It prints wall time, CPU time and peak RSS (medians) and the ratios as markdown tables, how
+much faster than jq the batch is, and `--help` against importing the CLI (21 paired runs).
 
 Usage: .venv/bin/python bench/batch_speed.py [--runs 5] [--sizes 100000,1000000]
 Needs orjson (`pip install -e '.[bench]'`) and jq.
@@ -75,7 +76,7 @@ def project(folder: Path) -> Path:
     return config
 
 
-def batch_table(sizes: list[int], runs: int) -> list[str]:
+def batch_table(sizes: list[int], runs: int, verdicts: list[str]) -> list[str]:
     lines = [
         "| leads | file | command | wall s | CPU s | peak RSS MB | wall ratio | RSS ratio |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -128,6 +129,9 @@ def batch_table(sizes: list[int], runs: int) -> list[str]:
                 f"| {count:,} | {size_mb:.0f} MB | {name} | {m.wall:.2f} | {m.cpu:.2f} | {m.rss_mb:.0f} "
                 f"| {m.wall / baseline.wall:.2f}x | {m.rss_mb / baseline.rss_mb:.2f}x |"
             )
+        if results["jq marking"]:
+            ours, jq = median(results["nightly-batch"]).wall, median(results["jq marking"]).wall
+            verdicts.append(f"At {count:,} leads nightly-batch is {jq / ours:.2f}x faster than jq.")
     return lines
 
 
@@ -164,7 +168,6 @@ def flat_table(runs: int) -> list[str]:
                 ],
                 "status": [NIGHTLY, "status", "--config", str(config)],
                 "--help": [NIGHTLY, "--help"],
-                "import nightly_batch.cli": [PYTHON, "-c", "import nightly_batch.cli"],
             }
             for name, command in commands.items():
                 samples = [measure(command) for _ in range(runs)]
@@ -175,15 +178,39 @@ def flat_table(runs: int) -> list[str]:
     return lines
 
 
+def help_table(runs: int) -> list[str]:
+    """--help against importing the CLI module alone: interleaved, with paired differences."""
+    commands = {
+        "--help": [NIGHTLY, "--help"],
+        "import nightly_batch.cli": [PYTHON, "-c", "import nightly_batch.cli"],
+    }
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            walls[name].append(measure(command).wall)
+    differences = [
+        h - i for h, i in zip(walls["--help"], walls["import nightly_batch.cli"], strict=True)
+    ]
+    return [
+        "| command | median wall ms |",
+        "| --- | --- |",
+        *(f"| {name} | {statistics.median(w) * 1000:.1f} |" for name, w in walls.items()),
+        f"| --help minus import, paired median | {statistics.median(differences) * 1000:.1f} |",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sizes", default="100000,1000000")
     arguments = parser.parse_args()
     sizes = [int(size) for size in arguments.sizes.split(",")]
-    print("\n".join(batch_table(sizes, arguments.runs)))
-    print()
+    verdicts: list[str] = []
+    print("\n".join(batch_table(sizes, arguments.runs, verdicts)))
+    print("\n".join(["", *verdicts, ""]))
     print("\n".join(flat_table(arguments.runs)))
+    print()
+    print("\n".join(help_table(max(21, arguments.runs))))
     return 0
 
 
