@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from nightly_batch.config import Config
-from nightly_batch.triggers import DebianCronTrigger, latest_slot, slot_day, slot_key
+from nightly_batch.cron_slots import latest_slot, next_fire, slot_day, slot_key
+
+if TYPE_CHECKING:
+    from nightly_batch.triggers import DebianCronTrigger
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +33,14 @@ class DailyJob:
     zone: ZoneInfo
 
     def trigger(self) -> DebianCronTrigger:
+        """The daemon's trigger (imported here: only the daemon loads APScheduler)."""
+        from nightly_batch.triggers import DebianCronTrigger  # noqa: PLC0415
+
         return DebianCronTrigger(self.expression, self.zone)
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first fire strictly after `moment`, in UTC: what the daemon's trigger returns."""
+        return next_fire(self.expression, self.zone, moment)
 
     def slot_at(self, moment: datetime) -> Slot:
         return Slot(

@@ -32,11 +32,10 @@ def upcoming(config: Config, start: datetime, count: int) -> list[dict[str, str]
         start = start.replace(tzinfo=zone)
     rows = []
     for job in daily_jobs(config):
-        trigger = job.trigger()
-        fire = trigger.get_next_fire_time(None, start)
+        fire = job.next_after(start)
         for _ in range(count):
             rows.append(_row(job.task, fire, zone, job.slot_at(fire).key))
-            fire = trigger.get_next_fire_time(fire, fire)
+            fire = job.next_after(fire)
     beat = start
     for _ in range(count):
         beat += timedelta(minutes=config.heartbeat_minutes)

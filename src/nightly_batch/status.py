@@ -90,10 +90,10 @@ def gather_status(config: Config, now: datetime) -> dict[str, Any]:
 
 
 def _next_runs(config: Config, now: datetime) -> dict[str, dict[str, str]]:
-    """Each daily job's next fire, from the daemon's own triggers."""
+    """Each daily job's next fire, computed as the daemon's triggers compute it."""
     runs = {}
     for job in daily_jobs(config):
-        fire = job.trigger().get_next_fire_time(None, now)
+        fire = job.next_after(now)
         runs[job.task] = {"local": fire.astimezone(job.zone).isoformat(), "utc": iso_utc(fire)}
     return runs
 

@@ -1,0 +1,86 @@
+"""SPEC 10: a command imports only what it uses.
+
+Marking a queue needs no scheduler, HTTP client, web framework or event loop; `--help` needs
+nothing beyond the command line itself. Each command runs in a fresh interpreter, which then
+lists the modules it loaded.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Project
+
+# Run main() with the given arguments, then write the loaded modules' names to a file.
+PROBE = """
+import sys
+out, args = sys.argv[1], sys.argv[2:]
+from nightly_batch.cli import main
+try:
+    code = main(args)
+except SystemExit as stop:
+    code = stop.code
+with open(out, "w") as listing:
+    listing.write("\\n".join(sorted(sys.modules)))
+raise SystemExit(code)
+"""
+# What only the daemon, delivery or the dashboard need, and what we no longer depend on.
+HEAVY = (
+    "apscheduler",
+    "httpx",
+    "httpcore",
+    "ssl",
+    "asyncio",
+    "starlette",
+    "uvicorn",
+    "jinja2",
+    "prometheus_client",
+    "pydantic",
+    "structlog",
+)
+
+
+def loaded_modules(tmp_path: Path, *arguments: str) -> set[str]:
+    listing = tmp_path / "modules.txt"
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(listing), *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return set(listing.read_text().splitlines())
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in HEAVY)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [("run-once", "nightly-batch"), ("run-once", "heartbeat"), ("status",), ("check-config",)],
+)
+def test_queue_and_status_commands_load_no_scheduler_http_or_event_loop(
+    project: Project, tmp_path: Path, arguments: tuple[str, ...]
+) -> None:
+    """Marking the queue (an empty batch fires an alert too), the heartbeat and status."""
+    project.write_state({"redditQueue": [{"id": "a", "score": 2}]})  # selects nothing
+
+    modules = loaded_modules(tmp_path, *arguments, "--config", str(project.config_path))
+
+    assert heavy(modules) == []
+    assert "nightly_batch.config" in modules  # the probe did run the command
+
+
+def test_help_loads_only_the_command_line(tmp_path: Path) -> None:
+    """--help loads the CLI and its grammar and nothing else of ours, nor shutil."""
+    modules = loaded_modules(tmp_path, "--help")
+
+    ours = sorted(m for m in modules if m.startswith("nightly_batch"))
+    assert ours == ["nightly_batch", "nightly_batch.cli", "nightly_batch.cli_parser"]
+    assert heavy(modules) == []
+    assert "shutil" not in modules
