@@ -90,7 +90,9 @@ def _head(inputs: BatchInputs, summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def lay_out_digest(head: dict[str, Any], lead_lines: bytes, doc_changes: bytes) -> bytes:
+def lay_out_digest(
+    head: dict[str, Any], lead_lines: bytes | bytearray, doc_changes: bytes
+) -> bytes:
     """The digest file: its head indented for people, then one compact lead per line.
 
     Indenting every lead as well would double the file and cost a formatting pass over it,

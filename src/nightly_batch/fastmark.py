@@ -235,11 +235,11 @@ def _general(
 LEAD_SEPARATOR = b",\n    "  # the digest lists one lead per line, indented under its key
 
 
-def digest_lead_lines(selection: RawSelection, weights: Any) -> bytes:
+def digest_lead_lines(selection: RawSelection, weights: Any) -> bytearray:
     """The digest's leads, one per line, in marking.digest_entries order, with breakdowns.
 
-    Call after `finish`: the leads are read back from the finished queue buffer, and the
-    lines are joined once from slices of it rather than built lead by lead.
+    Call after `finish`: the leads are read back from the finished queue buffer and copied
+    into one growing buffer, without a bytes object per lead.
     """
     ordered = sorted(
         selection.selected, key=lambda entry: (entry[1], entry[2], -entry[0]), reverse=True
@@ -250,25 +250,30 @@ def digest_lead_lines(selection: RawSelection, weights: Any) -> bytes:
     # string cannot hold a raw line break, so one anywhere in the queue is layout.)
     indented = b"\n" in queue or b"\r" in queue
     view = memoryview(queue)
-    # Keyword-only confidences take a handful of values: each breakdown is encoded once.
-    breakdowns: dict[float, bytes] = {}
-    pieces: list[bytes | memoryview] = []
+    # Keyword-only confidences take a handful of values: each breakdown is encoded once, as
+    # (its value, the bytes that end a lead with it and start the next line).
+    breakdowns: dict[float, tuple[bytes, bytes]] = {}
+    lines = bytearray()
     for _, _, _, start, end, scored in ordered:
         keyword, model = scored.keyword, scored.model
         plain = model is None and type(keyword) is float and keyword != 0  # 0.0 == -0.0
-        breakdown = breakdowns.get(keyword) if plain else None
-        if breakdown is None:
+        known = breakdowns.get(keyword) if plain else None
+        if known is None:
             parts = (_encode(round(keyword, DECIMALS)), _encode(model), weights_bytes)
-            breakdown = b'{"keyword":%b,"model":%b,"weights":%b}' % parts
+            value = b'{"keyword":%b,"model":%b,"weights":%b}' % parts
+            known = (value, b',"confidenceBreakdown":%b}%b' % (value, LEAD_SEPARATOR))
             if plain:
-                breakdowns[keyword] = breakdown
+                breakdowns[keyword] = known
         lead = msgspec.json.format(view[start:end], indent=-1) if indented else view[start:end]
         if queue.find(b'"confidenceBreakdown"', start, end) == -1:
-            pieces += (lead[:-1], b',"confidenceBreakdown":', breakdown, b"}", LEAD_SEPARATOR)
+            lines += lead[:-1]
+            lines += known[1]
         else:
             # Already has one (an old or foreign key): replace it in place, as a dict would.
             item = msgspec.json.decode(lead)
-            item["confidenceBreakdown"] = msgspec.json.decode(breakdown)
-            pieces += (_encode(item), LEAD_SEPARATOR)
+            item["confidenceBreakdown"] = msgspec.json.decode(known[0])
+            lines += _encode(item)
+            lines += LEAD_SEPARATOR
     view.release()
-    return b"".join(pieces[:-1])
+    del lines[len(lines) - len(LEAD_SEPARATOR) :]  # no separator after the last lead
+    return lines
