@@ -136,44 +136,42 @@ def batch_table(sizes: list[int], runs: int, verdicts: list[str]) -> list[str]:
 
 
 def flat_table(runs: int) -> list[str]:
+    """Heartbeat, status and --help beside a 1k and a 1M queue, interleaved run by run."""
     lines = [
         "| command | 1k leads, wall s | 1M leads, wall s | ratio |",
         "| --- | --- | --- | --- |",
     ]
-    timings: dict[str, dict[int, float]] = {}
-    for count in (1000, 1_000_000):
-        source = state_file(count)
-        with tempfile.TemporaryDirectory() as folder:
-            base = Path(folder)
-            config = project(base)
-            shutil.copyfile(source, base / "state.json")
+    sizes = (1000, 1_000_000)
+    samples: dict[tuple[str, int], list[Sample]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        configs = {}
+        for count in sizes:
+            base = Path(folder) / str(count)
+            base.mkdir()
+            configs[count] = str(project(base))
+            shutil.copyfile(state_file(count), base / "state.json")
             subprocess.run(
-                [
-                    NIGHTLY,
-                    "run-once",
-                    "nightly-batch",
-                    "--config",
-                    str(config),
-                ],
+                [NIGHTLY, "run-once", "nightly-batch", "--config", configs[count]],
                 check=True,
                 capture_output=True,
             )
-            commands = {
-                "run-once heartbeat": [
-                    NIGHTLY,
-                    "run-once",
-                    "heartbeat",
-                    "--config",
-                    str(config),
-                ],
-                "status": [NIGHTLY, "status", "--config", str(config)],
-                "--help": [NIGHTLY, "--help"],
-            }
-            for name, command in commands.items():
-                samples = [measure(command) for _ in range(runs)]
-                timings.setdefault(name, {})[count] = median(samples).wall
-    for name, by_size in timings.items():
-        small, large = by_size[1000], by_size[1_000_000]
+        for _ in range(runs):
+            for count in sizes:
+                commands = {
+                    "run-once heartbeat": [
+                        NIGHTLY,
+                        "run-once",
+                        "heartbeat",
+                        "--config",
+                        configs[count],
+                    ],
+                    "status": [NIGHTLY, "status", "--config", configs[count]],
+                    "--help": [NIGHTLY, "--help"],
+                }
+                for name, command in commands.items():
+                    samples.setdefault((name, count), []).append(measure(command))
+    for name in ("run-once heartbeat", "status", "--help"):
+        small, large = (median(samples[name, count]).wall for count in sizes)
         lines.append(f"| {name} | {small:.3f} | {large:.3f} | {large / small:.2f}x |")
     return lines
 

@@ -171,15 +171,31 @@ def test_digests_show_errors_are_one_sentence(
     assert message in capsys.readouterr().err
 
 
-def test_help_works_without_a_config(capsys: pytest.CaptureFixture[str]) -> None:
-    """--help needs no config file and lists every command."""
-    with pytest.raises(SystemExit) as raised:
-        main(["--help"])
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_works_without_a_config(capsys: pytest.CaptureFixture[str], flag: str) -> None:
+    """--help needs no config file and lists every command with its line."""
+    assert main([flag]) == 0
 
     out = capsys.readouterr().out
-    assert raised.value.code == 0
-    for command in ("run", "run-once", "check-config", "status", "digests"):
-        assert command in out
+    assert out.startswith("usage: nightly-batch [-h] [--config PATH] COMMAND ...\n")
+    assert "  run-once      run one task now, as the daemon would\n" in out
+    assert "  --config PATH  config file (default: $NIGHTLY_BATCH_CONFIG or\n" in out
+
+
+def test_every_command_listed_by_help_has_its_own_help(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The commands --help names are the ones the parser knows: each answers COMMAND --help."""
+    main(["--help"])
+    listed = capsys.readouterr().out.split("commands:\n")[1].split("\n\n")[0]
+    names = [line.split()[0] for line in listed.splitlines()]
+
+    assert len(names) == 9
+    for name in names:
+        with pytest.raises(SystemExit) as raised:
+            main([name, "--help"])
+        assert raised.value.code == 0
+        assert capsys.readouterr().out.startswith(f"usage: nightly-batch {name} ")
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from nightly_batch.cli_parser import build_parser
+from nightly_batch.cli_parser import build_parser, top_level_help
 
 if TYPE_CHECKING:
     from nightly_batch.app import Settings
@@ -24,6 +24,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
+    if list(argv) in (["--help"], ["-h"]):
+        print(top_level_help())
+        return EXIT_OK
     arguments = build_parser(argv).parse_args(argv)
     from nightly_batch.errors import ConfigError, NightlyBatchError, StateError  # noqa: PLC0415
 
