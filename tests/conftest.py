@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from fakes import FakeClock, RecordingChannel
+from fakes import FakeClock, RecordingChannel, hours
 from nightly_batch.app import App, Settings, build_app, load_settings
 from nightly_batch.jsonio import dump_json, parse_json
+from nightly_batch.runner import run_task
 
 BASE_CONFIG: dict[str, Any] = {
     "stateFile": "../orchestrator_state.json",
@@ -98,6 +99,15 @@ class Project:
         app = build_app(self.settings(environ), clock=self.clock)
         app.wait = lambda _seconds: None
         app.channel_factory = self.channel
+        return app
+
+    def live_a_day(self) -> App:
+        """A heartbeat, the night's batch, and seven hours later the morning's send-digest."""
+        app = self.app()
+        run_task(app, "heartbeat", "schedule")
+        run_task(app, "nightly-batch", "schedule")
+        self.clock.advance(hours(7))
+        run_task(app, "send-digest", "schedule")
         return app
 
     def channel(self, name: str, _app: App) -> RecordingChannel:

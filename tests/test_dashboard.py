@@ -10,10 +10,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import Project
-from fakes import hours
 from nightly_batch.dashboard import create_dashboard
 from nightly_batch.jsonio import parse_json
-from nightly_batch.runner import run_task
 
 Lead = Callable[..., dict[str, Any]]
 SCRIPT = "<script>alert('x')</script> How do I back up?"
@@ -29,11 +27,7 @@ def client(project: Project, lead: Lead) -> TestClient:
             ]
         }
     )
-    app = project.app()
-    run_task(app, "heartbeat", "schedule")
-    run_task(app, "nightly-batch", "schedule")
-    project.clock.advance(hours(7))
-    run_task(app, "send-digest", "schedule")
+    app = project.live_a_day()
     return TestClient(create_dashboard(app.config, app.store, clock=app.clock))
 
 

@@ -15,9 +15,7 @@ import pytest
 
 from conftest import Project
 from daemon_process import wait_for
-from fakes import hours
 from nightly_batch.dashboard_server import DashboardThread
-from nightly_batch.runner import run_task
 
 Lead = Callable[..., dict[str, Any]]
 CHROMIUM = shutil.which("chromium")
@@ -37,11 +35,7 @@ def served(project: Project, lead: Lead) -> Iterator[str]:
             ]
         }
     )
-    app = project.app()
-    run_task(app, "heartbeat", "schedule")
-    run_task(app, "nightly-batch", "schedule")
-    project.clock.advance(hours(7))
-    run_task(app, "send-digest", "schedule")
+    app = project.live_a_day()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

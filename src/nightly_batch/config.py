@@ -25,6 +25,7 @@ from nightly_batch.config_types import (
     check_cron,
     check_zone,
     decode_hook,
+    encode_hook,
     one_or_many,
 )
 from nightly_batch.errors import ConfigError
@@ -150,8 +151,6 @@ class Config(msgspec.Struct, rename="camel", frozen=True):
 
     def shown(self) -> dict[str, Any]:
         """The effective config under its file keys, as check-config prints it."""
-        from nightly_batch.config_types import encode_hook  # noqa: PLC0415
-
         shown: dict[str, Any] = msgspec.to_builtins(self, enc_hook=encode_hook)
         shown.pop("configPath", None)
         return shown

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ChannelName = Literal["slack", "discord", "email", "log"]
-CHANNEL_NAMES: tuple[str, ...] = get_args(ChannelName)
 
 
 def check_zone(value: str) -> None:
