@@ -8,8 +8,10 @@ none doubled), and the heartbeat reports the jump.
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,14 @@ from conftest import Project
 from daemon_process import LIBFAKETIME, DaemonProcess, needs_faketime, runs, wait_for
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
+
+
+def set_offset(offset_file: Path, seconds: int) -> None:
+    """Move the daemon's clock. Replaced, not rewritten: libfaketime reads the file on every
+    call, and one read of a truncated file is the real time (a jump of its own)."""
+    temp = offset_file.with_suffix(".tmp")
+    temp.write_text(f"{seconds:+d}\n")
+    os.replace(temp, offset_file)
 
 
 @needs_faketime
@@ -27,7 +37,7 @@ def test_a_day_forward_and_an_hour_back(project: Project) -> None:
     offset_file = project.root / "faketime.rc"
     start = datetime(2026, 11, 28, 21, 59, 55, tzinfo=UTC).timestamp()  # 22:59:55 in Berlin
     offset = round(start - time.time())
-    offset_file.write_text(f"{offset:+d}\n")
+    set_offset(offset_file, offset)
     daemon = DaemonProcess(
         project,
         env={
@@ -51,7 +61,7 @@ def test_a_day_forward_and_an_hour_back(project: Project) -> None:
 
     try:
         wait_for(lambda: nightly_slots() == ["2026-11-28T23:00"], 40, "the first night's batch")
-        offset_file.write_text(f"{offset + 86400:+d}\n")  # a day forward: 23:00 the next night
+        set_offset(offset_file, offset + 86400)  # a day forward: 23:00 the next night
         wait_for(lambda: len(nightly_slots()) == 2, 150, "the second night's batch")
         wait_for(
             lambda: any(
@@ -61,7 +71,7 @@ def test_a_day_forward_and_an_hour_back(project: Project) -> None:
             "the clock_jump warning",
         )
         beats = len(runs(database, "heartbeat"))
-        offset_file.write_text(f"{offset + 86400 - 3600:+d}\n")  # an hour back
+        set_offset(offset_file, offset + 86400 - 3600)  # an hour back
         wait_for(
             lambda: len(runs(database, "heartbeat")) > beats, 150, "a heartbeat after the jump back"
         )
