@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from fakes import FakeClock, RecordingChannel, hours
+from fakes import FakeClock, RecordingChannel, dated, hours
 from nightly_batch.app import App, Settings, build_app, load_settings
 from nightly_batch.jsonio import dump_json, parse_json
 from nightly_batch.runner import run_task
@@ -81,15 +81,34 @@ class Project:
         return parse_json(data)
 
     def command(self, task: str) -> list[str]:
-        """`run-once TASK` for this project, as a separate process would run it."""
+        """`run-once TASK` for this project, as a separate process would run it.
+
+        The process's clock starts where the project's fake clock stands, so what it writes
+        and what the test made in-process share one timeline.
+        """
+        return [*self.cli("run-once", task)]
+
+    def cli(self, *arguments: str) -> list[str]:
+        """A `nightly-batch` command line for this project, on the project's clock."""
         return [
             sys.executable,
             "-m",
             "nightly_batch",
-            "run-once",
-            task,
+            *arguments,
             "--config",
             str(self.config_path),
+            "--now",
+            self.clock.now().isoformat(),
+        ]
+
+    def main_args(self, *arguments: str) -> list[str]:
+        """Arguments for an in-process `main()`, on the project's clock."""
+        return [
+            *arguments,
+            "--config",
+            str(self.config_path),
+            "--now",
+            self.clock.now().isoformat(),
         ]
 
     def settings(self, environ: dict[str, str] | None = None) -> Settings:
@@ -132,7 +151,7 @@ def lead() -> Callable[..., dict[str, Any]]:
             "subreddit": "selfhosted",
             "question": f"Question {lead_id}?",
             "link": f"https://www.reddit.com/r/selfhosted/comments/{lead_id}/",
-            "queuedAt": "2026-11-28T10:00:00.000Z",
+            "queuedAt": dated("2026-11-28T10:00:00.000Z"),
             "score": score,
             **fields,
         }

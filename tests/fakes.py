@@ -2,18 +2,65 @@
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from nightly_batch.channels import Delivery
 from nightly_batch.message import DigestMessage
 
+# The instant the tests were written against: their dates read as if the fake clock started here.
+REFERENCE_EPOCH = datetime(2026, 11, 28, 23, 0, tzinfo=UTC)
+
+
+def _test_epoch() -> datetime:
+    """The instant every fake clock starts at: `NIGHTLY_BATCH_TEST_EPOCH` (ISO 8601), or the reference.
+
+    CI runs the suite with it years in the past and years in the future, so a test that lets
+    the real clock meet data made on the fake one fails on the day it is written, not a year
+    later. It must be 23:00 UTC, the batch's slot the tests start in; moving it by whole
+    years keeps the season (and so the daylight-saving rules the zone tests rely on).
+    """
+    text = os.environ.get("NIGHTLY_BATCH_TEST_EPOCH")
+    if not text:
+        return REFERENCE_EPOCH
+    moment = datetime.fromisoformat(text)
+    moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    if moment.timetz() != REFERENCE_EPOCH.timetz():
+        raise ValueError(f"NIGHTLY_BATCH_TEST_EPOCH={text} must be at 23:00:00 UTC")
+    return moment
+
+
+EPOCH = _test_epoch()
+_SHIFT = EPOCH.date() - REFERENCE_EPOCH.date()
+_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})")
+
+
+def dated(text: str) -> str:
+    """`text` with every YYYY-MM-DD in it moved from the reference epoch's timeline to EPOCH's.
+
+    Tests write their dates as they read on the reference timeline ("the morning after" is
+    2026-11-29T06:00) and wrap them in dated(); under another epoch they move along.
+    """
+
+    def move(found: re.Match[str]) -> str:
+        year, month, day_of_month = (int(part) for part in found.groups())
+        return (date(year, month, day_of_month) + _SHIFT).isoformat()
+
+    return _DATE.sub(move, text)
+
+
+def day(offset_days: int = 0) -> str:
+    """The UTC business date `offset_days` after the epoch's, as YYYY-MM-DD."""
+    return (EPOCH + timedelta(days=offset_days)).date().isoformat()
+
 
 class FakeClock:
-    """A clock that moves only when told to."""
+    """A clock that moves only when told to; it starts at EPOCH unless given a start."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self.current = start or datetime(2026, 11, 28, 23, 0, tzinfo=UTC)
+        self.current = start or EPOCH
         self.ticks = 0.0
 
     def now(self) -> datetime:
@@ -84,8 +131,8 @@ def message(
         title=f"🚀 {count} Reddit Leads Ready for Review",
         summary=f"The nightly sweep holds 140 leads; {count} scored above 0.75 and are ready for drafting (1 new tonight).",
         leads=leads,
-        digest_file="digest-2026-11-28.json",
-        digest_date="2026-11-28",
+        digest_file=f"digest-{day()}.json",
+        digest_date=day(),
         batch_id="b-1",
         url=url,
     )

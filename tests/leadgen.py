@@ -8,6 +8,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from fakes import dated
+
 SUBREDDITS = ("selfhosted", "homelab", "devops", "sysadmin", "python", "docker", "linux")
 KEYWORDS = ("reverse proxy", "backup", "monitoring", "uptime", "cron", "alerting", "vps", "nginx")
 WORDS = (
@@ -68,8 +70,8 @@ def make_state(count: int, seed: int = 7) -> dict[str, Any]:
         "rssSeenIds": [f"t3_seen{i}" for i in range(400)],
         "approvals": {"appr-1": {"status": "pending"}},
         "taskHistory": [],
-        "updatedAt": "2026-11-28T22:00:00.000Z",
-        "sweeperCursor": {"lastRun": "2026-11-28T21:55:00.000Z", "pages": 12},
+        "updatedAt": dated("2026-11-28T22:00:00.000Z"),
+        "sweeperCursor": {"lastRun": dated("2026-11-28T21:55:00.000Z"), "pages": 12},
     }
 
 

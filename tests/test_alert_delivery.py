@@ -15,6 +15,7 @@ import respx
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from conftest import Project
+from fakes import hours
 from nightly_batch.alerting import attach_alerting, flush
 from nightly_batch.cli import main
 from nightly_batch.errors import TaskError
@@ -173,11 +174,12 @@ def test_alerts_cli_lists_and_silences(
     run_task(app, "send-digest", "schedule", handler=failing)
     flush(app)
     app.store.close()
-    config = ["--config", str(project.config_path)]
+    # Later the same day, on the test's own clock: the alerts are inside the default --since 24h.
+    project.clock.advance(hours(1))
 
     assert (
         main(
-            [
+            project.main_args(
                 "alerts",
                 "silence",
                 "--name",
@@ -186,17 +188,16 @@ def test_alerts_cli_lists_and_silences(
                 "2h",
                 "--reason",
                 "fixing slack",
-                *config,
-            ]
+            )
         )
         == 0
     )
     silenced = capsys.readouterr().out.splitlines()[-1]
     ident = silenced.split()[1].rstrip(":")
-    assert main(["alerts", "--json", *config]) == 0
+    assert main(project.main_args("alerts", "--json")) == 0
     listed = parse_json(capsys.readouterr().out.encode())
-    assert main(["alerts", "unsilence", ident, *config]) == 0
-    assert main(["alerts", "unsilence", ident, *config]) == 2
+    assert main(project.main_args("alerts", "unsilence", ident)) == 0
+    assert main(project.main_args("alerts", "unsilence", ident)) == 2
 
     [alert] = listed["alerts"]
     assert (alert["name"], alert["task"], alert["state"], alert["severity"]) == (

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conftest import Project
-from fakes import RecordingChannel, hours
+from fakes import RecordingChannel, dated, hours
 from logcapture import capture_logs
 from nightly_batch.alert_sender import AlertSender
 from nightly_batch.alerting import announce
@@ -214,7 +214,12 @@ def test_a_silence_mutes_until_it_expires(project: Project) -> None:
 
     store.add_silence(
         SilenceRecord(
-            "s1", "task_*", "*", "deploy", "2026-11-28T23:00:00.000Z", "2026-11-29T01:00:00.000Z"
+            "s1",
+            "task_*",
+            "*",
+            "deploy",
+            dated("2026-11-28T23:00:00.000Z"),
+            dated("2026-11-29T01:00:00.000Z"),
         )
     )
     run_task(alerting.app, "send-digest", "schedule", handler=failing)
@@ -275,7 +280,7 @@ def test_time_based_watch_of_the_daily_jobs(project: Project, lead: Lead) -> Non
     project.write_state({"redditQueue": [lead("a", 0.9)]})
     run_task(app, "nightly-batch", "schedule")
     (
-        project.digests / "digest-2026-11-28.json"
+        project.digests / dated("digest-2026-11-28.json")
     ).unlink()  # keep digest checks quiet: only time counts
     run_task(app, "send-digest", "schedule", handler=succeeding)
 

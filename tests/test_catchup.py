@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import Project
-from fakes import at
+from fakes import at, dated
 from nightly_batch.app import App
 from nightly_batch.catchup import missed_slots
 from nightly_batch.cli import main
@@ -14,7 +14,7 @@ from nightly_batch.jsonio import parse_json
 from nightly_batch.locks import FileLock
 from nightly_batch.runner import run_task
 
-NIGHT = "2026-11-28T23:00"
+NIGHT = dated("2026-11-28T23:00")
 
 
 def setup(project: Project, *, history: bool = True) -> tuple[App, tuple[DailyJob, ...]]:
@@ -22,10 +22,13 @@ def setup(project: Project, *, history: bool = True) -> tuple[App, tuple[DailyJo
     app = project.app()
     if history:
         app.store.claim_slot(
-            "nightly-batch", "2026-11-27T23:00", "2026-11-27T23:00:00.000Z", "schedule"
+            "nightly-batch",
+            dated("2026-11-27T23:00"),
+            dated("2026-11-27T23:00:00.000Z"),
+            "schedule",
         )
         app.store.claim_slot(
-            "send-digest", "2026-11-28T06:00", "2026-11-28T06:00:00.000Z", "schedule"
+            "send-digest", dated("2026-11-28T06:00"), dated("2026-11-28T06:00:00.000Z"), "schedule"
         )
     return app, daily_jobs(app.config)
 
@@ -35,46 +38,52 @@ def setup(project: Project, *, history: bool = True) -> tuple[App, tuple[DailyJo
     [
         # Down at 23:00, back at 01:00: the night is owed.
         (
-            "2026-11-29T01:00:00Z",
-            "2026-11-29T00:59:00Z",
-            [("nightly-batch", NIGHT, "the daemon was not running at 2026-11-28 23:00 UTC")],
+            dated("2026-11-29T01:00:00Z"),
+            dated("2026-11-29T00:59:00Z"),
+            [("nightly-batch", NIGHT, dated("the daemon was not running at 2026-11-28 23:00 UTC"))],
         ),
         # Back after the night's window has closed: only the morning's digest is still owed.
         (
-            "2026-11-29T11:30:00Z",
-            "2026-11-29T11:29:00Z",
+            dated("2026-11-29T11:30:00Z"),
+            dated("2026-11-29T11:29:00Z"),
             [
                 (
                     "send-digest",
-                    "2026-11-29T06:00",
-                    "the daemon was not running at 2026-11-29 06:00 UTC",
+                    dated("2026-11-29T06:00"),
+                    dated("the daemon was not running at 2026-11-29 06:00 UTC"),
                 )
             ],
         ),
         # Up all along and the slot is a minute old: the trigger is running it right now.
-        ("2026-11-28T23:01:00Z", "2026-11-28T20:00:00Z", []),
+        (dated("2026-11-28T23:01:00Z"), dated("2026-11-28T20:00:00Z"), []),
         # Up all along but the run never started (a stalled scheduler, a clock jump).
         (
-            "2026-11-29T00:10:00Z",
-            "2026-11-28T20:00:00Z",
+            dated("2026-11-29T00:10:00Z"),
+            dated("2026-11-28T20:00:00Z"),
             [
                 (
                     "nightly-batch",
                     NIGHT,
-                    "the run due at 2026-11-28 23:00 UTC did not start (a missed fire or a clock change)",
+                    dated(
+                        "the run due at 2026-11-28 23:00 UTC did not start (a missed fire or a clock change)"
+                    ),
                 )
             ],
         ),
         # Both jobs owed after a long outage, oldest first.
         (
-            "2026-11-29T06:30:00Z",
-            "2026-11-29T06:29:00Z",
+            dated("2026-11-29T06:30:00Z"),
+            dated("2026-11-29T06:29:00Z"),
             [
-                ("nightly-batch", NIGHT, "the daemon was not running at 2026-11-28 23:00 UTC"),
+                (
+                    "nightly-batch",
+                    NIGHT,
+                    dated("the daemon was not running at 2026-11-28 23:00 UTC"),
+                ),
                 (
                     "send-digest",
-                    "2026-11-29T06:00",
-                    "the daemon was not running at 2026-11-29 06:00 UTC",
+                    dated("2026-11-29T06:00"),
+                    dated("the daemon was not running at 2026-11-29 06:00 UTC"),
                 ),
             ],
         ),
@@ -95,10 +104,20 @@ def test_a_claimed_slot_is_not_owed_and_cannot_be_claimed_twice(project: Project
     """The ledger: the first claim wins, later claims of the same slot are refused."""
     app, jobs = setup(project)
 
-    assert app.store.claim_slot("nightly-batch", NIGHT, "2026-11-29T01:00:00.000Z", "catch-up")
-    assert not app.store.claim_slot("nightly-batch", NIGHT, "2026-11-29T01:00:01.000Z", "schedule")
+    assert app.store.claim_slot(
+        "nightly-batch", NIGHT, dated("2026-11-29T01:00:00.000Z"), "catch-up"
+    )
+    assert not app.store.claim_slot(
+        "nightly-batch", NIGHT, dated("2026-11-29T01:00:01.000Z"), "schedule"
+    )
     assert (
-        missed_slots(jobs, app.store, at("2026-11-29T01:00:00Z"), 12, at("2026-11-29T00:59:00Z"))
+        missed_slots(
+            jobs,
+            app.store,
+            at(dated("2026-11-29T01:00:00Z")),
+            12,
+            at(dated("2026-11-29T00:59:00Z")),
+        )
         == []
     )
 
@@ -108,7 +127,13 @@ def test_a_fresh_install_does_not_replay_yesterday(project: Project) -> None:
     app, jobs = setup(project, history=False)
 
     assert (
-        missed_slots(jobs, app.store, at("2026-11-29T01:00:00Z"), 12, at("2026-11-29T00:59:00Z"))
+        missed_slots(
+            jobs,
+            app.store,
+            at(dated("2026-11-29T01:00:00Z")),
+            12,
+            at(dated("2026-11-29T00:59:00Z")),
+        )
         == []
     )
 

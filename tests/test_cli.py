@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from conftest import Project
+from fakes import dated
 from nightly_batch.cli import main
 from nightly_batch.jsonio import parse_json
 
@@ -112,7 +113,9 @@ def test_status_shows_a_run_whose_process_died_as_interrupted(
         text=True,
         check=True,
     )
-    app.store.start_run("nightly-batch", "schedule", "2026-11-28T23:00:00.000Z", int(dead.stdout))
+    app.store.start_run(
+        "nightly-batch", "schedule", dated("2026-11-28T23:00:00.000Z"), int(dead.stdout)
+    )
     app.store.close()
 
     cli(project, "status", "--json")

@@ -17,6 +17,7 @@ import pytest
 
 from conftest import Project
 from daemon_process import LIBFAKETIME, DaemonProcess, needs_faketime, runs, wait_for
+from fakes import dated
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
@@ -60,7 +61,9 @@ def test_a_day_forward_and_an_hour_back(project: Project) -> None:
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
     try:
-        wait_for(lambda: nightly_slots() == ["2026-11-28T23:00"], 40, "the first night's batch")
+        wait_for(
+            lambda: nightly_slots() == [dated("2026-11-28T23:00")], 40, "the first night's batch"
+        )
         set_offset(offset_file, offset + 86400)  # a day forward: 23:00 the next night
         wait_for(lambda: len(nightly_slots()) == 2, 150, "the second night's batch")
         wait_for(
@@ -79,7 +82,7 @@ def test_a_day_forward_and_an_hour_back(project: Project) -> None:
         code = daemon.stop()
 
     assert code == 0
-    assert nightly_slots() == ["2026-11-28T23:00", "2026-11-29T23:00"]
+    assert nightly_slots() == [dated("2026-11-28T23:00"), dated("2026-11-29T23:00")]
     jumps = [
         e["summary"]
         for e in events()

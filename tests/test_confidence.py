@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from fakes import dated
 from nightly_batch.confidence import Invalid, Scored, is_selected, score_item
 from nightly_batch.config import ConfidenceWeights
 from nightly_batch.marking import Rule, digest_entries, mark_queue
@@ -90,13 +91,13 @@ def test_marking_sets_flags_counts_new_and_clears_stale() -> None:
             "id": "kept",
             "score": 0.9,
             "selectedForDraft": True,
-            "selectedAt": "2026-11-27T23:00:00.000Z",
+            "selectedAt": dated("2026-11-27T23:00:00.000Z"),
         },
         {
             "id": "stale",
             "score": 0.5,
             "selectedForDraft": True,
-            "selectedAt": "2026-11-27T23:00:00.000Z",
+            "selectedAt": dated("2026-11-27T23:00:00.000Z"),
         },
         {"id": "drafted", "score": 0.99, "draftRecordId": "d-1"},
         {"id": "drafted-flagged", "score": 0.99, "selectedForDraft": True, "draftRecordId": "d-2"},
@@ -104,7 +105,7 @@ def test_marking_sets_flags_counts_new_and_clears_stale() -> None:
         "not an object",
     ]
 
-    selection = mark_queue(queue, RULE, "2026-11-28T23:00:00.000Z")
+    selection = mark_queue(queue, RULE, dated("2026-11-28T23:00:00.000Z"))
 
     assert selection.marked == 1
     assert [item["id"] for _, item, _ in selection.selected] == ["new", "kept"]
@@ -113,9 +114,9 @@ def test_marking_sets_flags_counts_new_and_clears_stale() -> None:
         "score": 0.9,
         "confidence": 0.9,
         "selectedForDraft": True,
-        "selectedAt": "2026-11-28T23:00:00.000Z",
+        "selectedAt": dated("2026-11-28T23:00:00.000Z"),
     }
-    assert queue[1]["selectedAt"] == "2026-11-27T23:00:00.000Z"
+    assert queue[1]["selectedAt"] == dated("2026-11-27T23:00:00.000Z")
     assert queue[2] == {"id": "stale", "score": 0.5, "confidence": 0.5, "selectedForDraft": False}
     assert queue[3] == {"id": "drafted", "score": 0.99, "draftRecordId": "d-1"}
     assert queue[4] == {
@@ -138,13 +139,13 @@ def test_digest_lists_newest_selection_first_then_by_confidence() -> None:
             "id": "old-high",
             "score": 0.99,
             "selectedForDraft": True,
-            "selectedAt": "2026-11-01T23:00:00.000Z",
+            "selectedAt": dated("2026-11-01T23:00:00.000Z"),
         },
         {"id": "new-low", "score": 0.8},
         {"id": "new-high", "score": 0.95},
         {"id": "new-low-later", "score": 0.8},
     ]
-    selection = mark_queue(queue, RULE, "2026-11-28T23:00:00.000Z")
+    selection = mark_queue(queue, RULE, dated("2026-11-28T23:00:00.000Z"))
 
     entries = digest_entries(selection, WEIGHTS)
 

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import Project
 from daemon_process import DaemonProcess, needs_faketime, runs, wait_for
+from fakes import dated
 from nightly_batch.jsonio import parse_json
 
 
@@ -29,21 +30,21 @@ def database(project: Project) -> Path:
 @needs_faketime
 def test_runs_at_local_time_refuses_a_second_instance_and_catches_up_once(berlin: Project) -> None:
     """23:00 in Berlin runs the batch; a second daemon exits; a missed night is made up once."""
-    first = DaemonProcess(berlin, fake_utc="2026-11-28 21:59:56")  # 22:59:56 in Berlin
+    first = DaemonProcess(berlin, fake_utc=dated("2026-11-28 21:59:56"))  # 22:59:56 in Berlin
     try:
-        wait_for((berlin.digests / "digest-2026-11-28.json").exists, 30, "the 23:00 batch")
+        wait_for((berlin.digests / dated("digest-2026-11-28.json")).exists, 30, "the 23:00 batch")
         wait_for(
             lambda: runs(database(berlin), "nightly-batch")[0].result == "ok", 10, "the run record"
         )
-        second = DaemonProcess(berlin, fake_utc="2026-11-28 22:00:30")
+        second = DaemonProcess(berlin, fake_utc=dated("2026-11-28 22:00:30"))
         assert second.process.wait(30) == 2
         assert first.process.poll() is None
     finally:
         assert first.stop() == 0
 
     [scheduled] = runs(database(berlin), "nightly-batch")
-    assert (scheduled.trigger, scheduled.slot) == ("schedule", "2026-11-28T23:00")
-    assert scheduled.started_at >= "2026-11-28T22:00:00"
+    assert (scheduled.trigger, scheduled.slot) == ("schedule", dated("2026-11-28T23:00"))
+    assert scheduled.started_at >= dated("2026-11-28T22:00:00")
     assert (
         f"another nightly-batch daemon (pid {first.process.pid}) is already running for {berlin.state_path}; this one exits."
         in second.stderr
@@ -51,7 +52,7 @@ def test_runs_at_local_time_refuses_a_second_instance_and_catches_up_once(berlin
     assert "Traceback" not in second.stderr
 
     # Down over the next night: started at 01:00 on the 30th, the 29th's 23:00 is owed.
-    late = DaemonProcess(berlin, fake_utc="2026-11-30 00:00:00")
+    late = DaemonProcess(berlin, fake_utc=dated("2026-11-30 00:00:00"))
     try:
         wait_for(
             lambda: (
@@ -63,7 +64,7 @@ def test_runs_at_local_time_refuses_a_second_instance_and_catches_up_once(berlin
         )
     finally:
         assert late.stop() == 0
-    again = DaemonProcess(berlin, fake_utc="2026-11-30 00:05:00")
+    again = DaemonProcess(berlin, fake_utc=dated("2026-11-30 00:05:00"))
     try:
         wait_for(
             lambda: len(runs(database(berlin), "heartbeat")) >= 3,
@@ -76,11 +77,11 @@ def test_runs_at_local_time_refuses_a_second_instance_and_catches_up_once(berlin
 
     nightly = runs(database(berlin), "nightly-batch")
     assert [(run.trigger, run.slot) for run in nightly] == [
-        ("catch-up", "2026-11-29T23:00"),
-        ("schedule", "2026-11-28T23:00"),
+        ("catch-up", dated("2026-11-29T23:00")),
+        ("schedule", dated("2026-11-28T23:00")),
     ]
-    assert (berlin.digests / "digest-2026-11-29.json").exists()
-    assert "the daemon was not running at 2026-11-29 23:00 CET" in late.stderr
+    assert (berlin.digests / dated("digest-2026-11-29.json")).exists()
+    assert dated("the daemon was not running at 2026-11-29 23:00 CET") in late.stderr
     assert "schedule.catch_up" not in again.stderr
 
 

@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import Project
+from fakes import dated
 from nightly_batch.dashboard import create_dashboard
 from nightly_batch.jsonio import parse_json
 
@@ -37,15 +38,15 @@ def test_overview_shows_next_runs_last_runs_heartbeat_and_digest(client: TestCli
 
     assert page.status_code == 200
     assert "Next runs" in page.text
-    assert "2026-11-29T23:00:00+00:00" in page.text
-    assert "digest-2026-11-28.json" in page.text
+    assert dated("2026-11-29T23:00:00+00:00") in page.text
+    assert dated("digest-2026-11-28.json") in page.text
     assert "No alert is firing." in page.text
     assert "<script" not in page.text
 
 
 def test_digest_page_links_leads_and_escapes_reddit_text(client: TestClient) -> None:
     """A title with a script tag renders as text; a javascript: link is not a link."""
-    page = client.get("/digests/digest-2026-11-28.json")
+    page = client.get(dated("/digests/digest-2026-11-28.json"))
 
     assert page.status_code == 200
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; How do I back up?" in page.text
@@ -57,11 +58,11 @@ def test_digest_page_links_leads_and_escapes_reddit_text(client: TestClient) -> 
 
 def test_digest_json_is_the_file_itself(client: TestClient, project: Project) -> None:
     """?format=json returns the digest file's bytes."""
-    response = client.get("/digests/digest-2026-11-28.json?format=json")
+    response = client.get(dated("/digests/digest-2026-11-28.json?format=json"))
 
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
-    assert response.content == (project.digests / "digest-2026-11-28.json").read_bytes()
+    assert response.content == (project.digests / dated("digest-2026-11-28.json")).read_bytes()
     assert parse_json(response.content)["summary"]["selectedTotal"] == 2
 
 
@@ -73,7 +74,7 @@ def test_digest_json_is_the_file_itself(client: TestClient, project: Project) ->
         "/digests/%2e%2e%2forchestrator_state.json",
         "/digests/%252e%252e%252forchestrator_state.json",
         "/digests/..%252F..%252Fconfig%252Forchestrator_config.json",
-        "/digests/digest-2026-11-28.json%00.txt",
+        dated("/digests/digest-2026-11-28.json%00.txt"),
         "/digests/archive",
         "/digests/digest-2099-01-01.json",
         "/digests/nightly_batch.db",
@@ -94,7 +95,7 @@ def test_digests_runs_and_alerts_pages(client: TestClient) -> None:
     alerts = client.get("/alerts")
 
     assert digests.status_code == runs.status_code == alerts.status_code == 200
-    assert '<a href="/digests/digest-2026-11-28.json">2026-11-28</a>' in digests.text
+    assert dated('<a href="/digests/digest-2026-11-28.json">2026-11-28</a>') in digests.text
     assert runs.text.count("<svg") == 6  # 30 and 90 days for each of the three tasks
     assert "success rate 100.0 %" in runs.text
     assert "No alert in the last 7 days." in alerts.text

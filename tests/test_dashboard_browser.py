@@ -15,6 +15,7 @@ import pytest
 
 from conftest import Project
 from daemon_process import wait_for
+from fakes import dated
 from nightly_batch.dashboard_server import DashboardThread
 
 Lead = Callable[..., dict[str, Any]]
@@ -85,9 +86,9 @@ def chromium(tmp_path: Path, *arguments: str) -> str:
 @pytest.mark.parametrize(
     ("page", "expected"),
     [
-        ("/", ["Next runs", "digest-2026-11-28.json", "No alert is firing."]),
+        ("/", ["Next runs", dated("digest-2026-11-28.json"), "No alert is firing."]),
         (
-            "/digests/digest-2026-11-28.json",
+            dated("/digests/digest-2026-11-28.json"),
             [
                 "Which reverse proxy for two domains?",
                 "&lt;script&gt;alert('x')&lt;/script&gt; Backups",

@@ -11,7 +11,7 @@ import pytest
 import respx
 
 from conftest import Project
-from fakes import hours
+from fakes import dated, hours
 from logcapture import capture_logs
 from nightly_batch.cli import main
 from nightly_batch.jsonio import parse_json
@@ -165,10 +165,14 @@ def test_a_crash_between_post_and_record_resends_only_that_message(
     """A `pending` record left by a killed process is resent once; after success, nothing more."""
     night(project, lead)
     app = project.app()
-    digest = parse_json((project.digests / "digest-2026-11-28.json").read_bytes())
+    digest = parse_json((project.digests / dated("digest-2026-11-28.json")).read_bytes())
     # What a process killed right after its POST leaves behind.
     app.store.begin_delivery(
-        digest["batchId"], "log", "2026-11-28", "digest-2026-11-28.json", "2026-11-28T23:00:00.000Z"
+        digest["batchId"],
+        "log",
+        dated("2026-11-28"),
+        dated("digest-2026-11-28.json"),
+        dated("2026-11-28T23:00:00.000Z"),
     )
 
     project.clock.advance(timedelta(minutes=11))
@@ -178,7 +182,7 @@ def test_a_crash_between_post_and_record_resends_only_that_message(
     later = run_task(app, "heartbeat", "schedule")
 
     assert retried.message == "heartbeat ok; retried owed deliveries: log sent"
-    assert rerun.message == "digest-2026-11-28.json was already delivered to log"
+    assert rerun.message == dated("digest-2026-11-28.json was already delivered to log")
     assert later.message == "heartbeat ok"
     assert len(project.channels["log"].sent) == 1
 
@@ -229,7 +233,7 @@ def test_no_secret_reaches_logs_records_or_messages_on_any_failure(
     stored = [
         d.last_error or ""
         for d in app.store.deliveries_for(
-            parse_json((project.digests / "digest-2026-11-28.json").read_bytes())["batchId"]
+            parse_json((project.digests / dated("digest-2026-11-28.json")).read_bytes())["batchId"]
         )
     ]
     everything = (

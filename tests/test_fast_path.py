@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fakes import dated
 from nightly_batch.batch_plan import BatchInputs, plan_from_bytes, plan_from_dicts
 from nightly_batch.config import ConfidenceWeights
 from nightly_batch.jsonio import parse_json
@@ -59,12 +60,12 @@ STATES = st.fixed_dictionaries(
             st.lists(st.fixed_dictionaries({"id": st.text(max_size=4)}), max_size=3), st.none()
         ),
         "rssSeenIds": st.lists(st.text(max_size=4), max_size=3),
-        "lastNightlyBatchAt": st.just("2026-11-27T23:00:00.000Z"),
+        "lastNightlyBatchAt": st.just(dated("2026-11-27T23:00:00.000Z")),
         "unknown": st.dictionaries(st.text(max_size=4), SCALARS, max_size=3),
     },
 )
 INPUTS = BatchInputs(
-    stamp="2026-11-28T23:00:00.000Z",
+    stamp=dated("2026-11-28T23:00:00.000Z"),
     batch_id="b-1",
     day=date(2026, 11, 28),
     zone="UTC",

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import Project
+from fakes import dated
 from nightly_batch.cli import main
 from nightly_batch.config import load_config
 from nightly_batch.environment import PLAIN_NAMES, SECRET_NAMES, read_environment
@@ -156,12 +157,12 @@ def test_any_environment_values_give_a_config_error_or_an_environment(
 def test_send_digest_over_any_digest_file_never_crashes(project: Project, data: bytes) -> None:
     """A broken digest fails send-digest with a sentence naming the file; nothing is sent."""
     project.digests.mkdir(parents=True, exist_ok=True)
-    (project.digests / "digest-2026-11-28.json").write_bytes(data)
+    (project.digests / dated("digest-2026-11-28.json")).write_bytes(data)
     app = project.app()
 
     outcome = run_task(app, "send-digest", "manual")
 
     assert "Traceback" not in outcome.message
     if not outcome.ok:
-        assert "digest-2026-11-28.json" in outcome.message
+        assert dated("digest-2026-11-28.json") in outcome.message
     app.store.close()

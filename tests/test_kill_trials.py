@@ -64,10 +64,9 @@ def test_nightly_batch_killed_150_times(project: Project) -> None:
         for digest in project.digests.glob("**/digest-*.json"):
             assert json.loads(digest.read_bytes())["summary"]["queueTotal"] == 5000
 
+    # Where random kills land depends on the machine's speed, so no share of them is required
+    # on either side of the replace: test_crash_safety aims kills at each side instead.
     assert sum(outcomes.values()) == NIGHTLY_TRIALS
-    # Kills landed on both sides of the replace.
-    assert outcomes["old"] > 0
-    assert outcomes["new"] > 0
     print(f"\nnightly-batch kills: {outcomes}")  # noqa: T201  (the figures for RELIABILITY.md)
 
 

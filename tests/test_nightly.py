@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conftest import Project
-from fakes import at, hours
+from fakes import at, dated, hours
 from logcapture import capture_logs
 from nightly_batch.cli import main
 from nightly_batch.runner import run_task
@@ -43,18 +43,20 @@ def original_state(lead: Lead) -> dict[str, Any]:
         ],
         "pendingDocChanges": ["doc-1.md", "doc-2.md"],
         "rssSeenIds": ["t3_a", "t3_b"],
-        "approvals": {"appr-1": {"status": "pending", "requestedAt": "2026-11-27T10:00:00.000Z"}},
+        "approvals": {
+            "appr-1": {"status": "pending", "requestedAt": dated("2026-11-27T10:00:00.000Z")}
+        },
         "taskExecutions": [{"taskId": "t1", "idempotencyKey": "auto-abc", "status": "success"}],
         "taskHistory": [
             {
                 "id": "old",
                 "type": "rss-sweep",
-                "handledAt": "2026-11-27T10:00:00.000Z",
+                "handledAt": dated("2026-11-27T10:00:00.000Z"),
                 "result": "ok",
                 "message": "swept",
             }
         ],
-        "updatedAt": "2026-11-28T22:59:00.000Z",
+        "updatedAt": dated("2026-11-28T22:59:00.000Z"),
         "bigNumber": 123456789012345678901234567890,
         "tinyFloat": 5e-324,
         "unicode": "\u00fc\u00df \U0001f600 \u202eevil",
@@ -85,7 +87,7 @@ def test_nightly_batch_changes_only_what_it_owns(project: Project, lead: Lead) -
 def test_nightly_batch_marks_and_writes_the_digest(project: Project, lead: Lead) -> None:
     """The state gets flags and confidences; the digest lists the selected leads with breakdowns."""
     project.write_state(original_state(lead))
-    project.clock.set(at("2026-11-28T23:00:00.123Z"))
+    project.clock.set(at(dated("2026-11-28T23:00:00.123Z")))
 
     outcome = run_task(project.app(), "nightly-batch", "schedule")
 
@@ -99,15 +101,15 @@ def test_nightly_batch_marks_and_writes_the_digest(project: Project, lead: Lead)
     assert queue["model"]["confidence"] == 0.81  # 0.4 * 0.6 + 0.6 * 0.95
     assert "confidence" not in queue["drafted"]
     assert state["pendingDocChanges"] == []
-    assert state["lastNightlyBatchAt"] == "2026-11-28T23:00:00.123Z"
+    assert state["lastNightlyBatchAt"] == dated("2026-11-28T23:00:00.123Z")
     assert state["taskHistory"][-1] | {"id": "-"} == {
         "id": "-",
         "type": "nightly-batch",
-        "handledAt": "2026-11-28T23:00:00.123Z",
+        "handledAt": dated("2026-11-28T23:00:00.123Z"),
         "result": "ok",
         "message": "nightly batch: synced 2 docs, marked 3 for draft",
     }
-    digest_path = project.digests / "digest-2026-11-28.json"
+    digest_path = project.digests / dated("digest-2026-11-28.json")
     digest = project.read_json(digest_path)
     assert list(digest) == [
         "generatedAt",
@@ -118,8 +120,8 @@ def test_nightly_batch_marks_and_writes_the_digest(project: Project, lead: Lead)
         "redditQueue",
         "docChanges",
     ]
-    assert digest["generatedAt"] == "2026-11-28T23:00:00.123Z"
-    assert digest["digestDate"] == "2026-11-28"
+    assert digest["generatedAt"] == dated("2026-11-28T23:00:00.123Z")
+    assert digest["digestDate"] == dated("2026-11-28")
     assert digest["timeZone"] == "UTC"
     assert digest["summary"] == {
         "docsProcessed": 2,
@@ -185,27 +187,27 @@ def test_a_rerun_on_the_same_day_keeps_the_first_digest_and_sends_once(
     project.write_state({"redditQueue": [lead("a", 0.9)], "pendingDocChanges": ["doc.md"]})
     app = project.app()
     run_task(app, "nightly-batch", "schedule")
-    first = project.read_json(project.digests / "digest-2026-11-28.json")
+    first = project.read_json(project.digests / dated("digest-2026-11-28.json"))
     project.clock.advance(hours(0.5))
 
     second_outcome = run_task(app, "nightly-batch", "manual")
 
-    second = project.read_json(project.digests / "digest-2026-11-28.json")
+    second = project.read_json(project.digests / dated("digest-2026-11-28.json"))
     kept = project.read_json(
-        project.digests / "archive" / f"digest-2026-11-28.{first['batchId']}.json"
+        project.digests / "archive" / dated(f"digest-2026-11-28.{first['batchId']}.json")
     )
     assert second_outcome.message == "nightly batch: synced 0 docs, marked 0 for draft"
     assert second["batchId"] != first["batchId"]
     assert kept == first
     assert second["summary"]["selectedTotal"] == 1
-    assert project.digest_files() == ["digest-2026-11-28.json"]
+    assert project.digest_files() == [dated("digest-2026-11-28.json")]
 
     project.clock.advance(hours(7))
     sent = run_task(app, "send-digest", "schedule")
     again = run_task(app, "send-digest", "manual")
 
     assert sent.message == "digest notification sent (1 leads) to log"
-    assert again.message == "digest-2026-11-28.json was already delivered to log"
+    assert again.message == dated("digest-2026-11-28.json was already delivered to log")
     assert [m.batch_id for m in project.channels["log"].sent] == [second["batchId"]]
 
 
@@ -231,9 +233,12 @@ def test_a_missing_state_file_is_an_empty_queue(project: Project) -> None:
     outcome = run_task(project.app(), "nightly-batch", "manual")
 
     assert outcome.ok
-    assert project.read_state()["lastNightlyBatchAt"] == "2026-11-28T23:00:00.000Z"
+    assert project.read_state()["lastNightlyBatchAt"] == dated("2026-11-28T23:00:00.000Z")
     assert (
-        project.read_json(project.digests / "digest-2026-11-28.json")["summary"]["queueTotal"] == 0
+        project.read_json(project.digests / dated("digest-2026-11-28.json"))["summary"][
+            "queueTotal"
+        ]
+        == 0
     )
 
 
@@ -274,7 +279,7 @@ def test_heartbeat_never_touches_the_state_file(project: Project) -> None:
     after = project.state_path.stat()
     assert outcome.ok
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    assert app.store.last_heartbeat() == "2026-11-28T23:00:00.000Z"
+    assert app.store.last_heartbeat() == dated("2026-11-28T23:00:00.000Z")
 
 
 def test_every_run_is_recorded_in_the_runtime_store(project: Project, lead: Lead) -> None:
@@ -289,7 +294,7 @@ def test_every_run_is_recorded_in_the_runtime_store(project: Project, lead: Lead
 
     assert [(run.result, run.trigger) for run in runs] == [("error", "manual"), ("ok", "schedule")]
     assert runs[1].details["selectedTotal"] == 1
-    assert runs[1].ended_at == "2026-11-28T23:00:00.000Z"
+    assert runs[1].ended_at == dated("2026-11-28T23:00:00.000Z")
     assert runs[0].error is not None
     assert "the top level must be a JSON object, not list" in runs[0].error
 
@@ -298,7 +303,7 @@ def test_state_is_unchanged_when_the_digest_cannot_be_written(project: Project, 
     """The digest is written first: if that fails, marks and doc changes stay as they were."""
     original = project.write_state({"redditQueue": [lead("a", 0.9)], "pendingDocChanges": ["d.md"]})
     # Something in the way of the digest file: a directory where the file should go.
-    (project.digests / "digest-2026-11-28.json").mkdir(parents=True)
+    (project.digests / dated("digest-2026-11-28.json")).mkdir(parents=True)
 
     outcome = run_task(project.app(), "nightly-batch", "manual")
 
@@ -317,8 +322,8 @@ def test_status_reads_only_the_head_of_a_digest(project: Project, lead: Lead) ->
 
     project.write_state({"redditQueue": [lead(f"l{i}", 0.9) for i in range(50)]})
     run_task(project.app(), "nightly-batch", "manual")
-    path = project.digests / "digest-2026-11-28.json"
-    foreign = project.digests / "digest-2026-11-27.json"
+    path = project.digests / dated("digest-2026-11-28.json")
+    foreign = project.digests / dated("digest-2026-11-27.json")
     foreign.write_text(
         '{"redditQueue": [], "generatedAt": "x", "batchId": "b", "summary": {"selectedTotal": 0}}'
     )

@@ -7,6 +7,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fakes import dated
 from nightly_batch import discord, slack
 from nightly_batch.email_content import build_email
 from nightly_batch.message import DigestMessage, Lead
@@ -64,10 +65,10 @@ def message(leads: list[Lead], title: str) -> DigestMessage:
         title=f"🚀 {len(leads)} Reddit Leads Ready for Review {title}",
         summary=f"Summary {title}",
         leads=tuple(leads),
-        digest_file="digest-2026-11-28.json",
-        digest_date="2026-11-28",
+        digest_file=dated("digest-2026-11-28.json"),
+        digest_date=dated("2026-11-28"),
         batch_id="b-1",
-        url="https://leads.example.com/digests/digest-2026-11-28.json",
+        url=dated("https://leads.example.com/digests/digest-2026-11-28.json"),
     )
 
 

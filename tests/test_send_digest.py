@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from conftest import Project
-from fakes import RecordingChannel, at, hours
+from fakes import RecordingChannel, at, dated, hours
 from logcapture import capture_logs
 from nightly_batch.runner import run_task
 
@@ -38,7 +38,7 @@ def test_delivery_moves_last_notification_time_and_sends_the_leads(
 ) -> None:
     """A successful send carries the leads in digest order and sets lastDigestNotificationAt."""
     night(project, lead, ("a", 0.8), ("b", 0.95), ("c", 0.1))
-    project.clock.set(at("2026-11-29T06:00:00Z"))
+    project.clock.set(at(dated("2026-11-29T06:00:00Z")))
 
     outcome = run_task(
         project.app({"APP_URL": "https://leads.example.com/"}), "send-digest", "schedule"
@@ -48,8 +48,8 @@ def test_delivery_moves_last_notification_time_and_sends_the_leads(
     assert outcome.message == "digest notification sent (2 leads) to log"
     assert message.title == "🚀 2 Reddit Leads Ready for Review"
     assert [lead.id for lead in message.leads] == ["b", "a"]
-    assert message.url == "https://leads.example.com/digests/digest-2026-11-28.json"
-    assert project.read_state()["lastDigestNotificationAt"] == "2026-11-29T06:00:00.000Z"
+    assert message.url == dated("https://leads.example.com/digests/digest-2026-11-28.json")
+    assert project.read_state()["lastDigestNotificationAt"] == dated("2026-11-29T06:00:00.000Z")
 
 
 def test_a_digest_older_than_the_limit_is_not_sent(project: Project, lead: Lead) -> None:
@@ -61,8 +61,8 @@ def test_a_digest_older_than_the_limit_is_not_sent(project: Project, lead: Lead)
 
     assert outcome.ok
     assert outcome.message == (
-        "nothing to send: the newest digest digest-2026-11-28.json is 24.5 h old, "
-        "older than digestMaxAgeHours (24)"
+        dated("nothing to send: the newest digest digest-2026-11-28.json is 24.5 h old, ")
+        + "older than digestMaxAgeHours (24)"
     )
     assert "log" not in project.channels
 
@@ -74,13 +74,12 @@ def test_an_empty_digest_is_not_sent_and_warns(project: Project, lead: Lead) -> 
     with capture_logs() as logs:
         outcome = run_task(project.app(), "send-digest", "schedule")
 
-    assert (
-        outcome.message
-        == "not sent: digest-2026-11-28.json holds no leads (sendEmptyDigest is false)"
+    assert outcome.message == dated(
+        "not sent: digest-2026-11-28.json holds no leads (sendEmptyDigest is false)"
     )
     assert {
         "event": "digest.empty",
-        "digest": "digest-2026-11-28.json",
+        "digest": dated("digest-2026-11-28.json"),
         "reason": "sendEmptyDigest is false",
         "log_level": "warning",
     } in logs
@@ -147,7 +146,7 @@ def test_fan_out_sends_to_each_channel_once(project: Project, lead: Lead) -> Non
         == "digest notification sent (1 leads) to log; failed on slack: transient: 503"
     )
     assert second.message == "digest notification sent (1 leads) to slack"
-    assert third.message == "digest-2026-11-28.json was already delivered to log, slack"
+    assert third.message == dated("digest-2026-11-28.json was already delivered to log, slack")
     assert len(project.channels["log"].sent) == 1
     assert len(project.channels["slack"].sent) == 2
 

@@ -8,6 +8,7 @@ import pytest
 
 from conftest import Project
 from daemon_process import DaemonProcess, needs_faketime, runs, wait_for
+from fakes import dated
 from leadgen import make_state_bytes
 from nightly_batch.jsonio import parse_json
 
@@ -22,7 +23,7 @@ def million() -> bytes:
 def start_batch(project: Project, million: bytes, **config: object) -> DaemonProcess:
     project.write_config(digestTimeZone="UTC", **config)
     project.state_path.write_bytes(million)
-    daemon = DaemonProcess(project, fake_utc="2026-11-28 22:59:58")
+    daemon = DaemonProcess(project, fake_utc=dated("2026-11-28 22:59:58"))
     database = project.logs / "nightly_batch.db"
     wait_for(lambda: runs(database, "nightly-batch"), 30, "the 23:00 batch to start")
     time.sleep(2)  # well inside the batch, which takes many seconds at this size
@@ -45,7 +46,7 @@ def test_sigterm_waits_for_the_batch_then_exits_0(project: Project, million: byt
     assert took < 300
     state = parse_json(project.state_path.read_bytes())
     assert len(state["redditQueue"]) == LEADS
-    assert state["lastNightlyBatchAt"].startswith("2026-11-28T23:00")
+    assert state["lastNightlyBatchAt"].startswith(dated("2026-11-28T23:00"))
     assert "daemon.stopped" in daemon.stderr
 
 

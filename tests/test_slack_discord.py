@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import httpx
 import pytest
 import respx
 
-from fakes import FakeClock, Pauses, message
+from fakes import EPOCH, FakeClock, Pauses, dated, message
 from nightly_batch.discord import DiscordChannel
 from nightly_batch.http_delivery import HttpPoster, make_client
 from nightly_batch.jsonio import parse_json
@@ -41,7 +43,7 @@ def test_slack_webhook_payload_is_block_kit_with_a_text_fallback() -> None:
     lead_message = message(
         2,
         title="Best <b>proxy</b> & {i}?",
-        url="https://leads.example.com/digests/digest-2026-11-28.json",
+        url=dated("https://leads.example.com/digests/digest-2026-11-28.json"),
     )
 
     result = slack(Pauses()).send(lead_message)
@@ -77,7 +79,7 @@ def test_slack_webhook_payload_is_block_kit_with_a_text_fallback() -> None:
                     {
                         "type": "button",
                         "text": {"type": "plain_text", "text": "View digest"},
-                        "url": "https://leads.example.com/digests/digest-2026-11-28.json",
+                        "url": dated("https://leads.example.com/digests/digest-2026-11-28.json"),
                     }
                 ],
             },
@@ -112,7 +114,10 @@ def test_retry_after_as_an_http_date() -> None:
     """A Retry-After date is turned into seconds from now (the fake clock's now)."""
     route = respx.post(HOOK).mock(
         side_effect=[
-            httpx.Response(429, headers={"Retry-After": "Sat, 28 Nov 2026 23:00:05 GMT"}),
+            httpx.Response(
+                429,
+                headers={"Retry-After": format_datetime(EPOCH + timedelta(seconds=5), usegmt=True)},
+            ),
             httpx.Response(200, text="ok"),
         ]
     )

@@ -17,6 +17,7 @@ from nightly_batch.cli_parser import build_parser, top_level_help
 
 if TYPE_CHECKING:
     from nightly_batch.app import Settings
+    from nightly_batch.clock import Clock
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -52,11 +53,35 @@ def _settings(arguments: argparse.Namespace) -> Settings:
     return settings
 
 
+def _clock(arguments: argparse.Namespace) -> Clock:
+    """The real clock, or for tests one that starts at the hidden `--now` instant."""
+    from nightly_batch.clock import ShiftedClock, SystemClock  # noqa: PLC0415
+    from nightly_batch.errors import ConfigError  # noqa: PLC0415
+
+    text = getattr(arguments, "now", None)
+    if text is None:
+        return SystemClock()
+    if arguments.command == "run":
+        raise ConfigError("--now cannot be used with run: the daemon's scheduler keeps real time.")
+    from datetime import datetime  # noqa: PLC0415
+
+    try:
+        start = datetime.fromisoformat(text)
+    except ValueError:
+        start = None
+    if start is None or start.tzinfo is None:
+        raise ConfigError(
+            f"--now {text!r} is not an ISO 8601 time with an offset, such as 2026-11-28T23:00:00Z."
+        )
+    return ShiftedClock(start)
+
+
 def _dispatch(arguments: argparse.Namespace) -> int:
     settings = _settings(arguments)
+    clock = _clock(arguments)
     command = arguments.command
     if command in ("run", "run-once", "test-notify", "serve"):
-        app = _start(settings)
+        app = _start(settings, clock)
         if command == "serve":
             from nightly_batch.dashboard_server import serve  # noqa: PLC0415
 
@@ -67,21 +92,20 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         return _run_once(app, arguments.task) if command == "run-once" else _run(app)
     readers = {
         "check-config": lambda: _check_config(settings),
-        "status": lambda: _status(settings, as_json=arguments.json),
-        "alerts": lambda: _alerts(settings, arguments),
+        "status": lambda: _status(settings, clock, as_json=arguments.json),
+        "alerts": lambda: _alerts(settings, clock, arguments),
         "schedule": lambda: _schedule(
-            settings, arguments.start, arguments.count, as_json=arguments.json
+            settings, clock, arguments.start, arguments.count, as_json=arguments.json
         ),
         "digests": lambda: _digests(settings, arguments),
     }
     return readers[command]()
 
 
-def _alerts(settings: Settings, arguments: argparse.Namespace) -> int:
+def _alerts(settings: Settings, clock: Clock, arguments: argparse.Namespace) -> int:
     from nightly_batch import alerts_command  # noqa: PLC0415
-    from nightly_batch.clock import SystemClock  # noqa: PLC0415
 
-    now = SystemClock().now()
+    now = clock.now()
     if arguments.alerts_command == "silence":
         return alerts_command.silence(
             settings.config,
@@ -104,12 +128,12 @@ def _digests(settings: Settings, arguments: argparse.Namespace) -> int:
     return show_command(settings.config, arguments.date, as_json=arguments.json)
 
 
-def _start(settings: Settings) -> Any:
+def _start(settings: Settings, clock: Clock) -> Any:
     from nightly_batch.alerting import attach_alerting  # noqa: PLC0415
     from nightly_batch.app import build_app  # noqa: PLC0415
     from nightly_batch.logs import configure_logging  # noqa: PLC0415
 
-    app = build_app(settings)
+    app = build_app(settings, clock)
     configure_logging(
         level=os.environ.get("NIGHTLY_BATCH_LOG_LEVEL", settings.config.log_level).lower(),
         log_file=settings.config.log_file,
@@ -155,8 +179,9 @@ def _run(app: Any) -> int:
     return int(run_daemon(app, SystemdNotifier()))
 
 
-def _schedule(settings: Settings, start: str | None, count: int, *, as_json: bool) -> int:
-    from nightly_batch.clock import SystemClock  # noqa: PLC0415
+def _schedule(
+    settings: Settings, clock: Clock, start: str | None, count: int, *, as_json: bool
+) -> int:
     from nightly_batch.errors import ConfigError  # noqa: PLC0415
     from nightly_batch.jsonio import to_text  # noqa: PLC0415
     from nightly_batch.schedule_command import parse_from, render, upcoming  # noqa: PLC0415
@@ -164,7 +189,7 @@ def _schedule(settings: Settings, start: str | None, count: int, *, as_json: boo
     if not 1 <= count <= 1000:
         raise ConfigError(f"--count {count} is not allowed: use a number from 1 to 1000.")
     config = settings.config
-    rows = upcoming(config, parse_from(start, SystemClock().now()), count)
+    rows = upcoming(config, parse_from(start, clock.now()), count)
     if as_json:
         payload = {"timeZone": config.digest_time_zone, "fires": rows}
         sys.stdout.write(to_text(payload, indent=True) + "\n")
@@ -202,12 +227,11 @@ def _check_config(settings: Settings) -> int:
     return EXIT_OK
 
 
-def _status(settings: Settings, *, as_json: bool) -> int:
-    from nightly_batch.clock import SystemClock  # noqa: PLC0415
+def _status(settings: Settings, clock: Clock, *, as_json: bool) -> int:
     from nightly_batch.jsonio import to_text  # noqa: PLC0415
     from nightly_batch.status import gather_status, render_status  # noqa: PLC0415
 
-    status = gather_status(settings.config, SystemClock().now())
+    status = gather_status(settings.config, clock.now())
     if as_json:
         sys.stdout.write(to_text(status, indent=True) + "\n")
     else:

@@ -115,7 +115,7 @@ def _named_command(argv: Sequence[str]) -> str | None:
     for word in argv:
         if not skip and word in COMMANDS:
             return word
-        skip = word == "--config"
+        skip = word in ("--config", "--now")
     return None
 
 
@@ -131,6 +131,12 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         metavar="PATH",
         default=argparse.SUPPRESS,
         help=CONFIG_HELP,
+    )
+    # For tests only, so never shown: the command's clock starts at this instant (ISO 8601
+    # with an offset) and runs at the real rate, so a test's data and the command share a
+    # timeline. Refused by `run`, whose scheduler keeps the real time.
+    common.add_argument(
+        "--now", metavar="ISO-TIME", default=argparse.SUPPRESS, help=argparse.SUPPRESS
     )
     parser = argparse.ArgumentParser(
         prog="nightly-batch",

@@ -25,6 +25,23 @@ class SystemClock:
         return time.monotonic()
 
 
+class ShiftedClock:
+    """The real clock moved to start at a chosen instant; it then runs at the real rate.
+
+    The CLI's hidden `--now` builds one, so a test can run a command on its own timeline
+    (data it made on a fake clock stays comparable) without patching anything.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        self._offset = start.astimezone(UTC) - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
 def iso_utc(moment: datetime) -> str:
     """Format like JavaScript's toISOString(): UTC, milliseconds, a trailing Z (the original's format)."""
     utc = moment.astimezone(UTC)
