@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck unit install bench clean
+.PHONY: run test lint typecheck unit install bench clean test-epochs test-year-ahead test-year-back test-stress
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,32 @@ typecheck: $(VENV)/.test
 
 unit: $(VENV)/.test
 	$(BIN)/pytest
+
+# The test clock starts at NIGHTLY_BATCH_TEST_EPOCH (tests/fakes.py). Moved years back and years
+# ahead, a test that lets the real clock meet data made on the fake one fails today.
+PAST_EPOCH := 2019-11-28T23:00:00Z
+FUTURE_EPOCH := 2033-11-28T23:00:00Z
+## test-epochs: the suite with the test clock years in the past, then years in the future
+test-epochs: $(VENV)/.test
+	NIGHTLY_BATCH_TEST_EPOCH=$(PAST_EPOCH) $(BIN)/pytest -p no:cacheprovider
+	NIGHTLY_BATCH_TEST_EPOCH=$(FUTURE_EPOCH) $(BIN)/pytest -p no:cacheprovider
+
+# The wall clock of pytest and every child shifted (Debian's libfaketime), for dates hard-coded
+# in test data. The monotonic clock stays real: shifted, libfaketime 0.9.10 makes every timed
+# thread wait never time out. Left real, it breaks time.sleep instead, which tests/conftest.py
+# replaces with an Event wait in this run; tests that need a clock of their own drop the
+# inherited settings (tests/daemon_process.py).
+LIBFAKETIME = $(firstword $(wildcard /usr/lib/*/faketime/libfaketime.so.1))
+SHIFTED = LD_PRELOAD=$(LIBFAKETIME) FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_NO_CACHE=1
+## test-year-ahead, test-year-back: the suite with the real clock a year ahead, a year back
+test-year-ahead: $(VENV)/.test
+	$(SHIFTED) FAKETIME=+365d $(BIN)/pytest -p no:cacheprovider
+test-year-back: $(VENV)/.test
+	$(SHIFTED) FAKETIME=-365d $(BIN)/pytest -p no:cacheprovider
+
+## test-stress: the suite while two CPU-bound processes compete for the machine's cores
+test-stress: $(VENV)/.test
+	$(BIN)/python tests/stress.py $(BIN)/pytest -p no:cacheprovider
 
 ## bench: SPEC 10's speed and memory measurements (minutes; writes states to bench/out/)
 bench: $(VENV)/.test

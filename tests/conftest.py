@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsIndex
 
 import pytest
 
 from fakes import FakeClock, RecordingChannel, dated, hours
 from nightly_batch.app import App, Settings, build_app, load_settings
+from nightly_batch.environment import PLAIN_NAMES, SECRET_NAMES
 from nightly_batch.jsonio import dump_json, parse_json
 from nightly_batch.runner import run_task
 
@@ -26,6 +30,43 @@ BASE_CONFIG: dict[str, Any] = {
     "approvalRequiredTaskTypes": ["agent-deploy"],
     "openaiModel": "gpt-4",
 }
+
+
+# Under Debian's libfaketime 0.9.10 with the monotonic clock left real (`make test-year-ahead`),
+# clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME), which time.sleep and Popen.wait(timeout) use,
+# fails with EINVAL (fixed upstream in 0.9.11). A timed Event wait uses another call that works,
+# so this process sleeps through it; our daemon code never calls time.sleep.
+if (
+    "libfaketime" in os.environ.get("LD_PRELOAD", "")
+    and os.environ.get("FAKETIME_DONT_FAKE_MONOTONIC") == "1"
+):
+
+    def _sleep_on_an_event(seconds: float | SupportsIndex) -> None:
+        threading.Event().wait(float(seconds))
+
+    time.sleep = _sleep_on_an_event
+
+# Variables the daemon reads (or a service manager sets) that the machine running the suite
+# may have: a test sees only what it sets itself.
+OUTSIDE_VARIABLES = (
+    *SECRET_NAMES,
+    *PLAIN_NAMES,
+    *(f"{name}_FILE" for name in (*SECRET_NAMES, *PLAIN_NAMES)),
+    "NIGHTLY_BATCH_CONFIG",
+    "NIGHTLY_BATCH_LOG_LEVEL",
+    "NIGHTLY_BATCH_TEST_NOW",
+    "NOTIFY_SOCKET",
+    "WATCHDOG_USEC",
+    "WATCHDOG_PID",
+    "JOURNAL_STREAM",
+    "INVOCATION_ID",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in OUTSIDE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(autouse=True)

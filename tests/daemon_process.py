@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -25,6 +25,48 @@ needs_faketime = pytest.mark.skipif(
 )
 
 
+def without_faketime(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` without libfaketime: its preload entry and every FAKETIME setting removed.
+
+    For a child that gets a clock of its own while the suite itself may run under an
+    inherited libfaketime (`make test-year-ahead`); other preloads are kept.
+    """
+    kept = {name: value for name, value in environ.items() if not name.startswith("FAKETIME")}
+    preload = [
+        entry
+        for entry in kept.pop("LD_PRELOAD", "").replace(":", " ").split()
+        if "libfaketime" not in entry
+    ]
+    if preload:
+        kept["LD_PRELOAD"] = " ".join(preload)
+    return kept
+
+
+def with_faketime(environ: Mapping[str, str], settings: Mapping[str, str]) -> dict[str, str]:
+    """`environ` with Debian's libfaketime preloaded under `settings` alone."""
+    assert LIBFAKETIME is not None
+    base = without_faketime(environ)
+    preload = " ".join(filter(None, (base.get("LD_PRELOAD"), str(LIBFAKETIME))))
+    return {**base, "LD_PRELOAD": preload, **settings}
+
+
+def real_time() -> float:
+    """The machine's true time, read by a child free of any libfaketime the suite runs under."""
+    result = subprocess.run(
+        [sys.executable, "-c", "import time; print(time.time())"],
+        env=without_faketime(os.environ),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(result.stdout)
+
+
+# A service manager's variables are never passed on unless the test sets them itself: a daemon
+# under test must not talk to the systemd running the suite.
+SERVICE_VARIABLES = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM")
+
+
 class DaemonProcess:
     """`nightly-batch run` in a subprocess, its output kept in files."""
 
@@ -32,8 +74,16 @@ class DaemonProcess:
     started: ClassVar[list[DaemonProcess]] = []
 
     def __init__(
-        self, project: Project, *, fake_utc: str | None = None, env: dict[str, str] | None = None
+        self,
+        project: Project,
+        *,
+        fake_utc: str | None = None,
+        faketime: Mapping[str, str] | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
+        """`fake_utc` starts the daemon's wall clock there (it then moves at real speed);
+        `faketime` gives libfaketime settings of the test's own. Either replaces any libfaketime
+        the suite inherited; without them the daemon shares the suite's clock."""
         self.project = project
         index = len(list(project.root.glob("daemon-*.err")))
         self.out_path = project.root / f"daemon-{index}.out"
@@ -46,17 +96,13 @@ class DaemonProcess:
             "--config",
             str(project.config_path),
         ]
-        environ = {**os.environ, **(env or {})}
+        environ = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
         if fake_utc is not None:
-            assert LIBFAKETIME is not None
-            # The fake wall clock starts at `fake_utc` and moves at real speed; faking the
-            # monotonic clock too would stall Python's timed waits.
-            environ |= {
-                "LD_PRELOAD": str(LIBFAKETIME),
-                "FAKETIME": f"@{fake_utc}",
-                "FAKETIME_DONT_FAKE_MONOTONIC": "1",
-                "TZ": "UTC",
-            }
+            # Faking the monotonic clock too would stall Python's timed waits.
+            faketime = {"FAKETIME": f"@{fake_utc}", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+        if faketime is not None:
+            environ = with_faketime(environ, {**faketime, "TZ": "UTC"})
+        environ |= env or {}
         with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
             self.process = subprocess.Popen(command, stdout=out, stderr=err, env=environ)
         DaemonProcess.started.append(self)

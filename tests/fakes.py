@@ -19,16 +19,16 @@ def _test_epoch() -> datetime:
 
     CI runs the suite with it years in the past and years in the future, so a test that lets
     the real clock meet data made on the fake one fails on the day it is written, not a year
-    later. It must be 23:00 UTC, the batch's slot the tests start in; moving it by whole
-    years keeps the season (and so the daylight-saving rules the zone tests rely on).
+    later. It moves by whole years only: 28 November at 23:00 UTC, the batch's slot the tests
+    start in, in the season whose daylight-saving rules the zone tests rely on (CET in Berlin).
     """
     text = os.environ.get("NIGHTLY_BATCH_TEST_EPOCH")
     if not text:
         return REFERENCE_EPOCH
     moment = datetime.fromisoformat(text)
     moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-    if moment.timetz() != REFERENCE_EPOCH.timetz():
-        raise ValueError(f"NIGHTLY_BATCH_TEST_EPOCH={text} must be at 23:00:00 UTC")
+    if moment != REFERENCE_EPOCH.replace(year=moment.year):
+        raise ValueError(f"NIGHTLY_BATCH_TEST_EPOCH={text} must be YYYY-11-28T23:00:00Z")
     return moment
 
 

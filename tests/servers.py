@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import socket
 import threading
 from collections.abc import Iterator
@@ -38,13 +39,37 @@ def webhook_server() -> Iterator[tuple[int, list[tuple[str, bytes]]]]:
 
 @contextlib.contextmanager
 def smtp_server(handler: Any) -> Iterator[int]:
-    """An aiosmtpd server with `handler`; yields its port."""
-    with socket.socket() as probe:  # a free port; aiosmtpd's readiness check cannot use port 0
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
+    """An aiosmtpd server with `handler`; yields its port.
+
+    aiosmtpd's readiness check cannot use port 0, so a free port is probed; another process
+    can take it before aiosmtpd binds it, and then another probe is tried.
+    """
+    for _ in range(10):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        controller = Controller(handler, hostname="127.0.0.1", port=port)
+        try:
+            controller.start()
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            continue
+        try:
+            yield port
+        finally:
+            controller.stop()
+        return
+    raise RuntimeError("no free port for the SMTP server after 10 tries")
+
+
+@contextlib.contextmanager
+def refused_port() -> Iterator[int]:
+    """A port where a connection is refused for as long as the block runs.
+
+    The socket stays bound but never listens, so no other process can start listening there
+    (a probed and closed port could be taken by one).
+    """
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield holder.getsockname()[1]

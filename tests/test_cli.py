@@ -18,7 +18,7 @@ Lead = Callable[..., dict[str, Any]]
 
 
 def cli(project: Project, *arguments: str) -> int:
-    return main([*arguments, "--config", str(project.config_path)])
+    return main(project.main_args(*arguments))
 
 
 def test_run_once_prints_one_result_line_and_exits_0(

@@ -12,6 +12,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,14 @@ def assert_old_or_new(path: Path, old: bytes, old_state: dict[str, Any]) -> str:
 def kill_when_frozen(argv: list[str]) -> None:
     """Start argv, wait until it freezes itself (it must), then SIGKILL it."""
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    reached = os.waitid(os.P_PID, process.pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
+    # A batch that neither freezes nor ends (it should do one or the other) is killed, so the
+    # wait below cannot hang the suite; the test then fails on the exit it sees.
+    guard = threading.Timer(120, process.kill)
+    guard.start()
+    try:
+        reached = os.waitid(os.P_PID, process.pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
+    finally:
+        guard.cancel()
     if reached is None or reached.si_code != os.CLD_STOPPED:
         process.wait()
         stderr = process.stderr.read().decode() if process.stderr else ""

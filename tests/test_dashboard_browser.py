@@ -1,10 +1,14 @@
 """The dashboard in a real browser: headless Chromium loads the pages from a served daemon
-thread; the rendered DOM is checked and a screenshot of each page is kept in test-artifacts/."""
+thread; the rendered DOM is checked and a screenshot of each page is taken.
+
+The screenshots are written inside the test's own folder, so two runs on one machine never
+share a file; with NIGHTLY_BATCH_ARTIFACTS set they are also copied there, one folder per run.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
-import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,13 +18,13 @@ import httpx
 import pytest
 
 from conftest import Project
-from daemon_process import wait_for
+from daemon_process import wait_for, without_faketime
 from fakes import dated
 from nightly_batch.dashboard_server import DashboardThread
 
 Lead = Callable[..., dict[str, Any]]
 CHROMIUM = shutil.which("chromium")
-ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
+ARTIFACTS = os.environ.get("NIGHTLY_BATCH_ARTIFACTS")
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is missing (.ci/run installs it)"
 )
@@ -37,21 +41,12 @@ def served(project: Project, lead: Lead) -> Iterator[str]:
         }
     )
     app = project.live_a_day()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    thread = DashboardThread(app, "127.0.0.1", port)
+    thread = DashboardThread(app, "127.0.0.1", 0)  # the system picks a free port
     thread.start()
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return httpx.get(base + "/").status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(up, 20, "the dashboard to answer")
     try:
+        wait_for(lambda: thread.port is not None, 20, "the dashboard to listen")
+        base = f"http://127.0.0.1:{thread.port}"
+        assert httpx.get(base + "/").status_code == 200
         yield base
     finally:
         thread.stop()
@@ -77,6 +72,9 @@ def chromium(tmp_path: Path, *arguments: str) -> str:
         text=True,
         timeout=120,
         check=True,
+        # The browser keeps the true clock, whatever libfaketime the suite runs under: the pages
+        # carry the app's clock already, and a faked clock breaks Chromium's own timers.
+        env=without_faketime(os.environ),
     )
     return result.stdout
 
@@ -102,9 +100,10 @@ def test_pages_render_in_headless_chromium(
     served: str, tmp_path: Path, page: str, expected: list[str]
 ) -> None:
     """The browser's DOM holds the content (the script tag stayed text); a screenshot is saved."""
-    ARTIFACTS.mkdir(exist_ok=True)
     name = "overview" if page == "/" else page.strip("/").replace("/", "_")
-    shot = ARTIFACTS / f"dashboard-{name}.png"
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    shot = shots / f"dashboard-{name}.png"
 
     dom = chromium(tmp_path, "--dump-dom", served + page)
     chromium(
@@ -119,7 +118,7 @@ def test_pages_render_in_headless_chromium(
         # And as a phone shows it.
         chromium(
             tmp_path,
-            f"--screenshot={ARTIFACTS / 'dashboard-overview-phone.png'}",
+            f"--screenshot={shots / 'dashboard-overview-phone.png'}",
             "--window-size=390,844",
             served + page,
         )
@@ -128,3 +127,8 @@ def test_pages_render_in_headless_chromium(
     assert "<script>alert" not in dom
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 10_000
+    if ARTIFACTS:
+        keep = Path(ARTIFACTS) / f"run-{os.getpid()}"
+        keep.mkdir(parents=True, exist_ok=True)
+        for taken in shots.iterdir():
+            shutil.copyfile(taken, keep / taken.name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -65,7 +67,7 @@ def test_the_stop_deadline_comes_before_systemds_sigkill() -> None:
 
 def test_notify_reaches_an_abstract_socket() -> None:
     """A leading @ in NOTIFY_SOCKET means the abstract namespace."""
-    name = f"nightly-batch-test-{id(object())}"
+    name = f"nightly-batch-test-{os.getpid()}-{secrets.token_hex(8)}"  # unique machine-wide
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
         listener.bind("\0" + name)
         notifier = SystemdNotifier({"NOTIFY_SOCKET": "@" + name})

@@ -22,7 +22,7 @@ from nightly_batch.mailgun import MailgunSender
 from nightly_batch.redact import Redactor
 from nightly_batch.sendgrid import SendGridSender
 from nightly_batch.smtp_channel import SmtpSender, parse_smtp_url
-from servers import smtp_server
+from servers import refused_port, smtp_server
 
 EMAIL_POLICY = RetryPolicy(resend_ambiguous_once=True)
 
@@ -190,13 +190,14 @@ def test_smtp_with_every_recipient_refused_is_a_configuration_failure(
 def test_smtp_connection_refused_is_transient_and_retried() -> None:
     """Nothing listening: three attempts with back-off, then a transient failure."""
     pauses = Pauses()
-    channel = EmailChannel(
-        SmtpSender(parse_smtp_url("smtp://127.0.0.1:9?starttls=false"), pauses),
-        "a@example.com",
-        ["b@example.com"],
-    )
+    with refused_port() as port:
+        channel = EmailChannel(
+            SmtpSender(parse_smtp_url(f"smtp://127.0.0.1:{port}?starttls=false"), pauses),
+            "a@example.com",
+            ["b@example.com"],
+        )
 
-    result = channel.send(message(1))
+        result = channel.send(message(1))
 
     assert result.status == "transient"
     assert pauses.waits == [2.0, 4.0]

@@ -20,6 +20,7 @@ import pytest
 
 from conftest import Project
 from leadgen import make_state_bytes
+from nightly_batch.clock import iso_utc
 from nightly_batch.jsonio import dump_json
 from servers import webhook_server
 
@@ -86,7 +87,7 @@ def test_send_digest_killed_50_times(project: Project) -> None:
         duplicates = pending_after_kill = 0
         for trial in range(SEND_TRIALS):
             day = f"2027-01-{1 + trial % 28:02d}" if trial < 28 else f"2027-02-{1 + trial % 28:02d}"
-            write_digest(project.digests, day, trial)
+            write_digest(project, day, trial)
             kill_after(project.command("send-digest"), rng.uniform(0.0, 0.8), env)
             status = delivery_status(project.logs / "nightly_batch.db", f"batch-{trial}")
             pending_after_kill += status == "pending"
@@ -103,12 +104,13 @@ def test_send_digest_killed_50_times(project: Project) -> None:
     print(f"\nsend-digest {summary}")  # noqa: T201  (the figures for RELIABILITY.md)
 
 
-def write_digest(directory: Path, day: str, trial: int) -> None:
+def write_digest(project: Project, day: str, trial: int) -> None:
+    """A digest made now on the project's clock, the one the send-digest processes run on."""
+    directory = project.digests
     for old in directory.glob("digest-*.json"):
         old.unlink()
-    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
     digest = {
-        "generatedAt": now,
+        "generatedAt": iso_utc(project.clock.now()),
         "batchId": f"batch-{trial}",
         "digestDate": day,
         "timeZone": "UTC",

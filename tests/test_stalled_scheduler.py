@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
+
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 
 from conftest import Project
 from daemon_process import wait_for
@@ -36,6 +37,8 @@ def test_a_stalled_scheduler_raises_one_critical_alert_and_stops_the_watchdog_pi
 ) -> None:
     """Every worker blocked: heartbeats stop, the watchdog thread alerts once, WATCHDOG=1 stops."""
     project.write_config(alertGroupWaitSeconds=0)
+    # APScheduler runs on the real clock; the stall jobs are due "now" on it. The fake clock
+    # starts level with it, and only the watchdog's heartbeat age reads the fake one after.
     project.clock.set(datetime.now(UTC))
     app = project.app()
     slack = RecordingChannel("slack")
@@ -49,19 +52,32 @@ def test_a_stalled_scheduler_raises_one_critical_alert_and_stops_the_watchdog_pi
     notifier = RecordingNotifier()
     daemon = Daemon(app, notifier)
     release = threading.Event()
+    stalled: list[str] = []
+    refused: list[str] = []
     daemon.start()
+
+    def stall(number: int) -> None:
+        stalled.append(f"stall-{number}")
+        release.wait()
+
+    daemon.scheduler.add_listener(
+        lambda event: refused.append(event.job_id), EVENT_JOB_MAX_INSTANCES
+    )
     try:
         wait_for(lambda: notifier.pings() >= 1, 20, "the first WATCHDOG=1")
         for number in range(6):  # as many as the pool has workers
             daemon.scheduler.add_job(
-                release.wait, id=f"stall-{number}", next_run_time=datetime.now(UTC)
+                stall, args=[number], id=f"stall-{number}", next_run_time=datetime.now(UTC)
             )
-        time.sleep(1.5)
+        # All six running means every worker is taken: no ping can run from here on.
+        wait_for(lambda: len(stalled) == 6, 20, "the six stalling jobs to hold every worker")
         pings_when_stalled = notifier.pings()
         project.clock.advance(timedelta(minutes=20))
         first = daemon.watchdog.check()
         second = daemon.watchdog.check()
-        time.sleep(2)
+        # The ping job came due twice more and was refused (its one instance waits for a
+        # worker): time for pings passed, and none was sent.
+        wait_for(lambda: refused.count("watchdog") >= 2, 20, "two refused watchdog runs")
         pings_later = notifier.pings()
     finally:
         release.set()

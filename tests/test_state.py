@@ -126,15 +126,21 @@ def test_another_writer_holding_the_lock_makes_us_wait(tmp_path: Path) -> None:
     store = SharedStateStore(path, lock_timeout=5)
     fd = os.open(tmp_path / "state.json.lock", os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)
-    released = threading.Timer(0.3, os.close, args=(fd,))
+    released_at: list[float] = []
+
+    def release() -> None:
+        released_at.append(time.monotonic())
+        os.close(fd)
+
+    released = threading.Timer(0.3, release)
     released.start()
-    started = time.monotonic()
 
     with store.transaction() as transaction:
+        entered = time.monotonic()
         transaction.write({"v": 1})
 
     released.join()
-    assert time.monotonic() - started >= 0.25
+    assert entered >= released_at[0]  # we got in only after the other writer let go
     assert store.read() == {"v": 1}
 
 

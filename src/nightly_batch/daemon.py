@@ -250,12 +250,14 @@ class Daemon:
         config = self.app.config
         now = self.app.clock.now()
         try:
-            for missed in missed_slots(
-                self.jobs, self.app.store, now, config.catch_up_hours, self.started
-            ):
+            owed = missed_slots(self.jobs, self.app.store, now, config.catch_up_hours, self.started)
+            for missed in owed:
                 if self.app.stop.is_set():
                     return
                 self._run_slot(missed.slot, "catch-up", f"{missed.cause} (noticed at {reason})")
+            if reason == "start":
+                # Once per start, so an operator (and a test) sees the restart's check finish.
+                log.info("schedule.start_checked", owed=len(owed))
         finally:
             self.catching_up.clear()
 

@@ -35,6 +35,14 @@ class DashboardThread:
     def start(self) -> None:
         self.thread.start()
 
+    @property
+    def port(self) -> int | None:
+        """The port it listens on once started: the one the system chose, if asked for 0."""
+        if not self.server.started:
+            return None
+        port: int = self.server.servers[0].sockets[0].getsockname()[1]
+        return port
+
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
