@@ -30,6 +30,7 @@ test: lint typecheck unit
 lint: $(VENV)/.test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.test
 	$(BIN)/mypy

@@ -17,10 +17,11 @@ import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from nightly_batch.app import build_app, load_settings
-from nightly_batch.clock import iso_utc
-from nightly_batch.dashboard import create_dashboard
-from nightly_batch.jsonio import dump_json
+from nightly_batch.core.clock import iso_utc
+from nightly_batch.core.jsonio import dump_json
+from nightly_batch.delivery.factory import build_channel
+from nightly_batch.runtime.app import build_app, load_settings
+from nightly_batch.web.app import create_dashboard
 
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 from starlette.testclient import TestClient  # noqa: E402
@@ -29,7 +30,7 @@ from starlette.testclient import TestClient  # noqa: E402
 def populate(folder: Path, digests: int, runs: int) -> Path:
     config = folder / "config.json"
     config.write_text('{"stateFile": "state.json", "logsDir": "logs"}')
-    app = build_app(load_settings(config, {}))
+    app = build_app(load_settings(config, {}), build_channel)
     start = datetime(2026, 11, 28, 23, tzinfo=UTC)
     app.config.digests.mkdir(parents=True, exist_ok=True)
     for number in range(digests):
@@ -107,7 +108,7 @@ def main() -> int:
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         config = populate(Path(folder), 365, 100_000)
-        app = build_app(load_settings(config, {}))
+        app = build_app(load_settings(config, {}), build_channel)
         client = TestClient(create_dashboard(app.config, app.store, clock=app.clock))
         pages = ["/", "/digests", "/digests/digest-2026-11-28.json", "/runs", "/alerts"]
         print("| page | median ms | slowest ms |")

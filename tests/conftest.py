@@ -14,10 +14,11 @@ from typing import Any, SupportsIndex
 import pytest
 
 from fakes import FakeClock, RecordingChannel, dated, hours
-from nightly_batch.app import App, Settings, build_app, load_settings
-from nightly_batch.environment import PLAIN_NAMES, SECRET_NAMES
-from nightly_batch.jsonio import dump_json, parse_json
-from nightly_batch.runner import run_task
+from nightly_batch.core.jsonio import dump_json, parse_json
+from nightly_batch.delivery.factory import build_channel
+from nightly_batch.runtime.app import App, ChannelFactory, Settings, build_app, load_settings
+from nightly_batch.settings.environment import PLAIN_NAMES, SECRET_NAMES
+from nightly_batch.tasks.runner import run_task
 
 BASE_CONFIG: dict[str, Any] = {
     "stateFile": "../orchestrator_state.json",
@@ -155,11 +156,12 @@ class Project:
     def settings(self, environ: dict[str, str] | None = None) -> Settings:
         return load_settings(self.config_path, environ or {})
 
-    def app(self, environ: dict[str, str] | None = None) -> App:
-        app = build_app(self.settings(environ), clock=self.clock)
-        app.wait = lambda _seconds: None
-        app.channel_factory = self.channel
-        return app
+    def app(self, environ: dict[str, str] | None = None, *, real_channels: bool = False) -> App:
+        """An App on the project's clock that never waits; recording channels unless asked."""
+        channels: ChannelFactory = self.channel
+        if real_channels:
+            channels = build_channel
+        return build_app(self.settings(environ), channels, clock=self.clock, wait=lambda _: None)
 
     def live_a_day(self) -> App:
         """A heartbeat, the night's batch, and seven hours later the morning's send-digest."""
@@ -170,7 +172,7 @@ class Project:
         run_task(app, "send-digest", "schedule")
         return app
 
-    def channel(self, name: str, _app: App) -> RecordingChannel:
+    def channel(self, name: str, _app: App, *, retries: bool = True) -> RecordingChannel:
         return self.channels.setdefault(name, RecordingChannel(name))
 
     def digest_files(self) -> list[str]:

@@ -14,8 +14,8 @@ from typing import ClassVar
 import pytest
 
 from conftest import Project
-from nightly_batch.records import RunRecord
-from nightly_batch.sqlite_store import SqliteStore
+from nightly_batch.storage.port import RunRecord
+from nightly_batch.storage.sqlite import SqliteStore
 
 # Debian's faketime package; preloaded directly (not through the `faketime` wrapper, which
 # would stand between the test and the daemon's pid and swallow its signals).

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from nightly_batch.channels import Delivery
-from nightly_batch.message import DigestMessage
+from nightly_batch.delivery.channel import Delivery
+from nightly_batch.rules.message import DigestMessage
 
 # The instant the tests were written against: their dates read as if the fake clock started here.
 REFERENCE_EPOCH = datetime(2026, 11, 28, 23, 0, tzinfo=UTC)
@@ -115,7 +115,7 @@ def message(
     count: int = 2, *, title: str = "Question {i}?", url: str | None = None
 ) -> DigestMessage:
     """A digest message with `count` leads, as send-digest would build it."""
-    from nightly_batch.message import Lead  # noqa: PLC0415
+    from nightly_batch.rules.message import Lead  # noqa: PLC0415
 
     leads = tuple(
         Lead(

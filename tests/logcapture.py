@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from nightly_batch.eventlog import FIELDS
+from nightly_batch.observability.events import FIELDS
 
 
 class _Collect(logging.Handler):

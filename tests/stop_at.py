@@ -22,8 +22,9 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from nightly_batch import digest, state
-from nightly_batch.cli import main
+from nightly_batch.cli.main import main
+from nightly_batch.storage import digests as digest
+from nightly_batch.storage import state
 
 POINTS = ("mid-write", "before-replace", "after-replace")
 

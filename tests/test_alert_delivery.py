@@ -16,12 +16,12 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from conftest import Project
 from daemon_process import wait_for
 from fakes import hours
-from nightly_batch.alerting import attach_alerting, flush
-from nightly_batch.cli import main
+from nightly_batch.alerts.wiring import attach_alerting, flush
+from nightly_batch.cli.main import main
+from nightly_batch.core.jsonio import parse_json
 from nightly_batch.errors import TaskError
-from nightly_batch.jsonio import parse_json
-from nightly_batch.runner import run_task
-from nightly_batch.task_result import RunInfo, TaskResult
+from nightly_batch.tasks.result import RunInfo, TaskResult
+from nightly_batch.tasks.runner import run_task
 from servers import smtp_server, webhook_server
 
 ALERT_HOOK = "https://hooks.slack.com/services/T0/B0/ALERTHOOKSECRET"

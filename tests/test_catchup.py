@@ -6,13 +6,14 @@ import pytest
 
 from conftest import Project
 from fakes import at, dated
-from nightly_batch.app import App
-from nightly_batch.catchup import missed_slots
-from nightly_batch.cli import main
-from nightly_batch.jobs import DailyJob, daily_jobs
-from nightly_batch.jsonio import parse_json
-from nightly_batch.locks import FileLock
-from nightly_batch.runner import run_task
+from nightly_batch.cli.main import main
+from nightly_batch.core.jsonio import parse_json
+from nightly_batch.core.locks import FileLock
+from nightly_batch.daemon.catchup import missed_slots
+from nightly_batch.daemon.triggers import trigger_for
+from nightly_batch.rules.jobs import DailyJob, daily_jobs
+from nightly_batch.runtime.app import App
+from nightly_batch.tasks.runner import run_task
 
 NIGHT = dated("2026-11-28T23:00")
 
@@ -209,7 +210,7 @@ def test_the_daemons_jobs_come_from_the_config(project: Project) -> None:
     project.write_config(digestTimeZone="America/New_York")
     nightly, morning = daily_jobs(project.settings().config)
 
-    fire = nightly.trigger().get_next_fire_time(None, at("2026-07-01T12:00:00Z"))
+    fire = trigger_for(nightly).get_next_fire_time(None, at("2026-07-01T12:00:00Z"))
 
     assert fire == at("2026-07-02T03:00:00Z")  # 23:00 EDT
     assert morning.latest(at("2026-07-02T11:00:00Z")).key == "2026-07-02T06:00"

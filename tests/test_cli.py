@@ -11,8 +11,8 @@ import pytest
 
 from conftest import Project
 from fakes import dated
-from nightly_batch.cli import main
-from nightly_batch.jsonio import parse_json
+from nightly_batch.cli.main import main
+from nightly_batch.core.jsonio import parse_json
 
 Lead = Callable[..., dict[str, Any]]
 

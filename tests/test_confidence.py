@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from fakes import dated
-from nightly_batch.confidence import Invalid, Scored, is_selected, score_item
-from nightly_batch.config import ConfidenceWeights
-from nightly_batch.marking import Rule, digest_entries, mark_queue
+from nightly_batch.rules.confidence import Invalid, Scored, is_selected, score_item
+from nightly_batch.rules.marking import Rule, digest_entries, mark_queue
+from nightly_batch.settings.config import ConfidenceWeights
 
 WEIGHTS = ConfidenceWeights()
 RULE = Rule(threshold=0.75, weights=WEIGHTS, keyword_score_max=10)

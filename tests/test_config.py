@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from conftest import Project
-from nightly_batch.cli import main
-from nightly_batch.config import load_config
-from nightly_batch.environment import read_environment
+from nightly_batch.cli.main import main
+from nightly_batch.core.jsonio import parse_json
 from nightly_batch.errors import ConfigError
-from nightly_batch.jsonio import parse_json
+from nightly_batch.settings.config import load_config
+from nightly_batch.settings.environment import read_environment
 
 
 def test_the_shipped_default_config_is_valid() -> None:

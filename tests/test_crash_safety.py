@@ -22,7 +22,7 @@ import pytest
 from conftest import Project
 from fakes import day
 from leadgen import make_state
-from nightly_batch.jsonio import dump_json, parse_json
+from nightly_batch.core.jsonio import dump_json, parse_json
 
 TRIALS = 10
 STOP_AT = Path(__file__).with_name("stop_at.py")

@@ -12,7 +12,7 @@ import pytest
 from conftest import Project
 from daemon_process import DaemonProcess, needs_faketime, runs, wait_for
 from fakes import dated
-from nightly_batch.jsonio import parse_json
+from nightly_batch.core.jsonio import parse_json
 
 
 @pytest.fixture

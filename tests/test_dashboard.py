@@ -11,8 +11,8 @@ from starlette.testclient import TestClient
 
 from conftest import Project
 from fakes import dated
-from nightly_batch.dashboard import create_dashboard
-from nightly_batch.jsonio import parse_json
+from nightly_batch.core.jsonio import parse_json
+from nightly_batch.web.app import create_dashboard
 
 Lead = Callable[..., dict[str, Any]]
 SCRIPT = "<script>alert('x')</script> How do I back up?"

@@ -20,7 +20,7 @@ import pytest
 from conftest import Project
 from daemon_process import wait_for, without_faketime
 from fakes import dated
-from nightly_batch.dashboard_server import DashboardThread
+from nightly_batch.web.server import DashboardThread
 
 Lead = Callable[..., dict[str, Any]]
 CHROMIUM = shutil.which("chromium")

@@ -13,10 +13,10 @@ import respx
 from conftest import Project
 from fakes import dated, hours
 from logcapture import capture_logs
-from nightly_batch.cli import main
-from nightly_batch.jsonio import parse_json
-from nightly_batch.logs import configure_logging
-from nightly_batch.runner import run_task
+from nightly_batch.cli.main import main
+from nightly_batch.core.jsonio import parse_json
+from nightly_batch.observability.setup import configure_logging
+from nightly_batch.tasks.runner import run_task
 from servers import webhook_server
 
 Lead = Callable[..., dict[str, Any]]
@@ -97,8 +97,7 @@ def test_a_404_channel_is_reported_through_the_other_channel(project: Project, l
     project.write_config(digestNotificationChannel=["slack", "log"])
     route = respx.post(HOOK).respond(404, text="no_service")
     night(project, lead)
-    app = project.app({"SLACK_WEBHOOK_URL": HOOK})
-    app.channel_factory = None
+    app = project.app({"SLACK_WEBHOOK_URL": HOOK}, real_channels=True)
 
     with capture_logs() as logs:
         outcome = run_task(app, "send-digest", "schedule")
@@ -121,8 +120,7 @@ def test_the_fallback_channel_is_used_when_every_primary_fails(
     project.write_config(digestNotificationChannel="slack", digestFallbackChannel="log")
     respx.post(HOOK).respond(503)
     night(project, lead)
-    app = project.app({"SLACK_WEBHOOK_URL": HOOK})
-    app.channel_factory = None
+    app = project.app({"SLACK_WEBHOOK_URL": HOOK}, real_channels=True)
 
     outcome = run_task(app, "send-digest", "schedule")
 
@@ -142,8 +140,7 @@ def test_owed_deliveries_are_retried_by_heartbeats_until_they_succeed(
         side_effect=[httpx.Response(503)] * 3 + [httpx.Response(200, text="ok")]
     )
     night(project, lead)
-    app = project.app({"SLACK_WEBHOOK_URL": HOOK})
-    app.channel_factory = None
+    app = project.app({"SLACK_WEBHOOK_URL": HOOK}, real_channels=True)
     assert not run_task(app, "send-digest", "schedule").ok
 
     project.clock.advance(timedelta(minutes=1))
@@ -223,8 +220,7 @@ def test_no_secret_reaches_logs_records_or_messages_on_any_failure(
                 headers={"Retry-After": "9999"},
             )
     night(project, lead)
-    app = project.app(SECRETS)
-    app.channel_factory = None
+    app = project.app(SECRETS, real_channels=True)
     log_file = project.logs / "orchestrator.log"
     configure_logging(level="debug", log_file=log_file, redactor=app.redactor)
 

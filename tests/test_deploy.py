@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from nightly_batch.config import load_config
-from nightly_batch.sdnotify import SystemdNotifier
+from nightly_batch.daemon.sdnotify import SystemdNotifier
+from nightly_batch.settings.config import load_config
 
 DEPLOY = Path(__file__).parent.parent / "deploy"
 

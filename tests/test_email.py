@@ -14,14 +14,14 @@ import respx
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from fakes import FakeClock, Pauses, message
-from nightly_batch.email_channel import EmailChannel
+from nightly_batch.core.jsonio import parse_json
+from nightly_batch.delivery.channels.email.channel import EmailChannel
+from nightly_batch.delivery.channels.email.mailgun import MailgunSender
+from nightly_batch.delivery.channels.email.sendgrid import SendGridSender
+from nightly_batch.delivery.channels.email.smtp import SmtpSender, parse_smtp_url
+from nightly_batch.delivery.http import HttpPoster, RetryPolicy, make_client
 from nightly_batch.errors import ConfigError
-from nightly_batch.http_delivery import HttpPoster, RetryPolicy, make_client
-from nightly_batch.jsonio import parse_json
-from nightly_batch.mailgun import MailgunSender
-from nightly_batch.redact import Redactor
-from nightly_batch.sendgrid import SendGridSender
-from nightly_batch.smtp_channel import SmtpSender, parse_smtp_url
+from nightly_batch.observability.redact import Redactor
 from servers import refused_port, smtp_server
 
 EMAIL_POLICY = RetryPolicy(resend_ambiguous_once=True)

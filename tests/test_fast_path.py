@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fakes import dated
-from nightly_batch.batch_plan import BatchInputs, plan_from_bytes, plan_from_dicts
-from nightly_batch.config import ConfidenceWeights
-from nightly_batch.jsonio import parse_json
-from nightly_batch.marking import Rule
+from nightly_batch.core.jsonio import parse_json
+from nightly_batch.rules.batch_plan import BatchInputs, plan_from_bytes, plan_from_dicts
+from nightly_batch.rules.marking import Rule
+from nightly_batch.settings.config import ConfidenceWeights
 
 SCALARS = st.one_of(
     st.none(),

@@ -20,11 +20,11 @@ import pytest
 from conftest import Project
 from fakes import FakeClock, Pauses, message
 from leadgen import make_state_bytes
-from nightly_batch.cli import main
-from nightly_batch.http_delivery import USER_AGENT, HttpPoster
-from nightly_batch.redact import Redactor
-from nightly_batch.slack import SlackChannel
-from nightly_batch.state import SharedStateStore
+from nightly_batch.cli.main import main
+from nightly_batch.delivery.channels.slack import SlackChannel
+from nightly_batch.delivery.http import USER_AGENT, HttpPoster
+from nightly_batch.observability.redact import Redactor
+from nightly_batch.storage.state import SharedStateStore
 from servers import refused_port
 
 Lead = Callable[..., dict[str, Any]]
@@ -211,7 +211,7 @@ def test_a_cooperating_writer_never_loses_a_lead(project: Project, lead: Lead) -
     project.write_state({"redditQueue": [lead(f"seed-{i}", 0.9) for i in range(200)]})
     store = SharedStateStore(project.state_path)
     app = project.app()
-    from nightly_batch.runner import run_task  # noqa: PLC0415
+    from nightly_batch.tasks.runner import run_task  # noqa: PLC0415
 
     def sweeper() -> None:
         for number in range(40):
@@ -236,9 +236,9 @@ def test_a_writer_ignoring_the_lock_is_detected_and_nothing_is_lost(
 ) -> None:
     """A rewrite behind the lock between our read and our replace: refused, retried, kept."""
     from nightly_batch.errors import ConflictError  # noqa: PLC0415
-    from nightly_batch.nightly import run_nightly_batch  # noqa: PLC0415
-    from nightly_batch.runner import run_task  # noqa: PLC0415
-    from nightly_batch.task_result import RunInfo, TaskResult  # noqa: PLC0415
+    from nightly_batch.tasks.nightly import run_nightly_batch  # noqa: PLC0415
+    from nightly_batch.tasks.result import RunInfo, TaskResult  # noqa: PLC0415
+    from nightly_batch.tasks.runner import run_task  # noqa: PLC0415
 
     project.write_state({"redditQueue": [lead("a", 0.9)]})
     store = SharedStateStore(project.state_path)

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from conftest import Project
 from fakes import dated
-from nightly_batch.cli import main
-from nightly_batch.config import load_config
-from nightly_batch.environment import PLAIN_NAMES, SECRET_NAMES, read_environment
+from nightly_batch.cli.main import main
 from nightly_batch.errors import ConfigError
-from nightly_batch.runner import run_task
+from nightly_batch.settings.config import load_config
+from nightly_batch.settings.environment import PLAIN_NAMES, SECRET_NAMES, read_environment
+from nightly_batch.tasks.runner import run_task
 
 FUZZ = settings(
     max_examples=60,

@@ -19,7 +19,7 @@ from conftest import Project
 PROBE = """
 import sys
 out, args = sys.argv[1], sys.argv[2:]
-from nightly_batch.cli import main
+from nightly_batch.cli.main import main
 try:
     code = main(args)
 except SystemExit as stop:
@@ -73,7 +73,7 @@ def test_queue_and_status_commands_load_no_scheduler_http_or_event_loop(
     modules = loaded_modules(tmp_path, *arguments, "--config", str(project.config_path))
 
     assert heavy(modules) == []
-    assert "nightly_batch.config" in modules  # the probe did run the command
+    assert "nightly_batch.settings.config" in modules  # the probe did run the command
 
 
 def test_help_loads_only_the_command_line(tmp_path: Path) -> None:
@@ -81,6 +81,11 @@ def test_help_loads_only_the_command_line(tmp_path: Path) -> None:
     modules = loaded_modules(tmp_path, "--help")
 
     ours = sorted(m for m in modules if m.startswith("nightly_batch"))
-    assert ours == ["nightly_batch", "nightly_batch.cli", "nightly_batch.cli_parser"]
+    assert ours == [
+        "nightly_batch",
+        "nightly_batch.cli",
+        "nightly_batch.cli.main",
+        "nightly_batch.cli.parser",
+    ]
     assert heavy(modules) == []
     assert "shutil" not in modules

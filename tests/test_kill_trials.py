@@ -20,8 +20,8 @@ import pytest
 
 from conftest import Project
 from leadgen import make_state_bytes
-from nightly_batch.clock import iso_utc
-from nightly_batch.jsonio import dump_json
+from nightly_batch.core.clock import iso_utc
+from nightly_batch.core.jsonio import dump_json
 from servers import webhook_server
 
 NIGHTLY_TRIALS = 150

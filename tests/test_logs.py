@@ -7,11 +7,11 @@ import logging
 from pathlib import Path
 
 from conftest import Project
-from nightly_batch.cli import main
-from nightly_batch.eventlog import get_logger
-from nightly_batch.jsonio import parse_json
-from nightly_batch.logs import configure_logging
-from nightly_batch.redact import Redactor
+from nightly_batch.cli.main import main
+from nightly_batch.core.jsonio import parse_json
+from nightly_batch.observability.events import get_logger
+from nightly_batch.observability.redact import Redactor
+from nightly_batch.observability.setup import configure_logging
 
 SECRET_URL = "https://hooks.slack.com/services/T0AAAA/B0BBBB/zzSECRETzz"
 

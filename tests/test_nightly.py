@@ -11,8 +11,8 @@ import pytest
 from conftest import Project
 from fakes import at, dated, hours
 from logcapture import capture_logs
-from nightly_batch.cli import main
-from nightly_batch.runner import run_task
+from nightly_batch.cli.main import main
+from nightly_batch.tasks.runner import run_task
 
 Lead = Callable[..., dict[str, Any]]
 
@@ -318,7 +318,7 @@ def test_state_is_unchanged_when_the_digest_cannot_be_written(project: Project, 
 
 def test_status_reads_only_the_head_of_a_digest(project: Project, lead: Lead) -> None:
     """The summary comes from the file's head; a digest in another key order is read whole."""
-    from nightly_batch.digest import read_digest, read_digest_head  # noqa: PLC0415
+    from nightly_batch.storage.digests import read_digest, read_digest_head  # noqa: PLC0415
 
     project.write_state({"redditQueue": [lead(f"l{i}", 0.9) for i in range(50)]})
     run_task(project.app(), "nightly-batch", "manual")

@@ -17,10 +17,10 @@ import pytest
 
 from conftest import Project
 from fakes import RecordingChannel
-from nightly_batch.eventlog import get_logger
-from nightly_batch.logs import configure_logging
-from nightly_batch.metrics import MetricsServer
-from nightly_batch.runner import run_task
+from nightly_batch.observability.events import get_logger
+from nightly_batch.observability.setup import configure_logging
+from nightly_batch.tasks.runner import run_task
+from nightly_batch.web.metrics import MetricsServer
 
 Lead = Callable[..., dict[str, Any]]
 DOCS = Path(__file__).parent.parent / "docs" / "MONITORING.md"

@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fakes import dated
-from nightly_batch import discord, slack
-from nightly_batch.email_content import build_email
-from nightly_batch.message import DigestMessage, Lead
+from nightly_batch.delivery.channels import discord, slack
+from nightly_batch.delivery.channels.email.content import build_email
+from nightly_batch.rules.message import DigestMessage, Lead
 
 NASTY = st.sampled_from(
     [

@@ -8,7 +8,7 @@ from typing import Any
 from conftest import Project
 from fakes import RecordingChannel, at, dated, hours
 from logcapture import capture_logs
-from nightly_batch.runner import run_task
+from nightly_batch.tasks.runner import run_task
 
 Lead = Callable[..., dict[str, Any]]
 

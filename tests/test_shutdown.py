@@ -16,8 +16,8 @@ from conftest import Project
 from daemon_process import DaemonProcess, needs_faketime, runs, wait_for
 from fakes import dated
 from leadgen import make_state_bytes
-from nightly_batch.jsonio import parse_json
-from nightly_batch.locks import FileLock
+from nightly_batch.core.jsonio import parse_json
+from nightly_batch.core.locks import FileLock
 
 LEADS = 1_000_000
 

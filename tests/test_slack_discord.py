@@ -11,11 +11,11 @@ import pytest
 import respx
 
 from fakes import EPOCH, FakeClock, Pauses, dated, message
-from nightly_batch.discord import DiscordChannel
-from nightly_batch.http_delivery import HttpPoster, make_client
-from nightly_batch.jsonio import parse_json
-from nightly_batch.redact import Redactor
-from nightly_batch.slack import API_URL, SlackChannel
+from nightly_batch.core.jsonio import parse_json
+from nightly_batch.delivery.channels.discord import DiscordChannel
+from nightly_batch.delivery.channels.slack import API_URL, SlackChannel
+from nightly_batch.delivery.http import HttpPoster, make_client
+from nightly_batch.observability.redact import Redactor
 
 HOOK = "https://hooks.slack.com/services/T000/B000/XXXXXXXXSECRET"
 DISCORD = "https://discord.com/api/webhooks/123/DISCORDSECRET"

@@ -10,10 +10,10 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 from conftest import Project
 from daemon_process import wait_for
 from fakes import RecordingChannel
-from nightly_batch.alert_sender import AlertSender
-from nightly_batch.alerts import AlertManager
-from nightly_batch.daemon import Daemon
-from nightly_batch.sdnotify import SystemdNotifier
+from nightly_batch.alerts.manager import AlertManager
+from nightly_batch.alerts.sender import AlertSender
+from nightly_batch.daemon.sdnotify import SystemdNotifier
+from nightly_batch.daemon.service import Daemon
 
 
 class RecordingNotifier(SystemdNotifier):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from nightly_batch.errors import BusyError, StateError
-from nightly_batch.state import SharedStateStore
+from nightly_batch.storage.state import SharedStateStore
 
 ORIGINAL = (
     b'{\n  "redditQueue": [{"id": "a", "score": 8, "\\u00fcnknown": "\\ud83d\\ude80 caf\\u00e9"}],\n'

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from nightly_batch.cron_slots import latest_slot, slot_day, slot_key
-from nightly_batch.triggers import DebianCronTrigger
+from nightly_batch.daemon.triggers import DebianCronTrigger
+from nightly_batch.rules.slots import latest_slot, slot_day, slot_key
 
 ZONES = (
     "America/Santiago",

@@ -1,3 +1,3 @@
-from nightly_batch.cli import main
+from nightly_batch.cli.main import main
 
 raise SystemExit(main())

@@ -1,0 +1,159 @@
+"""Periodic checks that turn quiet trouble into alerts (run from the heartbeat and the watchdog).
+
+Daily jobs are watched by time as well as by outcome: no success within 26 h is an error, within
+50 h critical (two missed runs, as Prometheus advises). Also: no digest after the nightly run, a
+digest not delivered by its deadline, a run past `maxRuntimeMinutes`, low disk space, a jump of
+the wall clock.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta
+
+from nightly_batch.core.clock import parse_iso
+from nightly_batch.core.processes import process_alive
+from nightly_batch.errors import DigestError
+from nightly_batch.rules.jobs import daily_jobs
+from nightly_batch.runtime.app import App
+from nightly_batch.storage.digests import digest_path, list_digests, read_digest_head
+
+SUCCESS_ERROR = timedelta(hours=26)
+SUCCESS_CRITICAL = timedelta(hours=50)
+CLOCK_JUMP_SECONDS = 120.0
+
+
+def check_health(app: App, now: datetime) -> None:
+    """Fire or resolve every time-based alert."""
+    alerts = app.alerts
+    if alerts is None:
+        return
+    _success_windows(app, now)
+    _digest_missing(app, now)
+    _digest_undelivered(app, now)
+    check_hung_runs(app, now)
+    _disk(app)
+
+
+def _success_windows(app: App, now: datetime) -> None:
+    assert app.alerts is not None  # noqa: S101
+    for job in daily_jobs(app.config):
+        reference = app.store.last_success(job.task) or app.store.first_run(job.task)
+        if reference is None:
+            continue  # never ran here: nothing is overdue yet
+        age = now - parse_iso(reference)
+        hours = age.total_seconds() / 3600
+        if age > SUCCESS_CRITICAL:
+            app.alerts.fire(
+                "no_recent_success",
+                job.task,
+                "critical",
+                f"no successful {job.task} for {hours:.0f} h",
+            )
+        elif age > SUCCESS_ERROR:
+            app.alerts.fire(
+                "no_recent_success",
+                job.task,
+                "error",
+                f"no successful {job.task} for {hours:.0f} h",
+            )
+        else:
+            app.alerts.resolve("no_recent_success", job.task)
+
+
+def _digest_missing(app: App, now: datetime) -> None:
+    assert app.alerts is not None  # noqa: S101
+    nightly = daily_jobs(app.config)[0]
+    slot = nightly.latest(now)
+    late = now - slot.moment
+    due = timedelta(minutes=app.config.max_runtime("nightly-batch"))
+    expected = due < late < timedelta(hours=24) and app.store.first_run("nightly-batch") is not None
+    if expected and not digest_path(app.config.digests, slot.day).exists():
+        app.alerts.fire(
+            "digest_missing",
+            "nightly-batch",
+            "error",
+            f"no digest for {slot.day.isoformat()}: the nightly run due at {slot.key} produced none",
+        )
+        return
+    app.alerts.resolve("digest_missing", "nightly-batch")
+
+
+def _digest_undelivered(app: App, now: datetime) -> None:
+    assert app.alerts is not None  # noqa: S101
+    morning = daily_jobs(app.config)[1]
+    slot = morning.latest(now)
+    deadline = slot.moment + timedelta(hours=app.config.digest_deadline_hours)
+    found = list_digests(app.config.digests)
+    if now < deadline or not found:
+        app.alerts.resolve("digest_undelivered", "send-digest")
+        return
+    try:
+        digest = read_digest_head(found[0].path)
+    except DigestError:
+        return
+    generated = parse_iso(str(digest["generatedAt"]))
+    fresh = now - generated <= timedelta(hours=app.config.digest_max_age_hours)
+    leads = digest["summary"].get("selectedTotal", len(digest.get("redditQueue", [])))
+    owed = generated < slot.moment and fresh and bool(leads or app.config.send_empty_digest)
+    sent = any(d.status == "sent" for d in app.store.deliveries_for(str(digest["batchId"])))
+    if owed and not sent:
+        app.alerts.fire(
+            "digest_undelivered",
+            "send-digest",
+            "error",
+            f"{found[0].path.name} was not delivered by {deadline.astimezone(morning.zone):%H:%M %Z}",
+        )
+    else:
+        app.alerts.resolve("digest_undelivered", "send-digest")
+
+
+def check_hung_runs(app: App, now: datetime) -> None:
+    """A run still going past `maxRuntimeMinutes` (and whose process lives) is reported as hung."""
+    if app.alerts is None:
+        return
+    hung = set()
+    for run in app.store.running_runs():
+        if not process_alive(run.pid):
+            continue
+        minutes = (now - parse_iso(run.started_at)).total_seconds() / 60
+        limit = app.config.max_runtime(run.task)
+        if minutes > limit:
+            hung.add(run.task)
+            app.alerts.fire(
+                "task_hung",
+                run.task,
+                "error",
+                f"{run.task} has run for {minutes:.0f} min, "
+                f"past maxRuntimeMinutes ({limit:g}) [run {run.id}]",
+                run.id,
+            )
+    for task in ("nightly-batch", "send-digest", "heartbeat"):
+        if task not in hung:
+            app.alerts.resolve("task_hung", task)
+
+
+def _disk(app: App) -> None:
+    assert app.alerts is not None  # noqa: S101
+    usage = shutil.disk_usage(app.config.logs_dir)
+    free = 100 * usage.free / usage.total
+    if free < min(1.0, app.config.low_disk_percent):
+        app.alerts.fire("low_disk", "-", "critical", f"{free:.1f}% free in {app.config.logs_dir}")
+    elif free < app.config.low_disk_percent:
+        app.alerts.fire("low_disk", "-", "warning", f"{free:.1f}% free in {app.config.logs_dir}")
+    else:
+        app.alerts.resolve("low_disk", "-")
+
+
+def check_clock(app: App, wall_delta: float, monotonic_delta: float) -> None:
+    """Between two heartbeats of one process, wall and monotonic time should agree."""
+    if app.alerts is None:
+        return
+    jump = wall_delta - monotonic_delta
+    if abs(jump) > CLOCK_JUMP_SECONDS:
+        direction = "forward" if jump > 0 else "back"
+        app.alerts.fire(
+            "clock_jump", "-", "warning", f"the wall clock jumped {direction} by {abs(jump):.0f} s"
+        )
+    else:
+        app.alerts.resolve("clock_jump", "-")

@@ -1,0 +1,160 @@
+"""Sends alert notices on a thread of its own, so a slow or dead alert channel never holds a job.
+
+A burst within `alertGroupWait` becomes one message. A critical notice goes to every alert
+channel (Slack at SLACK_ERROR_WEBHOOK, e-mail to ALERT_EMAIL_TO); any other goes to the first
+that works. A channel that fails raises an alert of its own, which avoids that very channel, so
+Slack's failure is never reported to Slack. At most `alertsPerHour` messages leave per hour; the
+rest are recorded as suppressed. The log gets every alert regardless (the manager logs them).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+
+from nightly_batch.alerts.manager import AlertManager, Notice, rank
+from nightly_batch.core.clock import Clock, iso_utc
+from nightly_batch.delivery.channel import Channel
+from nightly_batch.observability.events import get_logger
+from nightly_batch.storage.sqlite_alerts import AlertStore
+
+log = get_logger(__name__)
+_STOP = object()
+
+
+class AlertSender:
+    """A queue and the thread that drains it into the alert channels."""
+
+    def __init__(
+        self,
+        channels: Callable[[], Mapping[str, Channel]],
+        store: AlertStore,
+        clock: Clock,
+        *,
+        group_wait: float,
+        per_hour: int,
+    ) -> None:
+        self._channels = channels
+        self._built: Mapping[str, Channel] | None = None
+        self.store = store
+        self.clock = clock
+        self.group_wait = group_wait
+        self.per_hour = per_hour
+        self.manager: AlertManager | None = None  # set once both exist; raises channel failures
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._hurry = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, notice: Notice) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._hurry.clear()
+                self._thread = threading.Thread(target=self._loop, name="alert-sender", daemon=True)
+                self._thread.start()
+        self._queue.put(notice)
+
+    def flush(self, timeout: float) -> None:
+        """Send what is queued now, without the group wait, and stop the thread."""
+        with self._lock:
+            thread = self._thread
+            if thread is None or not thread.is_alive():
+                return  # every submit starts the thread, so nothing is waiting
+            self._hurry.set()
+            self._queue.put(_STOP)
+        thread.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            waited = 0.0
+            stop = False
+            while not self._hurry.is_set() and waited < self.group_wait:
+                try:
+                    item = self._queue.get(timeout=min(0.25, self.group_wait - waited))
+                except queue.Empty:
+                    waited += 0.25
+                    continue
+                if item is _STOP:
+                    stop = True
+                    break
+                batch.append(item)
+            while not self._queue.empty():  # everything already waiting joins this message
+                item = self._queue.get_nowait()
+                if item is _STOP:
+                    stop = True
+                else:
+                    batch.append(item)
+            self._send_batch([n for n in batch if isinstance(n, Notice)])
+            if stop:
+                return
+
+    def channels(self) -> Mapping[str, Channel]:
+        if self._built is None:
+            self._built = self._channels()
+        return self._built
+
+    def _send_batch(self, notices: list[Notice]) -> None:
+        now = self.clock.now()
+        if self.store.sent_since(iso_utc(now - timedelta(hours=1))) >= self.per_hour:
+            for notice in notices:
+                self.store.finish_notification(
+                    notice.ident, "suppressed", None, "alertsPerHour reached"
+                )
+            log.warning("alert.suppressed", count=len(notices), reason="alertsPerHour reached")
+            return
+        groups: dict[frozenset[str], list[Notice]] = {}
+        for notice in notices:
+            groups.setdefault(notice.avoid, []).append(notice)
+        for avoid, group in groups.items():
+            self._send_group(group, avoid)
+
+    def _send_group(self, notices: list[Notice], avoid: frozenset[str]) -> None:
+        try:
+            available = {n: c for n, c in self.channels().items() if n not in avoid}
+        except Exception:
+            log.exception("alert.channels_unusable")
+            available = {}
+        text = (
+            notices[0].text
+            if len(notices) == 1
+            else (
+                f"nightly-batch: {len(notices)} alerts\n"
+                + "\n".join(f"• {n.text}" for n in notices)
+            )
+        )
+        critical = any(rank(n.severity) >= rank("critical") for n in notices)
+        delivered_on: list[str] = []
+        errors: dict[str, str] = {}
+        for name, channel in available.items():
+            result = channel.notify(text)
+            if result.delivered:
+                delivered_on.append(name)
+                if not critical:
+                    break
+            else:
+                errors[name] = result.error or result.status
+                log.error("alert.channel_failed", channel=name, error=errors[name])
+        status = "sent" if delivered_on else ("failed" if available else "logged")
+        for notice in notices:
+            self.store.finish_notification(
+                notice.ident,
+                status,
+                ",".join(delivered_on) or None,
+                "; ".join(f"{k}: {v}" for k, v in errors.items()) or None,
+            )
+        for name, reason in errors.items():
+            if self.manager is not None:
+                # Reported through the other channels only: never back into the one that failed.
+                self.manager.fire(
+                    "alert_channel_failed",
+                    name,
+                    "error",
+                    f"alerts could not be sent through {name}: {reason}",
+                    avoid={name},
+                )

@@ -1,0 +1,61 @@
+"""The in-process watchdog: a thread of its own, independent of the scheduler.
+
+If the scheduler stalls (a hung loop, an exhausted pool), heartbeats stop being processed; this
+thread notices within `watchdogCheckMinutes` and raises one critical `heartbeat_stale` alert,
+which also mutes the task alerts the stall causes. It cannot see the whole process die: that is
+what systemd's watchdog and the external HEARTBEAT_PING_URL are for.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+from nightly_batch.alerts.checks import check_hung_runs
+from nightly_batch.core.clock import parse_iso
+from nightly_batch.observability.events import get_logger
+from nightly_batch.runtime.app import App
+
+log = get_logger(__name__)
+
+
+class Watchdog:
+    def __init__(self, app: App, started: datetime) -> None:
+        self.app = app
+        self.started = started
+        self._thread: threading.Thread | None = None
+
+    def check(self) -> bool:
+        """One look; True if the heartbeat is fresh."""
+        app = self.app
+        now = app.clock.now()
+        beat = app.store.last_heartbeat()
+        since = parse_iso(beat) if beat else self.started
+        stale_after = timedelta(minutes=app.config.heartbeat_stale_minutes)
+        fresh = now - since <= stale_after
+        if app.alerts is not None:
+            if fresh:
+                app.alerts.resolve("heartbeat_stale", "heartbeat")
+            else:
+                minutes = (now - since).total_seconds() / 60
+                app.alerts.fire(
+                    "heartbeat_stale",
+                    "heartbeat",
+                    "critical",
+                    f"no heartbeat processed for {minutes:.0f} min; the scheduler may be stalled",
+                )
+            check_hung_runs(app, now)
+            app.alerts.remind_and_purge()
+        return fresh
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="watchdog", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        interval = self.app.config.watchdog_check_minutes * 60
+        while not self.app.stop.wait(interval):
+            try:
+                self.check()
+            except Exception:
+                log.exception("watchdog.check_failed")

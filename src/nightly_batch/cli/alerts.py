@@ -1,0 +1,106 @@
+"""`alerts [--since 24h] [--json]`, `alerts silence ...`, `alerts unsilence ID`."""
+
+from __future__ import annotations
+
+import re
+import sys
+import uuid
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from nightly_batch.core.clock import iso_utc
+from nightly_batch.core.jsonio import to_text
+from nightly_batch.errors import ConfigError
+from nightly_batch.settings.config import Config
+from nightly_batch.storage.sqlite import SqliteStore
+from nightly_batch.storage.sqlite_alerts import SilenceRecord
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str, option: str) -> timedelta:
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ConfigError(f"{option} '{text}' is not a duration like 30m, 2h or 1d.")
+    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+
+
+def _store(config: Config) -> SqliteStore | None:
+    return SqliteStore(config.database_path) if config.database_path.exists() else None
+
+
+def list_alerts(config: Config, now: datetime, since: str, *, as_json: bool) -> int:
+    window = parse_duration(since, "--since")
+    store = _store(config)
+    alerts: list[Any] = []
+    notifications: list[Any] = []
+    silences: list[Any] = []
+    if store is not None:
+        try:
+            cutoff = iso_utc(now - window)
+            alerts = store.alerts.all(since=cutoff)
+            notifications = store.alerts.notifications(since=cutoff)
+            silences = store.alerts.silences(iso_utc(now))
+        finally:
+            store.close()
+    if as_json:
+        payload = {
+            "alerts": [asdict(alert) for alert in alerts],
+            "notifications": [asdict(record) for record in notifications],
+            "silences": [asdict(silence) for silence in silences],
+        }
+        sys.stdout.write(to_text(payload, indent=True) + "\n")
+        return 0
+    if not alerts:
+        print(f"no alerts in the last {since}")
+    for alert in alerts:
+        sent = [n for n in notifications if n.fingerprint == alert.fingerprint]
+        delivered = ", ".join(
+            f"{n.kind} {n.status}{' via ' + n.channel if n.channel else ''}" for n in sent
+        )
+        print(
+            f"{alert.state:<9} {alert.severity:<9} {alert.name} ({alert.task}) since {alert.started_at}"
+        )
+        print(f"          {alert.summary}")
+        if delivered:
+            print(f"          notifications: {delivered}")
+    for silence in silences:
+        until = f"until {silence.expires_at}: {silence.reason}"
+        print(f"silence {silence.id}: {silence.name} ({silence.task}) {until}")
+    return 0
+
+
+def silence(
+    config: Config, now: datetime, *, name: str, task: str, duration: str, reason: str
+) -> int:
+    length = parse_duration(duration, "--for")
+    store = SqliteStore(config.database_path)
+    try:
+        record = SilenceRecord(
+            id=uuid.uuid4().hex[:8],
+            name=name,
+            task=task,
+            reason=reason,
+            created_at=iso_utc(now),
+            expires_at=iso_utc(now + length),
+        )
+        store.alerts.add_silence(record)
+    finally:
+        store.close()
+    print(f"silence {record.id}: {name} ({task}) until {record.expires_at}")
+    return 0
+
+
+def unsilence(config: Config, ident: str) -> int:
+    store = _store(config)
+    try:
+        removed = store is not None and store.alerts.remove_silence(ident)
+    finally:
+        if store is not None:
+            store.close()
+    if not removed:
+        raise ConfigError(f"no silence with id '{ident}' (see `nightly-batch alerts`).")
+    print(f"silence {ident} removed")
+    return 0

@@ -1,0 +1,57 @@
+"""`digests list` and `digests show DATE`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+from nightly_batch.errors import ConfigError, DigestError
+from nightly_batch.rules.message import build_message
+from nightly_batch.settings.config import Config
+from nightly_batch.storage.digests import find_digest, list_digests, read_digest
+
+
+def list_command(config: Config) -> int:
+    """One line per digest, newest first."""
+    found = list_digests(config.digests)
+    if not found:
+        print(f"no digests in {config.digests}")
+        return 0
+    print(f"{'date':<11} {'leads':>6} {'new':>5} {'queue':>8}  {'generated (UTC)':<25} file")
+    for entry in found:
+        try:
+            digest = read_digest(entry.path)
+        except DigestError as error:
+            print(f"{entry.day.isoformat():<11} unreadable: {error}")
+            continue
+        summary = digest["summary"]
+        print(
+            f"{entry.day.isoformat():<11} {summary.get('selectedTotal', len(digest['redditQueue'])):>6} "
+            f"{summary.get('markedForDraft', 0):>5} {summary.get('queueTotal', 0):>8}  "
+            f"{digest['generatedAt']:<25} {entry.path.name}"
+        )
+    return 0
+
+
+def show_command(config: Config, day_text: str, *, as_json: bool) -> int:
+    """The digest of one business date: a readable summary, or the file itself with --json."""
+    try:
+        day = date.fromisoformat(day_text)
+    except ValueError:
+        raise ConfigError(f"DATE '{day_text}' is not a date of the form YYYY-MM-DD.") from None
+    entry = find_digest(config.digests, day)
+    if entry is None:
+        raise DigestError(f"no digest for {day.isoformat()} in {config.digests}.")
+    if as_json:
+        sys.stdout.write(entry.path.read_text(encoding="utf-8") + "\n")
+        return 0
+    digest = read_digest(entry.path)
+    message = build_message(digest, entry.path.name, None)
+    print(message.title)
+    print(message.summary)
+    print(f"batch {digest['batchId']}, generated {digest['generatedAt']}, file {entry.path}")
+    for rank, lead in enumerate(message.leads, start=1):
+        confidence = f"{lead.confidence:.2f}" if lead.confidence is not None else "?"
+        where = f"r/{lead.subreddit}" if lead.subreddit else ""
+        print(f"{rank:>4}. [{confidence}] {lead.title} {where} {lead.link or ''}".rstrip())
+    return 0

@@ -1,0 +1,241 @@
+"""The command line: `nightly-batch COMMAND` and `python -m nightly_batch COMMAND`.
+
+Only this module turns errors into exit codes: 0 ok, 1 a task failed, 2 a configuration or
+usage error. It imports each command's modules only when that command runs, so `--help` and
+`status` stay quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from nightly_batch.cli.parser import build_parser, top_level_help
+
+if TYPE_CHECKING:
+    from nightly_batch.core.clock import Clock
+    from nightly_batch.runtime.app import Settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    if list(argv) in (["--help"], ["-h"]):
+        print(top_level_help())
+        return EXIT_OK
+    arguments = build_parser(argv).parse_args(argv)
+    from nightly_batch.errors import ConfigError, NightlyBatchError, StateError  # noqa: PLC0415
+
+    try:
+        return _dispatch(arguments)
+    except (ConfigError, StateError) as error:
+        print(f"nightly-batch: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except NightlyBatchError as error:
+        print(f"nightly-batch: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+def _settings(arguments: argparse.Namespace) -> Settings:
+    from nightly_batch.runtime.app import load_settings  # noqa: PLC0415
+    from nightly_batch.settings.config import config_path_from  # noqa: PLC0415
+
+    settings = load_settings(config_path_from(getattr(arguments, "config", None), os.environ))
+    for warning in settings.warnings:
+        print(f"nightly-batch: warning: {warning}", file=sys.stderr)
+    return settings
+
+
+def _clock(arguments: argparse.Namespace) -> Clock:
+    """The real clock, or for tests one that starts at the hidden `--now` instant."""
+    from nightly_batch.core.clock import ShiftedClock, SystemClock  # noqa: PLC0415
+    from nightly_batch.errors import ConfigError  # noqa: PLC0415
+
+    # NIGHTLY_BATCH_TEST_NOW does the same for commands a test runs as printed in the docs.
+    text = getattr(arguments, "now", None) or os.environ.get("NIGHTLY_BATCH_TEST_NOW")
+    if not text:
+        return SystemClock()
+    if arguments.command == "run":
+        raise ConfigError("--now cannot be used with run: the daemon's scheduler keeps real time.")
+    from datetime import datetime  # noqa: PLC0415
+
+    try:
+        start = datetime.fromisoformat(text)
+    except ValueError:
+        start = None
+    if start is None or start.tzinfo is None:
+        raise ConfigError(
+            f"--now {text!r} is not an ISO 8601 time with an offset, such as 2026-11-28T23:00:00Z."
+        )
+    return ShiftedClock(start)
+
+
+def _dispatch(arguments: argparse.Namespace) -> int:
+    settings = _settings(arguments)
+    clock = _clock(arguments)
+    command = arguments.command
+    if command in ("run", "run-once", "test-notify", "serve"):
+        app = _start(settings, clock)
+        if command == "serve":
+            from nightly_batch.web.server import serve  # noqa: PLC0415
+
+            serve(app, arguments.host, arguments.port)
+            return EXIT_OK
+        if command == "test-notify":
+            return _test_notify(app, arguments.channel)
+        return _run_once(app, arguments.task) if command == "run-once" else _run(app)
+    readers = {
+        "check-config": lambda: _check_config(settings),
+        "status": lambda: _status(settings, clock, as_json=arguments.json),
+        "alerts": lambda: _alerts(settings, clock, arguments),
+        "schedule": lambda: _schedule(
+            settings, clock, arguments.start, arguments.count, as_json=arguments.json
+        ),
+        "digests": lambda: _digests(settings, arguments),
+    }
+    return readers[command]()
+
+
+def _alerts(settings: Settings, clock: Clock, arguments: argparse.Namespace) -> int:
+    from nightly_batch.cli import alerts as alerts_command  # noqa: PLC0415
+
+    now = clock.now()
+    if arguments.alerts_command == "silence":
+        return alerts_command.silence(
+            settings.config,
+            now,
+            name=arguments.name,
+            task=arguments.task,
+            duration=arguments.duration,
+            reason=arguments.reason,
+        )
+    if arguments.alerts_command == "unsilence":
+        return alerts_command.unsilence(settings.config, arguments.id)
+    return alerts_command.list_alerts(settings.config, now, arguments.since, as_json=arguments.json)
+
+
+def _digests(settings: Settings, arguments: argparse.Namespace) -> int:
+    from nightly_batch.cli.digests import list_command, show_command  # noqa: PLC0415
+
+    if arguments.digests_command == "list":
+        return list_command(settings.config)
+    return show_command(settings.config, arguments.date, as_json=arguments.json)
+
+
+def _start(settings: Settings, clock: Clock) -> Any:
+    from nightly_batch.alerts.wiring import attach_alerting  # noqa: PLC0415
+    from nightly_batch.delivery.factory import build_channel  # noqa: PLC0415
+    from nightly_batch.observability.setup import configure_logging  # noqa: PLC0415
+    from nightly_batch.runtime.app import build_app  # noqa: PLC0415
+
+    app = build_app(settings, build_channel, clock)
+    configure_logging(
+        level=os.environ.get("NIGHTLY_BATCH_LOG_LEVEL", settings.config.log_level).lower(),
+        log_file=settings.config.log_file,
+        redactor=app.redactor,
+    )
+    attach_alerting(app)
+    return app
+
+
+def _run_once(app: Any, task: str) -> int:
+    from nightly_batch.alerts.wiring import flush  # noqa: PLC0415
+    from nightly_batch.tasks.runner import run_task  # noqa: PLC0415
+
+    outcome = run_task(app, task, "manual")
+    _print_outcome(outcome)
+    flush(app)
+    return int(outcome.exit_code)
+
+
+def _print_outcome(outcome: Any) -> None:
+    if outcome.ok:
+        print(f"{outcome.task}: ok in {outcome.duration_s:.2f} s: {outcome.message}")
+    else:
+        print(
+            f"{outcome.task}: failed after {outcome.duration_s:.2f} s: {outcome.message}",
+            file=sys.stderr,
+        )
+
+
+def _run(app: Any) -> int:
+    import faulthandler  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+
+    from nightly_batch.daemon.sdnotify import SystemdNotifier  # noqa: PLC0415
+    from nightly_batch.daemon.service import run_daemon  # noqa: PLC0415
+
+    # The handlers only set the stop event; the main thread does the shutdown.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: app.stop.set())
+    # Every thread's stack on SIGABRT (systemd's watchdog kill) and on demand with SIGUSR1.
+    faulthandler.enable(all_threads=True)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    return int(run_daemon(app, SystemdNotifier()))
+
+
+def _schedule(
+    settings: Settings, clock: Clock, start: str | None, count: int, *, as_json: bool
+) -> int:
+    from nightly_batch.cli.schedule import parse_from, render, upcoming  # noqa: PLC0415
+    from nightly_batch.core.jsonio import to_text  # noqa: PLC0415
+    from nightly_batch.errors import ConfigError  # noqa: PLC0415
+
+    if not 1 <= count <= 1000:
+        raise ConfigError(f"--count {count} is not allowed: use a number from 1 to 1000.")
+    config = settings.config
+    rows = upcoming(config, parse_from(start, clock.now()), count)
+    if as_json:
+        payload = {"timeZone": config.digest_time_zone, "fires": rows}
+        sys.stdout.write(to_text(payload, indent=True) + "\n")
+    else:
+        print(render(rows, config.digest_time_zone))
+    return EXIT_OK
+
+
+def _test_notify(app: Any, channel: str | None) -> int:
+    from nightly_batch.cli.notify import test_notify  # noqa: PLC0415
+
+    code, lines = test_notify(app, channel)
+    for line in lines:
+        print(line, file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
+def _check_config(settings: Settings) -> int:
+    from nightly_batch.cli.notify import check_channels  # noqa: PLC0415
+    from nightly_batch.core.jsonio import to_text  # noqa: PLC0415
+
+    config = settings.config
+    channels, alert_channels = check_channels(config, settings.environment)
+    effective = config.shown()
+    shown = {
+        "configFile": str(config.config_path),
+        "config": effective,
+        "environment": settings.environment.masked(),
+        "channels": channels,
+        "alertChannels": alert_channels if settings.environment.alerts_enabled else "disabled",
+        "warnings": settings.warnings,
+    }
+    sys.stdout.write(to_text(shown, indent=True) + "\n")
+    print(f"nightly-batch: {config.config_path} is valid.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _status(settings: Settings, clock: Clock, *, as_json: bool) -> int:
+    from nightly_batch.core.jsonio import to_text  # noqa: PLC0415
+    from nightly_batch.storage.status import gather_status, render_status  # noqa: PLC0415
+
+    status = gather_status(settings.config, clock.now())
+    if as_json:
+        sys.stdout.write(to_text(status, indent=True) + "\n")
+    else:
+        print(render_status(status))
+    return EXIT_OK

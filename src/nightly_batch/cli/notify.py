@@ -1,0 +1,75 @@
+"""`test-notify`: a short message through each real channel, one attempt, one line per channel.
+
+Also the channel check of `check-config`, which builds every configured channel (validating its
+variables and URLs) without sending anything.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+from nightly_batch.core.clock import Clock, SystemClock, iso_utc
+from nightly_batch.delivery.factory import build_alert_channels, build_channel
+from nightly_batch.errors import ConfigError
+from nightly_batch.observability.redact import Redactor
+from nightly_batch.settings.config import Config
+from nightly_batch.settings.environment import Environment
+
+
+@dataclass
+class ChannelCheck:
+    """Enough of an App to build channels, opening nothing."""
+
+    config: Config
+    environment: Environment
+    redactor: Redactor
+    clock: Clock
+
+    def pause(self, seconds: float) -> None:
+        """Never called while only building."""
+
+
+def configured_channels(config: Config, only: str | None = None) -> list[str]:
+    if only is not None:
+        return [only]
+    names: list[str] = list(config.digest_notification_channel)
+    if config.digest_fallback_channel and config.digest_fallback_channel not in names:
+        names.append(config.digest_fallback_channel)
+    return names
+
+
+def check_channels(config: Config, environment: Environment) -> tuple[list[str], list[str]]:
+    """Build each digest and alert channel; the first that cannot be built raises ConfigError."""
+    context = ChannelCheck(
+        config, environment, Redactor(environment.secret_values()), SystemClock()
+    )
+    names = configured_channels(config)
+    for name in names:
+        build_channel(name, context)
+    return names, sorted(build_alert_channels(context))
+
+
+def test_notify(app: ChannelCheck, only: str | None) -> tuple[int, list[str]]:
+    """Send the test message; returns the exit code and one line per channel."""
+    text = (
+        f"nightly-batch test message from {socket.gethostname()} at {iso_utc(app.clock.now())}: "
+        "if you can read this, this channel works."
+    )
+    lines, code = [], 0
+    for name in configured_channels(app.config, only):
+        try:
+            result = build_channel(name, app, retries=False).notify(text)
+        except ConfigError as error:
+            lines.append(f"{name}: not configured: {app.redactor.text(str(error))}")
+            code = max(code, 2)
+            continue
+        if result.delivered:
+            lines.append(
+                f"{name}: delivered" + (f" ({result.provider_id})" if result.provider_id else "")
+            )
+        else:
+            reason = app.redactor.text(result.error or "no reason given")
+            lines.append(f"{name}: failed ({result.status}): {reason}")
+            code = max(code, 1)
+    return code, lines

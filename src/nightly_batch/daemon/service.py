@@ -1,0 +1,300 @@
+"""The long-running daemon: APScheduler in UTC, a main thread waiting on a stop event.
+
+Signal handlers only set the stop event. The main thread then says STOPPING=1, stops the
+scheduler, waits for running jobs up to `shutdownTimeoutSeconds`, and exits 0; a job still
+stuck at that deadline gets every thread's stack dumped and a non-zero exit, before systemd's
+SIGKILL would lose the chance to say why.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import sys
+import threading
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from nightly_batch.alerts.watchdog import Watchdog
+from nightly_batch.alerts.wiring import announce, flush, resend_unsent
+from nightly_batch.core.clock import iso_utc
+from nightly_batch.core.locks import FileLock
+from nightly_batch.daemon.catchup import missed_slots
+from nightly_batch.daemon.sdnotify import SystemdNotifier
+from nightly_batch.daemon.triggers import trigger_for
+from nightly_batch.errors import InstanceError
+from nightly_batch.observability.events import get_logger
+from nightly_batch.rules.jobs import DailyJob, Slot, daily_jobs
+from nightly_batch.runtime.app import App
+from nightly_batch.tasks.active_runs import ActiveRuns
+from nightly_batch.tasks.result import RunInfo
+from nightly_batch.tasks.runner import run_task
+
+if TYPE_CHECKING:
+    from nightly_batch.web.metrics import MetricsServer
+    from nightly_batch.web.server import DashboardThread
+
+# How long a scheduled run waits for a manual run of the same task to finish.
+SCHEDULED_LOCK_WAIT_SECONDS = 15 * 60
+HEARTBEAT_GRACE_SECONDS = 120
+STATUS_EVERY_SECONDS = 30.0
+CLOCK_GUARD_SECONDS = 5.0
+CLOCK_JUMP_SECONDS = 30.0
+EXIT_STUCK = 1
+
+log = get_logger(__name__)
+
+
+class Daemon:
+    """Schedules the jobs of one config and runs them until asked to stop."""
+
+    def __init__(self, app: App, notifier: SystemdNotifier) -> None:
+        self.app = app
+        self.notifier = notifier
+        self.jobs = daily_jobs(app.config)
+        self.active = ActiveRuns()
+        self.started = app.clock.now()
+        self.last_heartbeat: float | None = None
+        self.catching_up = threading.Event()
+        self.watchdog = Watchdog(app, self.started)
+        self.metrics: MetricsServer | None = None
+        self.dashboard: DashboardThread | None = None
+        self.instance_lock = FileLock(
+            app.config.state_file.with_name(app.config.state_file.name + ".daemon.lock")
+        )
+        self.scheduler = BackgroundScheduler(
+            timezone=UTC,
+            executors={"default": ThreadPoolExecutor(max_workers=6)},
+            # coalesce: a backlog of missed fires runs once; max_instances: never overlapping.
+            job_defaults={"coalesce": True, "max_instances": 1},
+        )
+
+    def start(self) -> None:
+        """Take the instance lock, schedule every job, catch up, and tell systemd we are ready."""
+        if not self.instance_lock.acquire(0, record_pid=True):
+            raise InstanceError(
+                f"another nightly-batch daemon (pid {self.instance_lock.holder()}) is already "
+                f"running for {self.app.config.state_file}; this one exits."
+            )
+        config = self.app.config
+        for job in self.jobs:
+            self.scheduler.add_job(
+                self._fire,
+                trigger_for(job),
+                args=(job,),
+                id=job.task,
+                name=job.task,
+                # A daily run delayed by a busy pool or a pause still runs, up to the catch-up
+                # window; never the 1 s default, which silently drops a late run.
+                misfire_grace_time=max(int(config.catch_up_hours * 3600), 60),
+            )
+        self.scheduler.add_job(
+            self._heartbeat,
+            IntervalTrigger(minutes=config.heartbeat_minutes, timezone=UTC),
+            id="heartbeat",
+            name="heartbeat",
+            next_run_time=self.app.clock.now(),
+            misfire_grace_time=HEARTBEAT_GRACE_SECONDS,
+        )
+        if self.notifier.watchdog_seconds:
+            self.scheduler.add_job(
+                self._watchdog,
+                IntervalTrigger(seconds=max(self.notifier.watchdog_seconds / 2, 1), timezone=UTC),
+                id="watchdog",
+                name="watchdog",
+                misfire_grace_time=30,
+            )
+        self.scheduler.start()
+        self.watchdog.start()
+        threading.Thread(target=self._guard_clock, name="clock-guard", daemon=True).start()
+        if config.metrics_port is not None:
+            from nightly_batch.web.metrics import MetricsServer  # noqa: PLC0415
+
+            self.metrics = MetricsServer(self.app, config.metrics_host, config.metrics_port)
+            self.metrics.start()
+            log.info("metrics.serving", host=config.metrics_host, port=self.metrics.port)
+        if config.dashboard_port is not None:
+            from nightly_batch.web.server import DashboardThread  # noqa: PLC0415
+
+            self.dashboard = DashboardThread(self.app, config.dashboard_host, config.dashboard_port)
+            self.dashboard.start()
+            log.info("dashboard.serving", host=config.dashboard_host, port=config.dashboard_port)
+        if self.app.alerts is not None:
+            announce(self.app)
+            resend_unsent(self.app)
+        self._catch_up_soon("start")
+        for job in self.jobs:
+            self._log_next(job)
+        self.notifier.notify(READY="1", STATUS=self.status_line())
+        log.info(
+            "daemon.ready",
+            pid=os.getpid(),
+            state=str(config.state_file),
+            zone=config.digest_time_zone,
+        )
+
+    def serve(self) -> None:
+        """Block until the stop event is set, keeping systemd's STATUS= line current."""
+        while not self.app.stop.wait(STATUS_EVERY_SECONDS):
+            self.notifier.notify(STATUS=self.status_line())
+
+    def shutdown(self) -> int:
+        """Stop scheduling, let running jobs finish within the deadline; returns the exit code."""
+        deadline = self.app.config.shutdown_timeout_seconds
+        self.notifier.notify(STOPPING="1", STATUS="stopping")
+        log.info("daemon.stopping", running=self.active.names(), deadline_s=deadline)
+        self.app.stop.set()
+        self.scheduler.shutdown(wait=False)
+        if not self.active.wait_idle(deadline):
+            log.error("daemon.stop_timeout", running=self.active.names(), deadline_s=deadline)
+            sys.stderr.write(
+                f"nightly-batch: still running after {deadline:g} s: "
+                f"{', '.join(self.active.names())}; thread stacks follow.\n"
+            )
+            faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+            sys.stderr.flush()
+            # Pool threads are joined at interpreter exit; a stuck one would hang us until
+            # systemd's SIGKILL, so leave at once. Every file was written atomically.
+            os._exit(EXIT_STUCK)
+        if self.metrics is not None:
+            self.metrics.stop()
+        if self.dashboard is not None:
+            self.dashboard.stop()
+        flush(self.app, timeout=10)
+        self.instance_lock.release()
+        self.app.store.close()
+        log.info("daemon.stopped")
+        return 0
+
+    def status_line(self) -> str:
+        parts = []
+        for job in self.scheduler.get_jobs():
+            if job.id in ("nightly-batch", "send-digest") and job.next_run_time:
+                local = job.next_run_time.astimezone(self.app.config.zone)
+                parts.append(f"{job.id} {local:%Y-%m-%d %H:%M %Z}")
+        running = self.active.names()
+        prefix = f"running {', '.join(running)}; " if running else ""
+        return f"{prefix}next: {'; '.join(parts)}"
+
+    def _fire(self, job: DailyJob) -> None:
+        """A scheduled fire: run the slot it belongs to, unless the ledger says it ran."""
+        slot = job.latest(self.app.clock.now())
+        self._run_slot(slot, "schedule")
+        self._log_next(job)
+
+    def _run_slot(self, slot: Slot, trigger: str, cause: str | None = None) -> None:
+        now = iso_utc(self.app.clock.now())
+        if not self.app.store.claim_slot(slot.task, slot.key, now, trigger):
+            log.warning(
+                "schedule.duplicate_skipped", task=slot.task, slot=slot.key, trigger=trigger
+            )
+            return
+        if cause:
+            log.warning("schedule.catch_up", task=slot.task, slot=slot.key, cause=cause)
+        info = RunInfo(trigger, slot.key, slot.day)
+        with self.active.running(slot.task):
+            run_task(self.app, slot.task, trigger, info=info, lock_wait=SCHEDULED_LOCK_WAIT_SECONDS)
+
+    def _heartbeat(self) -> None:
+        with self.active.running("heartbeat"):
+            outcome = run_task(self.app, "heartbeat", "schedule", lock_wait=60)
+        if outcome.ok:
+            self.last_heartbeat = self.app.clock.monotonic()
+        self._catch_up_soon("heartbeat")
+
+    def _guard_clock(self) -> None:
+        """Reschedule the interval jobs when the wall clock jumps.
+
+        APScheduler trusts the wall clock: after a jump back by an hour it would sleep an hour
+        before the next heartbeat (and systemd's watchdog would kill us meanwhile). A jump is
+        wall time moving unlike elapsed time; the daily jobs keep their absolute times, which
+        stay right, and the slot ledger stops any slot from running twice.
+        """
+        clock = self.app.clock
+        baseline = clock.now().timestamp() - clock.monotonic()
+        while not self.app.stop.wait(CLOCK_GUARD_SECONDS):
+            drift = clock.now().timestamp() - clock.monotonic()
+            if abs(drift - baseline) > CLOCK_JUMP_SECONDS:
+                log.warning(
+                    "clock.jumped",
+                    seconds=round(drift - baseline),
+                    action="rescheduling the heartbeat",
+                )
+                now = clock.now()
+                for job_id in ("heartbeat", "watchdog"):
+                    if self.scheduler.get_job(job_id) is not None:
+                        self.scheduler.modify_job(job_id, next_run_time=now)
+                self.scheduler.wakeup()
+                baseline = drift
+
+    def _catch_up_soon(self, reason: str) -> None:
+        # Its own one-off job, so a long catch-up batch never holds up the heartbeat; the next
+        # heartbeat looks again if one is still going.
+        if self.catching_up.is_set():
+            return
+        self.catching_up.set()
+        self.scheduler.add_job(
+            self._catch_up,
+            args=(reason,),
+            id="catch-up",
+            name="catch-up",
+            next_run_time=self.app.clock.now(),
+            replace_existing=True,
+            misfire_grace_time=HEARTBEAT_GRACE_SECONDS,
+        )
+
+    def _catch_up(self, reason: str) -> None:
+        config = self.app.config
+        now = self.app.clock.now()
+        try:
+            owed = missed_slots(self.jobs, self.app.store, now, config.catch_up_hours, self.started)
+            for missed in owed:
+                if self.app.stop.is_set():
+                    return
+                self._run_slot(missed.slot, "catch-up", f"{missed.cause} (noticed at {reason})")
+            if reason == "start":
+                # Once per start, so an operator (and a test) sees the restart's check finish.
+                log.info("schedule.start_checked", owed=len(owed))
+        finally:
+            self.catching_up.clear()
+
+    def _watchdog(self) -> None:
+        """Ping systemd only while heartbeats really run: a stalled scheduler stops the pings."""
+        limit = self.app.config.heartbeat_minutes * 60 * 2 + HEARTBEAT_GRACE_SECONDS
+        fresh = (
+            self.last_heartbeat is not None
+            and self.app.clock.monotonic() - self.last_heartbeat <= limit
+            and self.watchdog.check()
+        )
+        if fresh:
+            self.notifier.notify(WATCHDOG="1")
+        else:
+            log.warning("systemd.watchdog_withheld", reason="no recent heartbeat")
+
+    def _log_next(self, job: DailyJob) -> None:
+        scheduled = self.scheduler.get_job(job.task)
+        if scheduled is None or scheduled.next_run_time is None:
+            return
+        moment: datetime = scheduled.next_run_time
+        log.info(
+            "schedule.next",
+            task=job.task,
+            local=moment.astimezone(job.zone).isoformat(),
+            utc=iso_utc(moment),
+            zone=job.zone.key,
+        )
+
+
+def run_daemon(app: App, notifier: SystemdNotifier) -> int:
+    """Start, serve until the stop event is set, shut down; returns the exit code."""
+    daemon = Daemon(app, notifier)
+    daemon.start()
+    try:
+        daemon.serve()
+    finally:
+        code = daemon.shutdown()
+    return code

@@ -1,0 +1,59 @@
+"""The digest as an e-mail: subject, a plain-text part (always) and an escaped HTML part."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from nightly_batch.rules import escape
+from nightly_batch.rules.message import DigestMessage
+
+# E-mail has no hard limit, but a mail of thousands of leads helps nobody; the rest is linked.
+LEADS_MAX = 200
+TITLE_MAX = 300
+
+
+@dataclass(frozen=True, slots=True)
+class EmailContent:
+    subject: str
+    text: str
+    html: str
+    digest_id: str
+
+
+def build_email(message: DigestMessage) -> EmailContent:
+    shown = message.leads[:LEADS_MAX]
+    hidden = len(message.leads) - len(shown)
+    where = message.url or message.digest_file
+    text_lines = [message.title, "", message.summary, ""]
+    items = []
+    for rank, lead in enumerate(shown, start=1):
+        title = escape.shorten(lead.title, TITLE_MAX)
+        facts = ", ".join(
+            part
+            for part in (
+                f"r/{lead.subreddit}" if lead.subreddit else "",
+                f"confidence {lead.confidence:.2f}" if lead.confidence is not None else "",
+            )
+            if part
+        )
+        text_lines.append(f"{rank}. {title} ({facts})")
+        link = escape.safe_url(lead.link)
+        if link:
+            text_lines.append(f"   {link}")
+        label = html.escape(title)
+        linked = f'<a href="{html.escape(link)}">{label}</a>' if link else label
+        items.append(f"<li>{linked} <small>{html.escape(facts)}</small></li>")
+    if hidden:
+        text_lines += ["", f"+{hidden} more in {where}"]
+    if message.url:
+        text_lines += ["", f"View digest: {message.url}"]
+    more = f"<p>+{hidden} more in {html.escape(where)}</p>" if hidden else ""
+    view = f'<p><a href="{html.escape(message.url)}">View digest</a></p>' if message.url else ""
+    body = (
+        f"<html><body><h2>{html.escape(message.title)}</h2><p>{html.escape(message.summary)}</p>"
+        f"<ol>{''.join(items)}</ol>{more}{view}"
+        f"<p><small>{html.escape(message.digest_file)} · batch {html.escape(message.batch_id)}</small></p>"
+        "</body></html>"
+    )
+    return EmailContent(message.title, "\n".join(text_lines) + "\n", body, message.batch_id)

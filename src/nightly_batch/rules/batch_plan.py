@@ -1,0 +1,189 @@
+"""The nightly batch's two ways from the state's bytes to the new state and the digest.
+
+`plan_from_bytes` is the fast one (see `fastmark`); `plan_from_dicts` parses everything into
+dicts and is the reference: it also takes every file the fast one declines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from nightly_batch.core.jsonio import dump_json
+from nightly_batch.rules.fastmark import (
+    LEAD_SEPARATOR,
+    NotFast,
+    digest_lead_lines,
+    mark_raw,
+    split_state,
+)
+from nightly_batch.rules.history import append_history, owned_list
+from nightly_batch.rules.marking import Rule, digest_entries, mark_queue
+from nightly_batch.rules.shapes import State
+from nightly_batch.settings.config import ConfidenceWeights
+
+TASK = "nightly-batch"
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True, slots=True)
+class BatchInputs:
+    stamp: str
+    batch_id: str
+    day: date
+    zone: str
+    rule: Rule
+    weights: ConfidenceWeights
+    history_limit: int
+    state_path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPlan:
+    state: list[bytes | bytearray | msgspec.Raw]  # the new state file, in pieces
+    digest: bytes
+    summary: dict[str, Any]
+    invalid: list[tuple[str, str]]
+    message: str
+
+
+def _summary(
+    inputs: BatchInputs, docs: int, total: int, marked: int, selected: int, invalid: int
+) -> dict[str, Any]:
+    return {
+        "docsProcessed": docs,
+        "queueTotal": total,
+        "markedForDraft": marked,
+        "selectedTotal": selected,
+        "invalidItems": invalid,
+        "threshold": inputs.rule.threshold,
+    }
+
+
+def _message(docs: int, marked: int) -> str:
+    return f"nightly batch: synced {docs} docs, marked {marked} for draft"
+
+
+def _add_history(state: State, inputs: BatchInputs, message: str) -> None:
+    append_history(
+        state,
+        task=TASK,
+        handled_at=inputs.stamp,
+        ok=True,
+        message=message,
+        limit=inputs.history_limit,
+        path=inputs.state_path,
+    )
+
+
+def _head(inputs: BatchInputs, summary: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "generatedAt": inputs.stamp,
+        "batchId": inputs.batch_id,
+        "digestDate": inputs.day.isoformat(),
+        "timeZone": inputs.zone,
+        "summary": summary,
+    }
+
+
+def lay_out_digest(
+    head: dict[str, Any], lead_lines: bytes | bytearray, doc_changes: bytes
+) -> bytes:
+    """The digest file: its head indented for people, then one compact lead per line.
+
+    Indenting every lead as well would double the file and cost a formatting pass over it,
+    and a lead per line is what `grep` and `less` want from a list of tens of thousands.
+    """
+    opening = dump_json(head, indent=True)[: -len(b"\n}")]
+    queue = b"".join((b"\n    ", lead_lines, b"\n  ")) if lead_lines else b""
+    return b"".join(
+        (opening, b',\n  "redditQueue": [', queue, b'],\n  "docChanges": ', doc_changes, b"\n}\n")
+    )
+
+
+def plan_from_dicts(state: State, inputs: BatchInputs, *, exact: bool) -> BatchPlan:
+    """The reference path: every value parsed, changed in place, written back whole."""
+    path = inputs.state_path
+    queue = owned_list(state, "redditQueue", path)
+    docs = owned_list(state, "pendingDocChanges", path)
+    owned_list(state, "taskHistory", path)  # checked before anything is written
+    selection = mark_queue(queue, inputs.rule, inputs.stamp)
+    entries = digest_entries(selection, inputs.weights)
+    summary = _summary(
+        inputs, len(docs), len(queue), selection.marked, len(entries), len(selection.invalid)
+    )
+    if "pendingDocChanges" in state:
+        state["pendingDocChanges"] = []
+    state["lastNightlyBatchAt"] = inputs.stamp
+    message = _message(len(docs), selection.marked)
+    _add_history(state, inputs, message)
+    return BatchPlan(
+        [dump_json(state, exact=exact)],
+        lay_out_digest(
+            _head(inputs, summary),
+            LEAD_SEPARATOR.join(dump_json(entry, exact=exact) for entry in entries),
+            dump_json(list(docs), exact=exact),
+        ),
+        summary,
+        selection.invalid,
+        message,
+    )
+
+
+def _owned(top: dict[str, msgspec.Raw], key: str) -> list[Any]:
+    if key not in top:
+        return []
+    try:
+        value = msgspec.json.decode(top[key])
+    except (msgspec.DecodeError, RecursionError) as error:
+        raise NotFast(str(error)) from None
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise NotFast(f"{key} is not a list")  # the reference path words the error
+    return value
+
+
+def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
+    """The fast path; raises NotFast for anything the reference path should handle."""
+    top = split_state(data)
+    raw_queue = top.get("redditQueue")
+    if raw_queue is None or (len(raw_queue) == 4 and bytes(raw_queue) == b"null"):
+        raw_queue = msgspec.Raw(b"[]")
+    docs = _owned(top, "pendingDocChanges")
+    history = _owned(top, "taskHistory")
+    selection = mark_raw(raw_queue, inputs.rule, inputs.stamp)
+    queue = selection.finish()
+    lead_lines = digest_lead_lines(selection, inputs.weights)
+    summary = _summary(
+        inputs,
+        len(docs),
+        selection.count,
+        selection.marked,
+        len(selection.selected),
+        len(selection.invalid),
+    )
+    message = _message(len(docs), selection.marked)
+    holder: State = {"taskHistory": history}
+    _add_history(holder, inputs, message)
+    replaced: dict[str, bytes | bytearray] = {
+        "redditQueue": queue,
+        "pendingDocChanges": b"[]",
+        "lastNightlyBatchAt": _encode(inputs.stamp),
+        "taskHistory": _encode(holder["taskHistory"]),
+    }
+    keys = [*top, *(key for key in ("lastNightlyBatchAt", "taskHistory") if key not in top)]
+    # Pieces, not one joined buffer: the queue's hundreds of megabytes are written as they are.
+    chunks: list[bytes | bytearray | msgspec.Raw] = [b"{"]
+    for number, key in enumerate(keys):
+        chunks += [b"," if number else b"", _encode(key), b":", replaced.get(key) or top[key]]
+    chunks.append(b"}")
+    if b"\n" in data[:1024]:
+        # An indented file: written compact throughout, not half indented.
+        chunks = [msgspec.json.format(b"".join(chunks), indent=-1)]
+    digest = lay_out_digest(_head(inputs, summary), lead_lines, _encode(docs))
+    return BatchPlan(chunks, digest, summary, selection.invalid, message)

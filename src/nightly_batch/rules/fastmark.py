@@ -1,0 +1,279 @@
+"""The nightly batch over raw JSON bytes: what the dict path does, without rebuilding the file.
+
+Only the fields the rule reads are decoded from each lead (a small msgspec Struct); a lead that
+does not change is written back as the very bytes it was read from, and a lead that only gains
+our fields gets them appended to its bytes. Anything unusual (a lead that already carries our
+fields with other values, a malformed owned key, a file msgspec cannot read) goes through the
+plain dict path (`marking.mark_queue`) or makes the caller fall back to it entirely, so both
+paths always agree; a differential test holds them to that.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from nightly_batch.rules.confidence import DECIMALS, Invalid, Scored, is_selected, score_item
+from nightly_batch.rules.marking import Rule, mark_queue
+
+UNSET = msgspec.UNSET
+
+
+class LeadView(msgspec.Struct, rename="camel"):
+    """The fields of a lead that the rule reads or writes; everything else is skipped."""
+
+    id: Any = UNSET
+    score: Any = UNSET
+    llm_score: Any = UNSET
+    model_score: Any = UNSET
+    draft_record_id: Any = UNSET
+    selected_for_draft: Any = UNSET
+    selected_at: Any = UNSET
+    confidence: Any = UNSET
+    confidence_breakdown: Any = UNSET
+
+
+_top = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_items = msgspec.json.Decoder(list[msgspec.Raw])
+# A lead that is an object decodes to a LeadView; anything else to itself (and is invalid).
+_views = msgspec.json.Decoder(list[LeadView | str | int | float | bool | list[Any] | None])
+_encode = msgspec.json.Encoder().encode
+
+
+_PLAIN = (int, float)
+_NOT_PLAIN = object()
+
+
+def _plain_outcome(score: float, rule: Rule, appended_selected: bytes) -> Any:
+    """(suffix bytes, Scored or None when not selected) for a plain score, as keyword_part."""
+    try:
+        number = float(score)
+    except OverflowError:
+        return _NOT_PLAIN
+    if not math.isfinite(number) or number < 0:
+        return _NOT_PLAIN
+    keyword = number if number <= 1 else min(number / rule.keyword_score_max, 1.0)
+    confidence = round(keyword, DECIMALS)
+    if confidence > rule.threshold:
+        return b',"confidence":' + _encode(confidence) + appended_selected, Scored(
+            confidence, keyword, None
+        )
+    return b',"confidence":' + _encode(confidence) + b"},", None
+
+
+class NotFast(Exception):  # noqa: N818  (a signal, not an error)
+    """The input needs the plain dict path."""
+
+
+@dataclass(slots=True)
+class RawSelection:
+    """The fast path's counterpart of marking.Selection: the new queue as one growing buffer.
+
+    Leads are appended to `queue` as they are decided, so no per-lead bytes object is kept
+    (a million of them cost more in allocation than the work itself); a selected lead is
+    remembered by where it lies in the buffer.
+    """
+
+    queue: bytearray = field(default_factory=lambda: bytearray(b"["))
+    count: int = 0
+    marked: int = 0
+    # (index, selectedAt, confidence, start, end, Scored) of every selected lead
+    selected: list[tuple[int, str, float, int, int, Scored]] = field(default_factory=list)
+    invalid: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, data: bytes | msgspec.Raw) -> tuple[int, int]:
+        """Append one lead's bytes; returns where they lie."""
+        start = len(self.queue)
+        self.queue += data
+        self.queue += b","  # every lead is followed by a comma; finish() drops the last
+        self.count += 1
+        return start, len(self.queue) - 1
+
+    def finish(self) -> bytearray:
+        if self.count:
+            del self.queue[-1]
+        self.queue += b"]"
+        return self.queue
+
+
+def split_state(data: bytes) -> dict[str, msgspec.Raw]:
+    """The top-level keys with their values still as raw bytes; NotFast if that cannot be."""
+    try:
+        return _top.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise NotFast(str(error)) from None
+
+
+def _scored(view: LeadView, rule: Rule) -> Scored | Invalid:
+    score = view.score
+    kind = type(score)
+    no_model = view.llm_score in (UNSET, None) and view.model_score in (UNSET, None)
+    if no_model and (kind is int or kind is float):
+        # The common case inline, computed exactly as confidence.keyword_part does.
+        try:
+            number = float(score)
+        except OverflowError:
+            number = math.inf
+        if math.isfinite(number) and number >= 0:
+            keyword = number if number <= 1 else min(number / rule.keyword_score_max, 1.0)
+            return Scored(round(keyword, DECIMALS), keyword, None)
+    parts = (("score", score), ("llmScore", view.llm_score), ("modelScore", view.model_score))
+    item = {key: value for key, value in parts if value is not UNSET}
+    return score_item(item, rule.weights, rule.keyword_score_max)
+
+
+def _via_dicts(
+    raw: msgspec.Raw, index: int, rule: Rule, selected_at: str, result: RawSelection
+) -> None:
+    """One lead through the reference dict path."""
+    item = msgspec.json.decode(raw)
+    one = mark_queue([item], rule, selected_at)
+    result.marked += one.marked
+    for _, reason in one.invalid:
+        lead_id = str(item["id"]) if isinstance(item, dict) and "id" in item else f"#{index}"
+        result.invalid.append((lead_id, reason))
+    start, end = result.add(_encode(item))
+    for _, lead, scored in one.selected:
+        result.selected.append(
+            (index, str(lead.get("selectedAt", "")), scored.confidence, start, end, scored)
+        )
+
+
+def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelection:
+    """mark_queue's result, computed on the raw queue."""
+    try:
+        # Two passes in C beat one Python-level decode per lead: the views, and the raw bytes.
+        views = _views.decode(raw_queue)
+        raws = _items.decode(raw_queue)
+    except (msgspec.DecodeError, RecursionError) as error:
+        raise NotFast(str(error)) from None
+    result = RawSelection()
+    queue, selected = result.queue, result.selected
+    # The suffix replaces the lead's closing brace and brings the comma that follows it.
+    appended_selected = b',"selectedForDraft":true,"selectedAt":' + _encode(selected_at) + b"},"
+    memo: dict[Any, Any] = {}
+    added = marked = 0  # kept in locals in the loop; written back to result after it
+    for index, (lead, raw) in enumerate(zip(views, raws, strict=True)):
+        if type(lead) is LeadView and (
+            lead.confidence is UNSET
+            and lead.selected_for_draft is UNSET
+            and lead.selected_at is UNSET
+            and lead.llm_score is UNSET
+            and lead.model_score is UNSET
+            and lead.draft_record_id is UNSET
+            and type(lead.score) in _PLAIN
+        ):
+            # A lead we never touched, scored by keywords alone: the common case. Sweeper scores
+            # take a handful of values, so each one's outcome is computed once.
+            score = lead.score
+            known = memo.get(score)
+            if known is None:
+                known = _plain_outcome(score, rule, appended_selected)
+                if score:  # 0 and -0.0 are equal keys but give different confidences
+                    memo[score] = known
+            if known is not _NOT_PLAIN:
+                suffix, scored = known
+                start = len(queue)
+                queue += raw
+                queue[-1:] = suffix
+                added += 1
+                if scored is not None:
+                    marked += 1
+                    end = len(queue) - 1
+                    selected.append((index, selected_at, scored.confidence, start, end, scored))
+                continue
+        result.count, result.marked = result.count + added, result.marked + marked
+        added = marked = 0
+        _other(lead, raw, index, rule, selected_at, result)
+    result.count, result.marked = result.count + added, result.marked + marked
+    return result
+
+
+def _other(
+    lead: Any, raw: msgspec.Raw, index: int, rule: Rule, selected_at: str, result: RawSelection
+) -> None:
+    """A lead the inline case did not take: not an object, drafted, or touched before."""
+    if type(lead) is not LeadView:
+        _via_dicts(raw, index, rule, selected_at, result)
+    elif lead.draft_record_id is not UNSET and lead.draft_record_id not in (None, ""):
+        result.add(raw)
+    else:
+        _general(lead, raw, index, rule, selected_at, result)
+
+
+def _general(
+    lead: LeadView, raw: msgspec.Raw, index: int, rule: Rule, selected_at: str, result: RawSelection
+) -> None:
+    """Any lead the inline case did not take: unchanged bytes where possible, else dicts."""
+    scored = _scored(lead, rule)
+    flagged = lead.selected_for_draft is not UNSET and bool(lead.selected_for_draft)
+    if isinstance(scored, Invalid):
+        if flagged or lead.selected_at is not UNSET:
+            _via_dicts(raw, index, rule, selected_at, result)
+            return
+        result.invalid.append((f"#{index}" if lead.id is UNSET else str(lead.id), scored.reason))
+        result.add(raw)
+        return
+    chosen = is_selected(scored, rule.threshold)
+    unchanged = (
+        type(lead.confidence) is float
+        and lead.confidence == scored.confidence
+        and (flagged if chosen else (not flagged and lead.selected_at is UNSET))
+    )
+    if not unchanged:
+        _via_dicts(raw, index, rule, selected_at, result)
+        return
+    start, end = result.add(raw)
+    if chosen:
+        stamp = "" if lead.selected_at is UNSET else str(lead.selected_at)
+        result.selected.append((index, stamp, scored.confidence, start, end, scored))
+
+
+LEAD_SEPARATOR = b",\n    "  # the digest lists one lead per line, indented under its key
+
+
+def digest_lead_lines(selection: RawSelection, weights: Any) -> bytearray:
+    """The digest's leads, one per line, in marking.digest_entries order, with breakdowns.
+
+    Call after `finish`: the leads are read back from the finished queue buffer and copied
+    into one growing buffer, without a bytes object per lead.
+    """
+    ordered = sorted(
+        selection.selected, key=lambda entry: (entry[1], entry[2], -entry[0]), reverse=True
+    )
+    weights_bytes = _encode({"keyword": weights.keyword, "model": weights.model})
+    queue = selection.queue
+    # Leads copied from an indented state span lines; each is made compact again. (A JSON
+    # string cannot hold a raw line break, so one anywhere in the queue is layout.)
+    indented = b"\n" in queue or b"\r" in queue
+    view = memoryview(queue)
+    # Keyword-only confidences take a handful of values: each breakdown is encoded once, as
+    # (its value, the bytes that end a lead with it and start the next line).
+    breakdowns: dict[float, tuple[bytes, bytes]] = {}
+    lines = bytearray()
+    for _, _, _, start, end, scored in ordered:
+        keyword, model = scored.keyword, scored.model
+        plain = model is None and type(keyword) is float and keyword != 0  # 0.0 == -0.0
+        known = breakdowns.get(keyword) if plain else None
+        if known is None:
+            parts = (_encode(round(keyword, DECIMALS)), _encode(model), weights_bytes)
+            value = b'{"keyword":%b,"model":%b,"weights":%b}' % parts
+            known = (value, b',"confidenceBreakdown":%b}%b' % (value, LEAD_SEPARATOR))
+            if plain:
+                breakdowns[keyword] = known
+        lead = msgspec.json.format(view[start:end], indent=-1) if indented else view[start:end]
+        if queue.find(b'"confidenceBreakdown"', start, end) == -1:
+            lines += lead[:-1]
+            lines += known[1]
+        else:
+            # Already has one (an old or foreign key): replace it in place, as a dict would.
+            item = msgspec.json.decode(lead)
+            item["confidenceBreakdown"] = msgspec.json.decode(known[0])
+            lines += _encode(item)
+            lines += LEAD_SEPARATOR
+    view.release()
+    del lines[len(lines) - len(LEAD_SEPARATOR) :]  # no separator after the last lead
+    return lines

@@ -1,0 +1,168 @@
+"""Digest files: one per business date in `digestDir`, written atomically, never silently lost.
+
+A re-run on the same date replaces `digest-YYYY-MM-DD.json`; the replaced version is kept as
+`archive/digest-YYYY-MM-DD.<batchId>.json`, where the original's `digest-*.json` glob and our
+own listing do not mistake it for a current digest.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from nightly_batch.core.atomic import fsync_directory, keep_copy, write_atomic
+from nightly_batch.core.jsonio import JsonSyntaxError, parse_json
+from nightly_batch.errors import DigestError, WriteError
+
+DIGEST_MODE = 0o640
+DIRECTORY_MODE = 0o750
+ARCHIVE = "archive"
+_BATCH_ID = re.compile(rb'"batchId":\s*"([A-Za-z0-9-]{1,64})"')
+_NAME = re.compile(r"^digest-(\d{4}-\d{2}-\d{2})\.json$")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFile:
+    """A digest on disk and the business date its name carries."""
+
+    day: date
+    path: Path
+
+
+def business_date(moment: datetime, zone: ZoneInfo) -> date:
+    """The date the batch belongs to: the local date in `digestTimeZone`, not the UTC date."""
+    return moment.astimezone(zone).date()
+
+
+def digest_path(directory: Path, day: date) -> Path:
+    return directory / f"digest-{day.isoformat()}.json"
+
+
+def ensure_directory(directory: Path) -> None:
+    """Create `directory` (and parents) if missing, durably."""
+    if not directory.is_dir():
+        directory.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
+        fsync_directory(directory.parent)
+
+
+def write_digest(directory: Path, day: date, data: bytes) -> tuple[Path, Path | None]:
+    """Write the day's digest; returns its path and where a replaced version was kept."""
+    target = digest_path(directory, day)
+    try:
+        ensure_directory(directory)
+        kept = None
+        if target.exists():
+            archive = directory / ARCHIVE
+            ensure_directory(archive)
+            kept = archive / f"{target.stem}.{_previous_id(target)}.json"
+            keep_copy(target, kept)
+            fsync_directory(archive)
+        write_atomic(target, [data], DIGEST_MODE)
+    except OSError as error:
+        raise WriteError(
+            f"{target}: the digest could not be written ({error.strerror or error}); "
+            "the state was not changed."
+        ) from None
+    return target, kept
+
+
+def _previous_id(path: Path) -> str:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1024)
+        # batchId is the second key of every digest we write, so the file's head has it;
+        # a large digest is not read whole for it.
+        found = _BATCH_ID.search(head)
+        batch_id = found.group(1).decode() if found else None
+    except OSError:
+        batch_id = None
+    if isinstance(batch_id, str) and re.fullmatch(r"[A-Za-z0-9-]{1,64}", batch_id):
+        return batch_id
+    # An unreadable or foreign file is still kept, under a name that cannot collide.
+    return f"replaced-{time.time_ns()}"
+
+
+def list_digests(directory: Path) -> list[DigestFile]:
+    """Current digests, newest business date first; archived and foreign files are ignored."""
+    if not directory.is_dir():
+        return []
+    found = []
+    for path in directory.iterdir():
+        match = _NAME.match(path.name)
+        if match is None:
+            continue
+        try:
+            day = date.fromisoformat(match.group(1))
+        except ValueError:
+            continue
+        found.append(DigestFile(day, path))
+    return sorted(found, key=lambda digest: digest.day, reverse=True)
+
+
+def find_digest(directory: Path, day: date) -> DigestFile | None:
+    path = digest_path(directory, day)
+    return DigestFile(day, path) if path.is_file() else None
+
+
+def read_digest(path: Path) -> dict[str, Any]:
+    """A digest's content; a missing or malformed file is a DigestError naming it."""
+    try:
+        digest = parse_json(path.read_bytes())
+    except FileNotFoundError:
+        raise DigestError(f"{path}: the digest file does not exist.") from None
+    except OSError as error:
+        raise DigestError(f"{path}: the digest file cannot be read ({error.strerror}).") from None
+    except JsonSyntaxError as fault:
+        raise DigestError(f"{path}: {fault}.") from None
+    problem = _shape_problem(digest)
+    if problem:
+        raise DigestError(f"{path}: not a digest ({problem}).")
+    return digest  # type: ignore[no-any-return]
+
+
+HEAD_BYTES = 64 * 1024
+_QUEUE_KEY = re.compile(rb',\s*"redditQueue"\s*:')
+
+
+def read_digest_head(path: Path) -> dict[str, Any]:
+    """A digest's keys before its leads (generatedAt, batchId, digestDate, summary, ...).
+
+    Status and health checks need only these; reading a digest of 250,000 leads whole would
+    make them as slow as the queue is long. Our digests list their leads after the summary, so
+    the head of the file holds everything; any other file is read whole.
+    """
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except FileNotFoundError:
+        raise DigestError(f"{path}: the digest file does not exist.") from None
+    except OSError as error:
+        raise DigestError(f"{path}: the digest file cannot be read ({error.strerror}).") from None
+    found = _QUEUE_KEY.search(head)
+    if found is not None:
+        try:
+            digest = parse_json(head[: found.start()] + b"}")
+        except JsonSyntaxError:
+            digest = None
+        if isinstance(digest, dict) and isinstance(digest.get("summary"), dict):
+            return digest
+    return read_digest(path)
+
+
+def _shape_problem(digest: Any) -> str | None:
+    if not isinstance(digest, dict):
+        return "the top level is not an object"
+    if not isinstance(digest.get("summary"), dict):
+        return "'summary' is missing or not an object"
+    if not isinstance(digest.get("redditQueue"), list):
+        return "'redditQueue' is missing or not a list"
+    if not isinstance(digest.get("generatedAt"), str):
+        return "'generatedAt' is missing or not a string"
+    if not isinstance(digest.get("batchId"), str) or not digest["batchId"]:
+        return "'batchId' is missing or not a string"
+    return None

@@ -1,0 +1,172 @@
+"""The shared state file `orchestrator_state.json`: the only module that reads or writes it.
+
+Other programs (the sweeper, the reply drafter) write the same file. The protocol they can
+cooperate with: an exclusive flock on the sidecar `<state>.lock` around read-change-write, and an
+atomic replace. The lock is on a separate file because os.replace gives the state a new inode,
+and a lock on the old inode would protect nothing.
+
+Keys and fields we do not own pass through untouched: the file is parsed into plain dicts and
+lists (key order kept) and written back from them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from nightly_batch.core.atomic import keep_copy, sweep_stale_temps, write_atomic
+from nightly_batch.core.jsonio import JsonSyntaxError, dump_json, parse_json_exact
+from nightly_batch.core.locks import FileLock
+from nightly_batch.errors import BusyError, ConflictError, StateError, WriteError
+from nightly_batch.rules.shapes import State
+
+NEW_FILE_MODE = 0o600
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Keep the cyclic GC off while millions of fresh, acyclic JSON objects are alive.
+
+    Each collection would walk every one of them, which goes quadratic over a large parse;
+    plain JSON values hold no cycles, so reference counting frees them all the same.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def parse_state(path: Path, data: bytes) -> tuple[State, bool]:
+    """Parse state bytes (and whether they need the exact writer); a fault names the position."""
+    try:
+        state, exact = parse_json_exact(data)
+    except JsonSyntaxError as fault:
+        raise StateError(f"{path}: {fault}; the file was left untouched.") from None
+    if not isinstance(state, dict):
+        raise StateError(
+            f"{path}: the top level must be a JSON object, not {type(state).__name__}; "
+            "the file was left untouched."
+        )
+    return state, exact
+
+
+class StateTransaction:
+    """Read and write the state while holding its lock; created by SharedStateStore.transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._exact = False
+        self._seen: tuple[int, int, int] | None = None  # the file as read: inode, size, mtime
+        self._read = False
+
+    @property
+    def exact(self) -> bool:
+        """Whether what was read holds values only the exact (standard library) writer keeps."""
+        return self._exact
+
+    def read_bytes(self) -> bytes | None:
+        """The file's bytes; None when there is no state file yet."""
+        self._read = True
+        try:
+            with self.path.open("rb") as handle:
+                self._seen = _identity(os.fstat(handle.fileno()))
+                return handle.read()
+        except FileNotFoundError:
+            self._seen = None
+            return None
+        except OSError as error:
+            raise StateError(f"{self.path}: cannot be read ({error.strerror}).") from None
+
+    def parse(self, data: bytes | None) -> State:
+        """`data` as a state (None is an empty state); remembers which writer it needs."""
+        if data is None:
+            return {}
+        state, self._exact = parse_state(self.path, data)
+        return state
+
+    def read(self) -> State:
+        """The current state; a missing file is an empty state."""
+        return self.parse(self.read_bytes())
+
+    def write(self, state: State) -> None:
+        """Replace the file atomically with `state`, keeping the previous version as `.bak`."""
+        self.write_bytes([dump_json(state, exact=self._exact)])
+
+    def write_bytes(self, chunks: Iterable[bytes | bytearray | memoryview | Any]) -> None:
+        """Replace the file atomically with `chunks`, keeping the previous version as `.bak`."""
+        try:
+            if self.path.exists():
+                mode = self.path.stat().st_mode & 0o777
+                keep_copy(self.path, self.path.with_name(self.path.name + ".bak"))
+            else:
+                mode = NEW_FILE_MODE
+            write_atomic(self.path, chunks, mode, before_replace=self._unchanged)
+        except OSError as error:
+            raise WriteError(
+                f"{self.path}: the new state could not be written ({error.strerror or error}); "
+                "the previous state is unchanged."
+            ) from None
+
+    def _unchanged(self) -> None:
+        """Refuse to replace a file another program rewrote behind the lock since we read it.
+
+        Writers that take the lock cannot do that; one that ignores it would otherwise lose
+        its change (a queued lead) to our replace. The run is retried and reads it afresh.
+        """
+        if not self._read:
+            return
+        try:
+            now = _identity(self.path.stat())
+        except FileNotFoundError:
+            now = None
+        if now != self._seen:
+            raise ConflictError(
+                f"{self.path}: changed by another program that does not take the lock "
+                f"({self.path.name}.lock) while this run was working; nothing was written."
+            )
+
+
+def _identity(status: os.stat_result) -> tuple[int, int, int]:
+    return status.st_ino, status.st_size, status.st_mtime_ns
+
+
+class SharedStateStore:
+    """The shared state file and its lock protocol."""
+
+    def __init__(self, path: Path, lock_timeout: float = 60.0) -> None:
+        self.path = path
+        self.lock_path = path.with_name(path.name + ".lock")
+        self.lock_timeout = lock_timeout
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[StateTransaction]:
+        """Hold the exclusive lock for one read-change-write."""
+        lock = FileLock(self.lock_path)
+        try:
+            acquired = lock.acquire(self.lock_timeout)
+        except OSError as error:
+            raise StateError(
+                f"{self.lock_path}: the lock file cannot be opened ({error.strerror})."
+            ) from None
+        if not acquired:
+            raise BusyError(
+                f"{self.lock_path}: another process has held the state lock for more than "
+                f"{self.lock_timeout:g} s; nothing was changed."
+            )
+        try:
+            sweep_stale_temps(self.path)
+            yield StateTransaction(self.path)
+        finally:
+            lock.release()
+
+    def read(self) -> State:
+        """A consistent snapshot, taken under the lock."""
+        with self.transaction() as transaction:
+            return transaction.read()

@@ -1,0 +1,177 @@
+"""What `status` reports: read from the runtime store and the digest folder, never the state file,
+so it answers as fast for a million queued leads as for ten."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from nightly_batch import __version__
+from nightly_batch.core.clock import iso_utc, parse_iso
+from nightly_batch.core.names import TASKS
+from nightly_batch.core.processes import process_alive
+from nightly_batch.errors import DigestError
+from nightly_batch.rules.jobs import daily_jobs
+from nightly_batch.settings.config import Config
+from nightly_batch.storage.digests import list_digests, read_digest_head
+from nightly_batch.storage.port import RunRecord
+
+
+def _run(record: RunRecord | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    result = record.result
+    if result == "running" and not process_alive(record.pid):
+        result = "interrupted"  # the process died mid-run (killed, crashed, power cut)
+    return {
+        "result": result,
+        "trigger": record.trigger,
+        "startedAt": record.started_at,
+        "endedAt": record.ended_at,
+        "durationSeconds": record.duration_s,
+        "message": record.message,
+        "runId": record.id,
+    }
+
+
+def gather_status(config: Config, now: datetime) -> dict[str, Any]:
+    """The status as plain data (what `status --json` prints)."""
+    status: dict[str, Any] = {
+        "version": __version__,
+        "config": str(config.config_path),
+        "timeZone": config.digest_time_zone,
+        "tasks": dict.fromkeys(TASKS),
+        "heartbeat": None,
+        "lastDigest": None,
+        "queue": None,
+        "nextRuns": _next_runs(config, now),
+        "alerts": [],
+        "silences": [],
+    }
+    store = None
+    if config.database_path.exists():
+        from nightly_batch.storage.sqlite import SqliteStore  # noqa: PLC0415
+
+        store = SqliteStore(config.database_path)
+    try:
+        if store is not None:
+            last = store.last_runs()
+            status["tasks"] = {task: _run(last.get(task)) for task in TASKS}
+            beat = store.last_heartbeat()
+            if beat:
+                age = (now - parse_iso(beat)).total_seconds()
+                status["heartbeat"] = {"at": beat, "ageSeconds": round(age, 1)}
+            status["queue"] = store.fact("queue")
+            status["alerts"] = [
+                {
+                    "name": a.name,
+                    "task": a.task,
+                    "severity": a.severity,
+                    "since": a.started_at,
+                    "summary": a.summary,
+                }
+                for a in store.alerts.firing()
+            ]
+            status["silences"] = [
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "task": s.task,
+                    "until": s.expires_at,
+                    "reason": s.reason,
+                }
+                for s in store.alerts.silences(iso_utc(now))
+            ]
+        status["lastDigest"] = _last_digest(config, store)
+    finally:
+        if store is not None:
+            store.close()
+    return status
+
+
+def _next_runs(config: Config, now: datetime) -> dict[str, dict[str, str]]:
+    """Each daily job's next fire, computed as the daemon's triggers compute it."""
+    runs = {}
+    for job in daily_jobs(config):
+        fire = job.next_after(now)
+        runs[job.task] = {"local": fire.astimezone(job.zone).isoformat(), "utc": iso_utc(fire)}
+    return runs
+
+
+def _last_digest(config: Config, store: Any) -> dict[str, Any] | None:
+    found = list_digests(config.digests)
+    if not found:
+        return None
+    newest = found[0]
+    entry: dict[str, Any] = {"file": newest.path.name, "date": newest.day.isoformat()}
+    try:
+        digest = read_digest_head(newest.path)
+    except DigestError as error:
+        entry["error"] = str(error)
+        return entry
+    entry.update(
+        batchId=digest["batchId"],
+        generatedAt=digest["generatedAt"],
+        leads=digest["summary"].get("selectedTotal", len(digest.get("redditQueue", []))),
+        deliveries=[
+            {
+                "channel": record.channel,
+                "status": record.status,
+                "attempts": record.attempts,
+                "at": record.updated_at,
+            }
+            for record in (store.deliveries_for(digest["batchId"]) if store else [])
+        ],
+    )
+    return entry
+
+
+def render_status(status: dict[str, Any]) -> str:
+    """The status as a short table for a terminal."""
+    header = f"nightly-batch {status['version']}  config {status['config']}"
+    lines = [f"{header}  time zone {status['timeZone']}", ""]
+    for task, fire in status["nextRuns"].items():
+        lines.append(f"next {task:<14} {fire['local']}  ({fire['utc']})")
+    lines.append("")
+    lines.append(f"{'task':<14} {'result':<12} {'started (UTC)':<25} {'duration':>9}  message")
+    for task, run in status["tasks"].items():
+        if run is None:
+            lines.append(f"{task:<14} {'never run':<12}")
+            continue
+        duration = f"{run['durationSeconds']:.2f} s" if run["durationSeconds"] is not None else "-"
+        lines.append(
+            f"{task:<14} {run['result']:<12} {run['startedAt']:<25} {duration:>9}  {run['message'] or ''}"
+        )
+    lines.append("")
+    beat = status["heartbeat"]
+    lines.append(
+        f"heartbeat: {beat['ageSeconds']:.0f} s ago ({beat['at']})"
+        if beat
+        else "heartbeat: none yet"
+    )
+    digest = status["lastDigest"]
+    if digest is None:
+        lines.append("last digest: none yet")
+    elif "error" in digest:
+        lines.append(f"last digest: {digest['file']} is unreadable: {digest['error']}")
+    else:
+        sent = (
+            ", ".join(f"{d['channel']} {d['status']}" for d in digest["deliveries"])
+            or "not delivered"
+        )
+        lines.append(f"last digest: {digest['file']} ({digest['leads']} leads; {sent})")
+    lines.extend(
+        f"ALERT {a['severity']}: {a['name']} ({a['task']}) since {a['since']}: {a['summary']}"
+        for a in status["alerts"]
+    )
+    lines.extend(
+        f"silence {s['id']}: {s['name']} ({s['task']}) until {s['until']}"
+        for s in status["silences"]
+    )
+    queue = status["queue"]
+    lines.append(
+        f"queue: {queue['total']} leads at the last batch, {queue['selected']} selected ({queue['at']})"
+        if queue
+        else "queue: unknown until the first nightly batch"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,133 @@
+"""The read-only dashboard: overview, digests, one digest, run history, alerts.
+
+Server-rendered (Jinja2 with autoescape, so Reddit text is always text), no JavaScript, no
+external assets, readable on a phone. Only files inside `digestDir` whose names are exactly
+`digest-YYYY-MM-DD.json` are ever served. An optional DASHBOARD_TOKEN guards every page for use
+behind a reverse proxy (`Authorization: Bearer <token>`, or HTTP basic with the token as the
+password).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import re
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from nightly_batch import __version__
+from nightly_batch.core.clock import Clock, SystemClock
+from nightly_batch.errors import DigestError
+from nightly_batch.rules.message import build_message
+from nightly_batch.settings.config import Config
+from nightly_batch.storage.digests import read_digest
+from nightly_batch.storage.port import RuntimeStore
+from nightly_batch.storage.status import gather_status
+from nightly_batch.web import data as dashboard_data
+
+DIGEST_NAME = re.compile(r"^digest-\d{4}-\d{2}-\d{2}\.json$")
+
+
+def _authorized(request: Request, token: str) -> bool:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return hmac.compare_digest(value.strip(), token)
+    if scheme.lower() == "basic":
+        try:
+            _, _, password = base64.b64decode(value.strip()).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        return hmac.compare_digest(password, token)
+    return False
+
+
+class Dashboard:
+    """The pages, each a method; `app` is the ASGI application."""
+
+    def __init__(self, config: Config, store: RuntimeStore, clock: Clock) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.heads = dashboard_data.DigestHeads()
+        self.templates = Environment(
+            loader=PackageLoader("nightly_batch.web", "templates"),
+            autoescape=select_autoescape(default=True),
+        )
+
+    def render(self, template: str, request: Request, **context: Any) -> HTMLResponse:
+        html = self.templates.get_template(template).render(
+            request=request, version=__version__, zone=self.config.digest_time_zone, **context
+        )
+        return HTMLResponse(html)
+
+    async def overview(self, request: Request) -> Response:
+        return self.render(
+            "overview.html", request, status=gather_status(self.config, self.clock.now())
+        )
+
+    async def digests(self, request: Request) -> Response:
+        return self.render(
+            "digests.html", request, digests=dashboard_data.digests(self.config, self.heads)
+        )
+
+    async def digest(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        path = self.config.digests / name
+        # Only our own file names, directly inside digestDir: "..", slashes and anything
+        # encoded never match, so nothing else on the disk can be reached.
+        if not DIGEST_NAME.match(name) or not path.is_file():
+            return PlainTextResponse("no such digest\n", status_code=404)
+        if request.query_params.get("format") == "json":
+            return Response(path.read_bytes(), media_type="application/json")
+        try:
+            content = read_digest(path)
+        except DigestError as error:
+            return PlainTextResponse(f"{error}\n", status_code=500)
+        message = build_message(content, name, None)
+        return self.render("digest.html", request, digest=content, message=message, name=name)
+
+    async def runs(self, request: Request) -> Response:
+        return self.render(
+            "runs.html", request, tasks=dashboard_data.history(self.store, self.clock.now())
+        )
+
+    async def alerts(self, request: Request) -> Response:
+        return self.render(
+            "alerts.html", request, **dashboard_data.alerts(self.store, self.clock.now())
+        )
+
+
+def create_dashboard(
+    config: Config, store: RuntimeStore, *, token: str | None = None, clock: Clock | None = None
+) -> Starlette:
+    """The dashboard as an ASGI app."""
+    pages = Dashboard(config, store, clock or SystemClock())
+    app = Starlette(
+        routes=[
+            Route("/", pages.overview),
+            Route("/digests", pages.digests),
+            Route("/digests/{name}", pages.digest),
+            Route("/runs", pages.runs),
+            Route("/alerts", pages.alerts),
+        ]
+    )
+    if token:
+
+        async def guard(request: Request, call_next: RequestResponseEndpoint) -> Response:
+            if not _authorized(request, token):
+                return PlainTextResponse(
+                    "a token is required\n",
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Basic realm="nightly-batch"'},
+                )
+            return await call_next(request)
+
+        app.add_middleware(BaseHTTPMiddleware, dispatch=guard)
+    return app

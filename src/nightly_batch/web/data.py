@@ -1,0 +1,98 @@
+"""What the dashboard pages show, gathered from the runtime store and the digest folder."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from nightly_batch.core.clock import iso_utc
+from nightly_batch.core.names import TASKS
+from nightly_batch.errors import DigestError
+from nightly_batch.settings.config import Config
+from nightly_batch.storage.digests import DigestFile, list_digests, read_digest_head
+from nightly_batch.storage.port import RuntimeStore
+from nightly_batch.web.charts import stacked_bars
+
+
+class DigestHeads:
+    """Digest heads (summary, batchId, ...) cached by file and modification time."""
+
+    def __init__(self) -> None:
+        self._cache: dict[Path, tuple[int, dict[str, Any]]] = {}
+
+    def head(self, entry: DigestFile) -> dict[str, Any]:
+        stamp = entry.path.stat().st_mtime_ns
+        cached = self._cache.get(entry.path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        try:
+            head = read_digest_head(entry.path)
+        except DigestError as error:
+            head = {"error": str(error)}
+        self._cache[entry.path] = (stamp, head)
+        return head
+
+
+def digests(config: Config, heads: DigestHeads) -> list[dict[str, Any]]:
+    rows = []
+    for entry in list_digests(config.digests):
+        head = heads.head(entry)
+        summary = head.get("summary", {})
+        rows.append(
+            {
+                "file": entry.path.name,
+                "date": entry.day.isoformat(),
+                "leads": summary.get("selectedTotal", 0),
+                "new": summary.get("markedForDraft", 0),
+                "queue": summary.get("queueTotal", 0),
+                "generated": head.get("generatedAt", ""),
+                "error": head.get("error"),
+            }
+        )
+    return rows
+
+
+def history(store: RuntimeStore, now: datetime) -> dict[str, Any]:
+    """Per task: success and failure bars over 30 and 90 days, and mean durations."""
+    since = now - timedelta(days=90)
+    rows = store.daily_results(iso_utc(since))
+    days90 = [(since + timedelta(days=n + 1)).date().isoformat() for n in range(90)]
+    tasks: dict[str, Any] = {}
+    for task in TASKS:
+        ok = dict.fromkeys(days90, 0)
+        bad = dict.fromkeys(days90, 0)
+        durations: dict[str, float] = {}
+        for day, name, result, count, mean in rows:
+            if name != task or day not in ok:
+                continue
+            (ok if result == "ok" else bad)[day] += count
+            if result == "ok":
+                durations[day] = mean
+        total_ok, total_bad = sum(ok.values()), sum(bad.values())
+        last30 = days90[-30:]
+        tasks[task] = {
+            "chart30": stacked_bars(
+                last30, [ok[d] for d in last30], [bad[d] for d in last30], f"{task}, last 30 days"
+            ),
+            "chart90": stacked_bars(
+                days90, [ok[d] for d in days90], [bad[d] for d in days90], f"{task}, last 90 days"
+            ),
+            "runs": total_ok + total_bad,
+            "failures": total_bad,
+            "success_rate": f"{100 * total_ok / (total_ok + total_bad):.1f} %"
+            if total_ok + total_bad
+            else "-",
+            "durations": sorted(durations.items())[-14:],
+        }
+    return tasks
+
+
+def alerts(store: RuntimeStore, now: datetime) -> dict[str, Any]:
+    since = iso_utc(now - timedelta(days=7))
+    return {
+        "alerts": [asdict(alert) for alert in store.alerts.all(since=since)],
+        "notifications": [asdict(n) for n in store.alerts.notifications(since=since)][-200:],
+        "silences": [asdict(s) for s in store.alerts.silences(iso_utc(now))],
+    }
