@@ -156,12 +156,19 @@ class Project:
     def settings(self, environ: dict[str, str] | None = None) -> Settings:
         return load_settings(self.config_path, environ or {})
 
-    def app(self, environ: dict[str, str] | None = None, *, real_channels: bool = False) -> App:
-        """An App on the project's clock that never waits; recording channels unless asked."""
+    def app(
+        self,
+        environ: dict[str, str] | None = None,
+        *,
+        real_channels: bool = False,
+        wait: Callable[[float], object] = lambda _: None,
+    ) -> App:
+        """An App on the project's clock whose waits return at once (or go to `wait`);
+        recording channels unless asked for the real ones."""
         channels: ChannelFactory = self.channel
         if real_channels:
             channels = build_channel
-        return build_app(self.settings(environ), channels, clock=self.clock, wait=lambda _: None)
+        return build_app(self.settings(environ), channels, clock=self.clock, wait=wait)
 
     def live_a_day(self) -> App:
         """A heartbeat, the night's batch, and seven hours later the morning's send-digest."""

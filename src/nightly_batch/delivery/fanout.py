@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from nightly_batch.core.clock import iso_utc, parse_iso
+from nightly_batch.core.retrying import Backoff
 from nightly_batch.delivery.channel import Delivery
 from nightly_batch.errors import ConfigError, DigestError
 from nightly_batch.observability.events import get_logger
@@ -21,8 +22,11 @@ from nightly_batch.storage.port import DeliveryRecord
 
 # A `pending` record this old belongs to a process that died mid-send.
 PENDING_STALE = timedelta(minutes=10)
-RETRY_FIRST = timedelta(minutes=5)
-RETRY_LONGEST = timedelta(hours=1)
+# A delivery owed after a transient failure is retried by a later heartbeat, no sooner than
+# this: 5 minutes after the first failure, doubling, at most an hour.
+REDELIVERY = Backoff(
+    base=timedelta(minutes=5).total_seconds(), cap=timedelta(hours=1).total_seconds()
+)
 
 log = get_logger(__name__)
 
@@ -154,8 +158,7 @@ def _due(record: DeliveryRecord, now: datetime) -> bool:
     if record.failure not in ("transient", "rate-limited"):
         # A wrong setting or payload needs a person: a changed config and a manual run.
         return False
-    wait = min(RETRY_FIRST * (1 << min(max(record.attempts - 1, 0), 8)), RETRY_LONGEST)
-    return now - updated >= wait
+    return now - updated >= timedelta(seconds=REDELIVERY.ceiling(record.attempts))
 
 
 def retry_owed(app: App) -> list[str]:

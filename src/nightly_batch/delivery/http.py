@@ -2,7 +2,8 @@
 
 - 429: wait what the service asked (Retry-After in seconds or as an HTTP date, or a JSON
   `retry_after`), capped; a longer wait is left to a later heartbeat.
-- Connect errors and 5xx: exponential back-off with full jitter, a few attempts.
+- Connect errors and 5xx: exponential back-off with full jitter, a few attempts (the shared
+  policy of core.retrying).
 - No answer after the request was sent: ambiguous. Slack and Discord have no idempotency key,
   so such a message is not resent (it may have been posted); e-mail is resent once with the
   same message id, which lets the receiving side drop the copy.
@@ -20,8 +21,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+from tenacity import RetryCallState
 
 from nightly_batch import __version__
+from nightly_batch.core.retrying import Backoff, call_with_retries, outcome_of
 from nightly_batch.delivery.channel import Delivery
 from nightly_batch.observability.events import get_logger
 from nightly_batch.observability.redact import Redactor
@@ -133,36 +136,51 @@ class HttpPoster:
 
     def post(self, url: str, classify: Classifier, **request: Any) -> Delivery:
         policy = self.policy
-        resent_ambiguous = False
-        result = Delivery("transient", error="not attempted")
-        for attempt in range(1, policy.attempts + 1):
+        attempts = iter(range(1, policy.attempts + 1))
+        ambiguous_resent = False
+
+        def attempt() -> Delivery:
+            number = next(attempts)
             started = time.monotonic()
             result, http_status = self._attempt(url, classify, request)
             log.info(
                 "delivery.attempt",
                 channel=self.channel,
-                attempt=attempt,
+                attempt=number,
                 status=result.status,
                 http_status=http_status,
                 elapsed_s=round(time.monotonic() - started, 3),
                 error=result.error,
             )
+            return result
+
+        def again(state: RetryCallState) -> bool:
+            nonlocal ambiguous_resent
+            result: Delivery = _outcome(state)
             if result.status in ("delivered", "payload", "configuration"):
-                return result
+                return False
             if result.status == "ambiguous":
-                if not policy.resend_ambiguous_once or resent_ambiguous:
-                    return result
-                resent_ambiguous = True
-            if attempt == policy.attempts:
-                break
+                if not policy.resend_ambiguous_once or ambiguous_resent:
+                    return False
+                ambiguous_resent = True
+            # A long rate-limit wait is left to a later heartbeat.
+            return not (
+                result.status == "rate-limited"
+                and result.retry_after is not None
+                and result.retry_after > policy.longest_rate_limit_wait
+            )
+
+        backoff = Backoff(policy.backoff_base, policy.backoff_cap).jittered()
+
+        def wait(state: RetryCallState) -> float:
+            result: Delivery = _outcome(state)
             if result.status == "rate-limited" and result.retry_after is not None:
-                if result.retry_after > policy.longest_rate_limit_wait:
-                    return result  # a later heartbeat tries again
-                self.pause(result.retry_after + random.uniform(0, 0.25))  # noqa: S311
-            else:
-                ceiling = min(policy.backoff_cap, policy.backoff_base * 2 ** (attempt - 1))
-                self.pause(random.uniform(0, ceiling))  # noqa: S311
-        return result
+                return result.retry_after + random.uniform(0, 0.25)  # noqa: S311
+            return backoff(state)
+
+        return call_with_retries(
+            attempt, attempts=policy.attempts, again=again, wait=wait, pause=self.pause
+        )
 
     def _attempt(
         self, url: str, classify: Classifier, request: dict[str, Any]
@@ -180,3 +198,8 @@ class HttpPoster:
         except httpx.HTTPError as error:
             return Delivery("transient", error=type(error).__name__), None
         return classify(response), response.status_code
+
+
+def _outcome(state: RetryCallState) -> Delivery:
+    result: Delivery = outcome_of(state).result()  # an attempt returns; it never raises
+    return result

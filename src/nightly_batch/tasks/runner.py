@@ -8,13 +8,15 @@ I/O hiccup) with bounded exponential back-off, writes the `taskHistory` entry, a
 from __future__ import annotations
 
 import os
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from tenacity import RetryCallState
 
 from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.locks import FileLock
 from nightly_batch.core.names import HISTORY_TASKS, TASKS
+from nightly_batch.core.retrying import Backoff, call_with_retries, outcome_of
 from nightly_batch.errors import BusyError, ConfigError, NightlyBatchError, StateError
 from nightly_batch.observability.events import EventLogger, get_logger
 from nightly_batch.rules.history import append_history
@@ -24,6 +26,8 @@ from nightly_batch.tasks.result import RunInfo, TaskResult
 Handler = Callable[[App, RunInfo], TaskResult]
 
 log = get_logger(__name__)
+# The longest pause between two attempts of a failed task, whatever retryBackoffMs doubles to.
+RETRY_LONGEST_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,27 +141,34 @@ def _run_locked(app: App, task: str, trigger: str, info: RunInfo, handler: Handl
 def _attempts(
     app: App, handler: Handler, info: RunInfo, bound: EventLogger
 ) -> tuple[TaskResult | None, Exception | None]:
-    attempts = app.config.retry_max_attempts + 1
-    for attempt in range(1, attempts + 1):
-        try:
-            return handler(app, info), None
-        except Exception as failure:  # noqa: BLE001  (every failure is recorded, then reported)
-            if not _retryable(failure) or attempt == attempts or app.stop.is_set():
-                return None, failure
-            delay = _backoff(app.config.retry_backoff_ms, attempt)
-            bound.warning(
-                "task.retrying",
-                attempt=attempt,
-                delay_s=round(delay, 3),
-                error=app.redactor.text(_describe(failure)),
-            )
-            app.pause(delay)
-    return None, None  # pragma: no cover  (the loop always returns)
+    """Run the handler, retrying the failures worth retrying with the shared back-off."""
 
+    def again(state: RetryCallState) -> bool:
+        failure = outcome_of(state).exception()
+        return isinstance(failure, Exception) and _retryable(failure) and not app.stop.is_set()
 
-def _backoff(base_ms: int, attempt: int) -> float:
-    # Full jitter keeps two writers that collided on the lock from colliding again.
-    return random.uniform(0.5, 1.0) * base_ms / 1000 * 2.0 ** (attempt - 1)  # noqa: S311
+    def announce(state: RetryCallState) -> None:
+        delay = state.next_action.sleep if state.next_action is not None else 0.0
+        bound.warning(
+            "task.retrying",
+            attempt=state.attempt_number,
+            delay_s=round(delay, 3),
+            error=app.redactor.text(_describe(outcome_of(state).exception())),
+        )
+
+    base = app.config.retry_backoff_ms / 1000
+    try:
+        result = call_with_retries(
+            lambda: handler(app, info),
+            attempts=app.config.retry_max_attempts + 1,
+            again=again,
+            wait=Backoff(base, cap=max(base, RETRY_LONGEST_SECONDS)).jittered(),
+            pause=app.pause,
+            before_pause=announce,
+        )
+    except Exception as failure:  # noqa: BLE001  (every failure is recorded, then reported)
+        return None, failure
+    return result, None
 
 
 def _describe(error: BaseException | None) -> str:

@@ -15,6 +15,9 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tenacity import RetryCallState
+
+from nightly_batch.core.retrying import Backoff, call_with_retries, outcome_of
 from nightly_batch.delivery.channel import Delivery
 from nightly_batch.delivery.channels.email.content import EmailContent
 from nightly_batch.delivery.urls import LOOPBACK
@@ -22,6 +25,8 @@ from nightly_batch.errors import ConfigError
 
 TIMEOUT_SECONDS = 30
 ATTEMPTS = 3
+# At most 2 s before the second attempt and 4 s before the third, drawn at random.
+SMTP_BACKOFF = Backoff(base=2.0, cap=30.0)
 
 
 @dataclass(frozen=True)
@@ -79,13 +84,18 @@ class SmtpSender:
 
     def send(self, content: EmailContent, sender: str, recipients: list[str]) -> Delivery:
         mail = build_mime(content, sender, recipients)
-        result = Delivery("transient", error="not attempted")
-        for attempt in range(1, self.attempts + 1):
-            result = self._attempt(mail, recipients)
-            if result.status not in ("transient", "rate-limited") or attempt == self.attempts:
-                return result
-            self.pause(2.0**attempt)
-        return result
+
+        def again(state: RetryCallState) -> bool:
+            result: Delivery = outcome_of(state).result()
+            return result.status in ("transient", "rate-limited")
+
+        return call_with_retries(
+            lambda: self._attempt(mail, recipients),
+            attempts=self.attempts,
+            again=again,
+            wait=SMTP_BACKOFF.jittered(),
+            pause=self.pause,
+        )
 
     def _attempt(self, mail: EmailMessage, recipients: list[str]) -> Delivery:
         server = self.server
