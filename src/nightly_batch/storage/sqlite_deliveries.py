@@ -1,0 +1,76 @@
+"""Delivery records in the SQLite runtime store: one row per digest and channel."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from nightly_batch.storage.port import DeliveryRecord
+from nightly_batch.storage.sqlite_schema import SqliteConnection
+
+
+class SqliteDeliveries(SqliteConnection):
+    """Each delivery recorded before and after its attempt."""
+
+    def delivery(self, batch_id: str, channel: str) -> DeliveryRecord | None:
+        rows = self._read(
+            "SELECT * FROM deliveries WHERE batch_id = ? AND channel = ?", (batch_id, channel)
+        )
+        return _delivery(rows[0]) if rows else None
+
+    def sent_for_date(self, digest_date: str, channel: str) -> DeliveryRecord | None:
+        rows = self._read(
+            "SELECT * FROM deliveries WHERE digest_date = ? AND channel = ? AND status = 'sent' "
+            "ORDER BY updated_at DESC LIMIT 1",
+            (digest_date, channel),
+        )
+        return _delivery(rows[0]) if rows else None
+
+    def deliveries_for(self, batch_id: str) -> list[DeliveryRecord]:
+        rows = self._read(
+            "SELECT * FROM deliveries WHERE batch_id = ? ORDER BY channel", (batch_id,)
+        )
+        return [_delivery(row) for row in rows]
+
+    def begin_delivery(
+        self, batch_id: str, channel: str, digest_date: str, digest_file: str, now: str
+    ) -> DeliveryRecord:
+        self._write(
+            "INSERT INTO deliveries (batch_id, channel, digest_date, digest_file, status, "
+            "attempts, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 1, ?, ?) "
+            "ON CONFLICT (batch_id, channel) DO UPDATE SET status = 'pending', "
+            "attempts = attempts + 1, updated_at = excluded.updated_at",
+            (batch_id, channel, digest_date, digest_file, now, now),
+        )
+        record = self.delivery(batch_id, channel)
+        assert record is not None  # noqa: S101  (written just above)
+        return record
+
+    def finish_delivery(
+        self,
+        batch_id: str,
+        channel: str,
+        *,
+        status: str,
+        provider_id: str | None,
+        error: str | None,
+        now: str,
+        failure: str | None = None,
+    ) -> None:
+        self._write(
+            "UPDATE deliveries SET status = ?, provider_id = ?, last_error = ?, updated_at = ?, "
+            "failure = ? WHERE batch_id = ? AND channel = ?",
+            (status, provider_id, error, now, failure, batch_id, channel),
+        )
+
+    def unsent_deliveries(self, since_date: str) -> list[DeliveryRecord]:
+        """Pending and failed deliveries of digests dated `since_date` or later."""
+        rows = self._read(
+            "SELECT * FROM deliveries WHERE status IN ('pending', 'failed') AND digest_date >= ? "
+            "ORDER BY digest_date, channel",
+            (since_date,),
+        )
+        return [_delivery(row) for row in rows]
+
+
+def _delivery(row: sqlite3.Row) -> DeliveryRecord:
+    return DeliveryRecord(**{key: row[key] for key in row.keys()})  # noqa: SIM118

@@ -1,0 +1,212 @@
+"""Runs, slot claims, heartbeats, facts and pruning in the SQLite runtime store."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from typing import Any
+
+from nightly_batch.core.jsonio import parse_json, to_text
+from nightly_batch.errors import StoreError
+from nightly_batch.storage.port import RunRecord
+from nightly_batch.storage.sqlite_schema import SqliteConnection
+
+
+class SqliteRuns(SqliteConnection):
+    """The run ledger: what ran, when, and which slots are taken."""
+
+    def start_run(
+        self, task: str, trigger: str, started_at: str, pid: int, slot: str | None = None
+    ) -> str:
+        run_id = str(uuid.uuid4())
+        self._write(
+            "INSERT INTO runs (id, task, trigger, started_at, result, pid, slot) "
+            "VALUES (?, ?, ?, ?, 'running', ?, ?)",
+            (run_id, task, trigger, started_at, pid, slot),
+        )
+        return run_id
+
+    def claim_slot(self, task: str, slot: str, at: str, trigger: str) -> bool:
+        """Record that `slot` of `task` runs now; False if it was claimed before."""
+        with self._lock:
+            try:
+                with self._db:
+                    cursor = self._db.execute(
+                        "INSERT OR IGNORE INTO slots (task, slot, claimed_at, trigger) "
+                        "VALUES (?, ?, ?, ?)",
+                        (task, slot, at, trigger),
+                    )
+                    return cursor.rowcount == 1
+            except sqlite3.Error as error:
+                raise StoreError(
+                    f"{self.path}: the slot ledger cannot be written ({error})."
+                ) from None
+
+    def slot_claimed(self, task: str, slot: str) -> bool:
+        return bool(self._read("SELECT 1 FROM slots WHERE task = ? AND slot = ?", (task, slot)))
+
+    def has_history(self, task: str) -> bool:
+        """Whether `task` ever ran here (catch-up only makes up for runs of a known schedule)."""
+        return bool(
+            self._read("SELECT 1 FROM slots WHERE task = ? LIMIT 1", (task,))
+            or self._read("SELECT 1 FROM runs WHERE task = ? LIMIT 1", (task,))
+        )
+
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        ended_at: str,
+        duration_s: float,
+        result: str,
+        message: str | None,
+        error: str | None,
+        details: dict[str, Any],
+    ) -> None:
+        with self._lock:
+            try:
+                with self._db:
+                    self._db.execute(
+                        "UPDATE runs SET ended_at = ?, duration_s = ?, result = ?, message = ?, "
+                        "error = ?, details = ? WHERE id = ?",
+                        (ended_at, duration_s, result, message, error, to_text(details), run_id),
+                    )
+                    self._db.execute(
+                        "INSERT INTO run_days (day, task, result, runs, seconds) "
+                        "SELECT substr(started_at, 1, 10), task, ?, 1, ? FROM runs WHERE id = ? "
+                        "ON CONFLICT (day, task, result) DO UPDATE SET runs = runs + 1, "
+                        "seconds = seconds + excluded.seconds",
+                        (result, duration_s, run_id),
+                    )
+            except sqlite3.Error as failure:
+                raise StoreError(
+                    f"{self.path}: the runtime store cannot be written ({failure})."
+                ) from None
+
+    def last_runs(self) -> dict[str, RunRecord]:
+        # One indexed lookup per task: flat however many runs are kept.
+        tasks = [row["task"] for row in self._read("SELECT DISTINCT task FROM runs")]
+        last = {}
+        for task in sorted(tasks):
+            rows = self._read(
+                "SELECT * FROM runs WHERE task = ? ORDER BY started_at DESC LIMIT 1", (task,)
+            )
+            if rows:
+                last[task] = _run(rows[0])
+        return last
+
+    def recent_runs(self, limit: int, task: str | None = None) -> list[RunRecord]:
+        if task is None:
+            rows = self._read("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", (limit,))
+        else:
+            rows = self._read(
+                "SELECT * FROM runs WHERE task = ? ORDER BY started_at DESC LIMIT ?", (task, limit)
+            )
+        return [_run(row) for row in rows]
+
+    def last_success(self, task: str) -> str | None:
+        rows = self._read(
+            "SELECT MAX(started_at) AS at FROM runs WHERE task = ? AND result = 'ok'", (task,)
+        )
+        return rows[0]["at"] if rows else None
+
+    def first_run(self, task: str) -> str | None:
+        rows = self._read("SELECT MIN(started_at) AS at FROM runs WHERE task = ?", (task,))
+        return rows[0]["at"] if rows else None
+
+    def run_counts(self) -> list[tuple[str, str, int]]:
+        """(task, result, count) over the runs still kept."""
+        rows = self._read("SELECT task, result, COUNT(*) AS n FROM runs GROUP BY task, result")
+        return [(row["task"], row["result"], int(row["n"])) for row in rows]
+
+    def delivery_counts(self) -> list[tuple[str, str, int]]:
+        """(channel, status, count) over all delivery records."""
+        rows = self._read(
+            "SELECT channel, status, COUNT(*) AS n FROM deliveries GROUP BY channel, status"
+        )
+        return [(row["channel"], row["status"], int(row["n"])) for row in rows]
+
+    def daily_results(self, since: str) -> list[tuple[str, str, str, int, float]]:
+        """(day, task, result, runs, mean duration) per UTC day since `since`."""
+        rows = self._read(
+            "SELECT day, task, result, runs, seconds FROM run_days WHERE day >= ? ORDER BY day",
+            (since[:10],),
+        )
+        return [
+            (
+                r["day"],
+                r["task"],
+                r["result"],
+                int(r["runs"]),
+                float(r["seconds"]) / max(r["runs"], 1),
+            )
+            for r in rows
+        ]
+
+    def running_runs(self) -> list[RunRecord]:
+        rows = self._read("SELECT * FROM runs WHERE result = 'running' ORDER BY started_at")
+        return [_run(row) for row in rows]
+
+    def record_heartbeat(self, at: str, pid: int) -> None:
+        self._write("INSERT INTO heartbeats (at, pid) VALUES (?, ?)", (at, pid))
+
+    def last_heartbeat(self) -> str | None:
+        rows = self._read("SELECT MAX(at) AS at FROM heartbeats")
+        return rows[0]["at"] if rows else None
+
+    def set_fact(self, key: str, value: Any, now: str) -> None:
+        self._write(
+            "INSERT INTO facts (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) "
+            "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            (key, to_text(value), now),
+        )
+
+    def fact(self, key: str) -> Any:
+        rows = self._read("SELECT value FROM facts WHERE key = ?", (key,))
+        return parse_json(rows[0]["value"]) if rows else None
+
+    def prune(self, *, heartbeats_before: str, runs_before: str) -> int:
+        """Forget old heartbeats (and heartbeat runs) and old finished runs; returns rows removed."""
+        with self._lock:
+            try:
+                with self._db:
+                    counts = [
+                        self._db.execute(sql, (cutoff,)).rowcount
+                        for sql, cutoff in (
+                            ("DELETE FROM heartbeats WHERE at < ?", heartbeats_before),
+                            (
+                                (
+                                    "DELETE FROM runs WHERE task = 'heartbeat' AND started_at < ? "
+                                    "AND result != 'running'"
+                                ),
+                                heartbeats_before,
+                            ),
+                            (
+                                "DELETE FROM runs WHERE started_at < ? AND result != 'running'",
+                                runs_before,
+                            ),
+                            ("DELETE FROM run_days WHERE day < substr(?, 1, 10)", runs_before),
+                        )
+                    ]
+                    return sum(counts)
+            except sqlite3.Error as error:
+                raise StoreError(
+                    f"{self.path}: the runtime store cannot be pruned ({error})."
+                ) from None
+
+
+def _run(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(
+        id=row["id"],
+        task=row["task"],
+        trigger=row["trigger"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        duration_s=row["duration_s"],
+        result=row["result"],
+        message=row["message"],
+        error=row["error"],
+        pid=row["pid"],
+        details=parse_json(row["details"]),
+        slot=row["slot"],
+    )

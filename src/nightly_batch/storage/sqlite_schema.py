@@ -1,0 +1,178 @@
+"""The SQLite file under the runtime store: its schema migrations and the shared connection.
+
+One connection serves every thread of the process, under one lock; WAL lets the CLI read while
+the daemon writes.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from nightly_batch.errors import StoreError
+
+DATABASE_MODE = 0o600
+
+# Each entry moves the schema one version up; PRAGMA user_version says how far a file has come.
+MIGRATIONS = (
+    """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        task TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        duration_s REAL,
+        result TEXT NOT NULL,
+        message TEXT,
+        error TEXT,
+        pid INTEGER,
+        details TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX runs_by_task ON runs (task, started_at);
+    CREATE TABLE deliveries (
+        batch_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        digest_date TEXT NOT NULL,
+        digest_file TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        provider_id TEXT,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (batch_id, channel)
+    );
+    CREATE INDEX deliveries_by_date ON deliveries (digest_date, channel, status);
+    CREATE TABLE heartbeats (at TEXT NOT NULL, pid INTEGER NOT NULL);
+    CREATE INDEX heartbeats_by_time ON heartbeats (at);
+    CREATE TABLE facts (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+    """,
+    # The ledger: a (task, scheduled slot) row exists once the slot's run has started, so a
+    # duplicate fire, a restart or a catch-up can never run the same slot twice.
+    """
+    ALTER TABLE runs ADD COLUMN slot TEXT;
+    CREATE TABLE slots (
+        task TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        claimed_at TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        PRIMARY KEY (task, slot)
+    );
+    """,
+    # Why a delivery failed (transient, rate-limited, configuration, payload): it decides
+    # whether a heartbeat tries again.
+    """
+    ALTER TABLE deliveries ADD COLUMN failure TEXT;
+    """,
+    # Alerts as state machines (fingerprint = name + task), the notification log that makes
+    # dedup and repeat intervals survive restarts, silences, and consecutive failures per task.
+    """
+    CREATE TABLE alerts (
+        fingerprint TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        task TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        state TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        run_id TEXT,
+        started_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        resolved_at TEXT,
+        last_notified_at TEXT,
+        notified_severity TEXT
+    );
+    CREATE TABLE alert_notifications (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        fingerprint TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        text TEXT NOT NULL,
+        channel TEXT,
+        status TEXT NOT NULL,
+        error TEXT,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX alert_notifications_by_time ON alert_notifications (at);
+    CREATE TABLE silences (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        task TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE TABLE task_failures (
+        task TEXT PRIMARY KEY,
+        consecutive INTEGER NOT NULL,
+        last_failure_at TEXT NOT NULL
+    );
+    """,
+    # Runs per day, task and result, kept up to date as runs finish, so the dashboard's 90-day
+    # history reads a few hundred rows however many runs the store holds.
+    """
+    CREATE TABLE run_days (
+        day TEXT NOT NULL,
+        task TEXT NOT NULL,
+        result TEXT NOT NULL,
+        runs INTEGER NOT NULL,
+        seconds REAL NOT NULL,
+        PRIMARY KEY (day, task, result)
+    );
+    INSERT INTO run_days (day, task, result, runs, seconds)
+        SELECT substr(started_at, 1, 10), task, result, COUNT(*), COALESCE(SUM(duration_s), 0)
+        FROM runs WHERE result != 'running' GROUP BY 1, 2, 3;
+    """,
+)
+
+
+class SqliteConnection:
+    """The open database: migrated on open, read and written under the lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            if not path.exists():
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT, DATABASE_MODE))
+            self._db = sqlite3.connect(path, timeout=10.0, check_same_thread=False)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed delivery record must survive a power cut, or a digest could be
+            # sent twice after a reboot.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._migrate()
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(f"{path}: the runtime store cannot be opened ({error}).") from None
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self._db:
+                self._db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number};")
+
+    def _write(self, sql: str, parameters: tuple[Any, ...] | dict[str, Any]) -> None:
+        with self._lock:
+            try:
+                with self._db:
+                    self._db.execute(sql, parameters)
+            except sqlite3.Error as failure:
+                raise StoreError(
+                    f"{self.path}: the runtime store cannot be written ({failure})."
+                ) from None
+
+    def _read(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, parameters).fetchall()
+            except sqlite3.Error as error:
+                raise StoreError(
+                    f"{self.path}: the runtime store cannot be read ({error})."
+                ) from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
