@@ -271,7 +271,7 @@ def test_a_stale_heartbeat_is_one_critical_alert_and_mutes_task_alerts(project: 
 
     run_task(app, "heartbeat", "schedule")
     watchdog.check()
-    assert alerting.sent()[-1].startswith("[RESOLVED] heartbeat_stale")
+    assert alerting.alert_lines()[-1].startswith("[RESOLVED] heartbeat_stale")
 
 
 def test_resolved_alerts_are_purged_after_48_hours_firing_ones_never(project: Project) -> None:
@@ -327,7 +327,7 @@ def test_an_empty_batch_is_a_warning(project: Project, lead: Lead) -> None:
     project.clock.advance(hours(24))
     run_task(alerting.app, "nightly-batch", "schedule")
 
-    assert alerting.sent() == [
+    assert alerting.alert_lines() == [
         "[WARNING] empty_batch (nightly-batch): the nightly batch selected no lead (1 queued, 0 invalid)",
         "[RESOLVED] empty_batch (nightly-batch): the nightly batch selected no lead (1 queued, 0 invalid)",
     ]
@@ -352,5 +352,5 @@ def test_a_clock_jump_between_heartbeats_is_a_warning(
 
     assert any(
         n.startswith("[WARNING] clock_jump (-): the wall clock jumped " + expected)
-        for n in alerting.sent()
+        for n in alerting.alert_lines()
     )

@@ -125,5 +125,9 @@ def delivery_status(database: Path, batch_id: str) -> str | None:
     if not database.exists():
         return None
     with sqlite3.connect(database) as db:
+        # A kill during the first open can leave the file without its tables yet (the next
+        # process creates them): nothing was recorded.
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'deliveries'").fetchone():
+            return None
         row = db.execute("SELECT status FROM deliveries WHERE batch_id = ?", (batch_id,)).fetchone()
     return row[0] if row else None
