@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from nightly_batch.cli.parser import build_parser, top_level_help
+from nightly_batch.cli.parser import build_parser
 
 if TYPE_CHECKING:
     from nightly_batch.core.clock import Clock
@@ -25,10 +25,10 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
-    if list(argv) in (["--help"], ["-h"]):
-        print(top_level_help())
-        return EXIT_OK
-    arguments = build_parser(argv).parse_args(argv)
+    try:
+        arguments = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help (0) or a usage error argparse has printed (2)
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     from nightly_batch.errors import ConfigError, NightlyBatchError, StateError  # noqa: PLC0415
 
     try:

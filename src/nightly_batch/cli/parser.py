@@ -1,15 +1,11 @@
-"""The command line's grammar: every command, its help line and its arguments.
-
-Only the command named on the line is built out; the others are listed for `--help` and
-never parsed, since building a dozen parsers would be most of what `--help` costs.
-"""
+"""The command line's grammar: every command, its help line and its arguments."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 TASK_NAMES = ("nightly-batch", "send-digest", "heartbeat")
 DESCRIPTION = "Scores the Reddit-lead queue every night and delivers the digest in the morning."
@@ -109,22 +105,8 @@ def _fit(prog: str) -> argparse.HelpFormatter:
     return argparse.HelpFormatter(prog, width=max(columns - 2, 40))
 
 
-def _named_command(argv: Sequence[str]) -> str | None:
-    """The command argv asks for, found before parsing (--config's value is skipped)."""
-    skip = False
-    for word in argv:
-        if not skip and word in COMMANDS:
-            return word
-        skip = word in ("--config", "--now")
-    return None
-
-
-def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
-    """The parser for argv: every command listed, only the one asked for built out.
-
-    Building all of them (a dozen parsers, with their options) would be most of what
-    `--help` costs.
-    """
+def build_parser() -> argparse.ArgumentParser:
+    """The whole grammar: every command with its own arguments and help, argparse's own."""
     common = argparse.ArgumentParser(add_help=False, formatter_class=_fit)
     common.add_argument(
         "--config",
@@ -141,47 +123,17 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nightly-batch",
         description=DESCRIPTION,
+        epilog="'nightly-batch COMMAND --help' shows a command's own options.",
         parents=[common],
         formatter_class=_fit,
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    chosen = _named_command(argv)
+    commands = parser.add_subparsers(
+        dest="command", required=True, title="commands", metavar="COMMAND"
+    )
     for name, (summary, add_arguments) in COMMANDS.items():
-        if name != chosen:
-            commands.add_parser(name, help=summary, add_help=False)  # listed, never parsed
-            continue
-        command = commands.add_parser(name, parents=[common], help=summary, formatter_class=_fit)
+        command = commands.add_parser(
+            name, parents=[common], help=summary, description=summary, formatter_class=_fit
+        )
         if add_arguments is not None:
             add_arguments(command, common)
     return parser
-
-
-def top_level_help() -> str:
-    """What `nightly-batch --help` prints, written from COMMANDS without building a parser.
-
-    SPEC 10 wants `--help` no slower than loading the command line. argparse takes 7 to 9 ms
-    to build and format even the stub parsers, a fifth of that; a command's own `--help`
-    still comes from argparse.
-    """
-    import textwrap  # noqa: PLC0415  (only for this text)
-
-    width = max(len(name) for name in COMMANDS) + 2
-    indent = " " * 17
-    return "\n".join(
-        [
-            "usage: nightly-batch [-h] [--config PATH] COMMAND ...",
-            "",
-            DESCRIPTION,
-            "",
-            "commands:",
-            *(f"  {name:<{width}}{summary}" for name, (summary, _) in COMMANDS.items()),
-            "",
-            "options:",
-            "  -h, --help     show this help message and exit",
-            textwrap.fill(
-                CONFIG_HELP, width=79, initial_indent="  --config PATH  ", subsequent_indent=indent
-            ),
-            "",
-            "'nightly-batch COMMAND --help' shows a command's own options.",
-        ]
-    )
