@@ -10,6 +10,8 @@ from nightly_batch.cli.main import main
 from nightly_batch.core.jsonio import parse_json
 from nightly_batch.core.locks import FileLock
 from nightly_batch.daemon.catchup import missed_slots
+from nightly_batch.daemon.sdnotify import SystemdNotifier
+from nightly_batch.daemon.service import Daemon
 from nightly_batch.daemon.triggers import trigger_for
 from nightly_batch.rules.jobs import DailyJob, daily_jobs
 from nightly_batch.runtime.app import App
@@ -214,3 +216,21 @@ def test_the_daemons_jobs_come_from_the_config(project: Project) -> None:
 
     assert fire == at("2026-07-02T03:00:00Z")  # 23:00 EDT
     assert morning.latest(at("2026-07-02T11:00:00Z")).key == "2026-07-02T06:00"
+
+
+def test_catch_up_is_scheduled_again_after_apscheduler_drops_one_as_missed(
+    project: Project,
+) -> None:
+    """A one-off catch-up job that APScheduler discards (it missed its grace time) must not
+    stop every later catch-up: the next heartbeat schedules a new one."""
+    daemon = Daemon(project.app(), SystemdNotifier({}))
+
+    daemon._catch_up_soon("heartbeat")
+    first = daemon.scheduler.get_job("catch-up")
+    assert first is not None
+    assert first.max_instances == 1  # a long catch-up is never run twice at once
+    daemon.scheduler.remove_job("catch-up")  # what a misfire does to a one-off job
+
+    daemon._catch_up_soon("heartbeat")
+
+    assert daemon.scheduler.get_job("catch-up") is not None

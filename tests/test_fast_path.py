@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -131,3 +132,28 @@ def test_a_second_batch_leaves_every_lead_byte_for_byte_as_it_was() -> None:
         b"".join(second.state)[start : start + len(first) // 2]
         == first[start : start + len(first) // 2]
     )
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"redditQueue": None, "pendingDocChanges": None},
+        {"redditQueue": None, "note": "the sweeper has not run yet"},
+        {},
+    ],
+)
+def test_both_paths_read_a_null_or_missing_queue_as_empty(state: dict[str, Any]) -> None:
+    """`"redditQueue": null` (and a missing queue) is an empty queue on either path, and the
+    sweeper's value is left as it was."""
+    data = json.dumps(state).encode()
+
+    fast = plan_from_bytes(data, INPUTS)
+    reference = plan_from_dicts(parse_json(data), INPUTS, exact=False)
+
+    fast_state = parse_json(b"".join(fast.state))
+    assert ("redditQueue" in fast_state) == ("redditQueue" in state)
+    assert fast_state.get("redditQueue") is None
+    assert same_ids(fast_state) == same_ids(parse_json(b"".join(reference.state)))
+    assert parse_json(fast.digest) == parse_json(reference.digest)
+    assert fast.summary == reference.summary
+    assert fast.summary["queueTotal"] == 0

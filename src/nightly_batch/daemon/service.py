@@ -59,7 +59,6 @@ class Daemon:
         self.active = ActiveRuns()
         self.started = app.clock.now()
         self.last_heartbeat: float | None = None
-        self.catching_up = threading.Event()
         self.watchdog = Watchdog(app, self.started)
         self.metrics: MetricsServer | None = None
         self.dashboard: DashboardThread | None = None
@@ -232,11 +231,9 @@ class Daemon:
                 baseline = drift
 
     def _catch_up_soon(self, reason: str) -> None:
-        # Its own one-off job, so a long catch-up batch never holds up the heartbeat; the next
-        # heartbeat looks again if one is still going.
-        if self.catching_up.is_set():
-            return
-        self.catching_up.set()
+        # Its own one-off job, so a long catch-up batch never holds up the heartbeat. While one
+        # runs, max_instances=1 makes APScheduler skip the next and a later heartbeat looks
+        # again; no flag of ours, which a job dropped as missed would never clear.
         self.scheduler.add_job(
             self._catch_up,
             args=(reason,),
@@ -244,23 +241,21 @@ class Daemon:
             name="catch-up",
             next_run_time=self.app.clock.now(),
             replace_existing=True,
+            max_instances=1,
             misfire_grace_time=HEARTBEAT_GRACE_SECONDS,
         )
 
     def _catch_up(self, reason: str) -> None:
         config = self.app.config
         now = self.app.clock.now()
-        try:
-            owed = missed_slots(self.jobs, self.app.store, now, config.catch_up_hours, self.started)
-            for missed in owed:
-                if self.app.stop.is_set():
-                    return
-                self._run_slot(missed.slot, "catch-up", f"{missed.cause} (noticed at {reason})")
-            if reason == "start":
-                # Once per start, so an operator (and a test) sees the restart's check finish.
-                log.info("schedule.start_checked", owed=len(owed))
-        finally:
-            self.catching_up.clear()
+        owed = missed_slots(self.jobs, self.app.store, now, config.catch_up_hours, self.started)
+        for missed in owed:
+            if self.app.stop.is_set():
+                return
+            self._run_slot(missed.slot, "catch-up", f"{missed.cause} (noticed at {reason})")
+        if reason == "start":
+            # Once per start, so an operator (and a test) sees the restart's check finish.
+            log.info("schedule.start_checked", owed=len(owed))
 
     def _watchdog(self) -> None:
         """Ping systemd only while heartbeats really run: a stalled scheduler stops the pings."""

@@ -151,9 +151,11 @@ def _owned(top: dict[str, msgspec.Raw], key: str) -> list[Any]:
 def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     """The fast path; raises NotFast for anything the reference path should handle."""
     top = split_state(data)
-    raw_queue = top.get("redditQueue")
-    if raw_queue is None or (len(raw_queue) == 4 and bytes(raw_queue) == b"null"):
-        raw_queue = msgspec.Raw(b"[]")
+    written = top.get("redditQueue")
+    # A missing or null queue is an empty one, and is left as the sweeper wrote it (so both
+    # paths write the same file).
+    no_queue = written is None or (len(written) == 4 and bytes(written) == b"null")
+    raw_queue = msgspec.Raw(b"[]") if no_queue or written is None else written
     docs = _owned(top, "pendingDocChanges")
     history = _owned(top, "taskHistory")
     selection = mark_raw(raw_queue, inputs.rule, inputs.stamp)
@@ -176,6 +178,8 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
         "lastNightlyBatchAt": _encode(inputs.stamp),
         "taskHistory": _encode(holder["taskHistory"]),
     }
+    if no_queue:
+        del replaced["redditQueue"]
     keys = [*top, *(key for key in ("lastNightlyBatchAt", "taskHistory") if key not in top)]
     # Pieces, not one joined buffer: the queue's hundreds of megabytes are written as they are.
     chunks: list[bytes | bytearray | msgspec.Raw] = [b"{"]
