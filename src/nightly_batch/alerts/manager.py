@@ -24,6 +24,8 @@ from nightly_batch.settings.environment import Environment
 from nightly_batch.storage.sqlite_alerts import AlertRecord, AlertStore
 
 RETENTION = timedelta(hours=48)
+# How often a transition is decided again when another writer changed the alert meanwhile.
+TRANSITION_TRIES = 5
 SUMMARY_MAX = 400
 # A stalled scheduler makes every task look failed or late: while one of these fires, the task
 # alerts it causes are muted (Alertmanager's inhibition).
@@ -88,35 +90,55 @@ class AlertManager:
         """Raise or update the alert `name` for `task`."""
         if rank(severity) < rank(self.threshold):
             return
-        now = iso_utc(self.clock.now())
         fingerprint = f"{name}:{task}"
         text = self.redactor.text(" ".join(summary.split()))[:SUMMARY_MAX]
-        current = self.store.get(fingerprint)
-        if current is not None and current.state == "firing":
-            higher = max(severity, current.severity, key=rank)
-            updated = replace(current, severity=higher, summary=text, run_id=run_id, updated_at=now)
-            notified = current.notified_severity or current.severity
-            if rank(higher) > rank(notified):
-                self._notify(updated, "escalated", avoid)
+        for _ in range(TRANSITION_TRIES):
+            now = iso_utc(self.clock.now())
+            current = self.store.get(fingerprint)
+            if current is not None and current.state == "firing":
+                higher = max(severity, current.severity, key=rank)
+                updated = replace(
+                    current, severity=higher, summary=text, run_id=run_id, updated_at=now
+                )
+                notified = current.notified_severity or current.severity
+                if rank(higher) > rank(notified):
+                    done = self._notify(current, updated, "escalated", avoid)
+                else:
+                    done = self.store.transition(current, updated, None) is not False
             else:
-                self.store.save(updated)
-            return
-        alert = AlertRecord(
-            fingerprint, name, task, severity, "firing", text, run_id, now, now, None, None, None
-        )
-        self._notify(alert, "firing", avoid)
+                alert = AlertRecord(
+                    fingerprint,
+                    name,
+                    task,
+                    severity,
+                    "firing",
+                    text,
+                    run_id,
+                    now,
+                    now,
+                    None,
+                    None,
+                    None,
+                )
+                done = self._notify(current, alert, "firing", avoid)
+            if done:
+                return
+        log.warning("alert.contended", alert=name, task=task, tries=TRANSITION_TRIES)
 
     def resolve(self, name: str, task: str) -> None:
         """End the alert, with one resolved notice if it had been notified."""
-        current = self.store.get(f"{name}:{task}")
-        if current is None or current.state != "firing":
-            return
-        now = iso_utc(self.clock.now())
-        resolved = replace(current, state="resolved", resolved_at=now, updated_at=now)
-        if current.last_notified_at is None:
-            self.store.save(resolved)
-            return
-        self._notify(resolved, "resolved", ())
+        for _ in range(TRANSITION_TRIES):
+            current = self.store.get(f"{name}:{task}")
+            if current is None or current.state != "firing":
+                return
+            now = iso_utc(self.clock.now())
+            resolved = replace(current, state="resolved", resolved_at=now, updated_at=now)
+            if current.last_notified_at is None:
+                done = self.store.transition(current, resolved, None) is not False
+            else:
+                done = self._notify(current, resolved, "resolved", ())
+            if done:
+                return
 
     def observe_run(self, task: str, *, ok: bool, message: str, run_id: str) -> None:
         """Count-based escalation: the 1st failed run is an error, the 3rd in a row critical."""
@@ -139,7 +161,8 @@ class AlertManager:
             if minutes <= 0 or alert.last_notified_at is None:
                 continue
             if now - parse_iso(alert.last_notified_at) >= timedelta(minutes=minutes):
-                self._notify(alert, "reminder", ())
+                # A reminder another thread or process sent meanwhile makes this one moot.
+                self._notify(alert, alert, "reminder", ())
         self.store.purge_resolved(iso_utc(now - RETENTION))
 
     def _muted_by(self, alert: AlertRecord) -> str | None:
@@ -152,18 +175,26 @@ class AlertManager:
                     return f"inhibited by {source.name}"
         return None
 
-    def _notify(self, alert: AlertRecord, kind: str, avoid: Iterable[str]) -> None:
+    def _notify(
+        self, expected: AlertRecord | None, alert: AlertRecord, kind: str, avoid: Iterable[str]
+    ) -> bool:
+        """Record `alert` with a `kind` notice, if nobody changed it since it read `expected`.
+
+        The decision and its record are one compare-and-set in the store, so the heartbeat, the
+        watchdog thread and another process cannot send the same notice twice. False: it had
+        changed; nothing was recorded or sent.
+        """
         now = iso_utc(self.clock.now())
         muted = self._muted_by(alert)
         status = "muted" if muted else ("queued" if self.enabled else "disabled")
         label = "RESOLVED" if kind == "resolved" else alert.severity.upper()
         text = f"[{label}] {alert.name} ({alert.task}): {alert.summary}"
-        ident = self.store.add_notification(
-            alert.fingerprint, kind, alert.severity, text, status, now
+        notified = replace(
+            alert, last_notified_at=now, notified_severity=alert.severity, updated_at=now
         )
-        self.store.save(
-            replace(alert, last_notified_at=now, notified_severity=alert.severity, updated_at=now)
-        )
+        ident = self.store.transition(expected, notified, (kind, alert.severity, text, status, now))
+        if ident is False or ident is None:
+            return False
         log_method = (
             log.info
             if kind == "resolved"
@@ -182,3 +213,4 @@ class AlertManager:
             self.outbox(
                 Notice(ident, alert.fingerprint, kind, alert.severity, text, frozenset(avoid))
             )
+        return True

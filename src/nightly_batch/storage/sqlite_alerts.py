@@ -40,6 +40,10 @@ class NotificationRecord:
     at: str
 
 
+# A notification to log with a transition: kind, severity, text, status, at.
+PendingNotice = tuple[str, str, str, str, str]
+
+
 @dataclass(frozen=True, slots=True)
 class SilenceRecord:
     id: str
@@ -72,13 +76,44 @@ class AlertStore:
         rows = self._run("SELECT * FROM alerts WHERE fingerprint = ?", (fingerprint,))
         return AlertRecord(**dict(rows[0])) if rows else None
 
-    def save(self, alert: AlertRecord) -> None:
+
+    def transition(
+        self, expected: AlertRecord | None, new: AlertRecord, notice: PendingNotice | None
+    ) -> int | bool | None:
+        """Write `new` (and log `notice`) only if the alert is still `expected`: compare and set.
+
+        One immediate transaction, so neither a thread of this process nor another process can
+        slip a change in between. Returns the notification's id (None without a notice), or
+        False when the alert changed meanwhile: the caller reads it again and decides anew.
+        """
         fields = AlertRecord.__slots__
-        self._run(
-            f"INSERT OR REPLACE INTO alerts ({', '.join(fields)}) "  # noqa: S608  (fixed names)
-            f"VALUES ({', '.join('?' for _ in fields)})",
-            tuple(getattr(alert, field) for field in fields),
-        )
+        with self._lock:
+            try:
+                with self._db:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    row = self._db.execute(
+                        "SELECT * FROM alerts WHERE fingerprint = ?", (new.fingerprint,)
+                    ).fetchone()
+                    if (AlertRecord(**dict(row)) if row else None) != expected:
+                        return False
+                    self._db.execute(
+                        f"INSERT OR REPLACE INTO alerts ({', '.join(fields)}) "  # noqa: S608
+                        f"VALUES ({', '.join('?' for _ in fields)})",
+                        tuple(getattr(new, field) for field in fields),
+                    )
+                    if notice is None:
+                        return None
+                    added = self._db.execute(
+                        "INSERT INTO alert_notifications "
+                        "(fingerprint, kind, severity, text, status, at) "
+                        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                        (new.fingerprint, *notice),
+                    ).fetchone()
+                    return int(added["id"])
+            except sqlite3.Error as error:
+                raise StoreError(
+                    f"{self._path}: the alert tables cannot be used ({error})."
+                ) from None
 
     def all(self, *, since: str | None = None) -> list[AlertRecord]:
         if since is None:
@@ -102,17 +137,9 @@ class AlertStore:
             (before,),
         )
         self._run("DELETE FROM alert_notifications WHERE at < ?", (before,))
+        self._run("DELETE FROM silences WHERE expires_at <= ?", (before,))
         return len(rows)
 
-    def add_notification(
-        self, fingerprint: str, kind: str, severity: str, text: str, status: str, at: str
-    ) -> int:
-        rows = self._run(
-            "INSERT INTO alert_notifications (fingerprint, kind, severity, text, status, at) "
-            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            (fingerprint, kind, severity, text, status, at),
-        )
-        return int(rows[0]["id"])
 
     def finish_notification(
         self, ident: int, status: str, channel: str | None, error: str | None
@@ -161,12 +188,10 @@ class AlertStore:
         return bool(self._run("DELETE FROM silences WHERE id = ? RETURNING id", (ident,)))
 
     def silences(self, now: str) -> list[SilenceRecord]:
-        """Silences still in force at `now`; expired ones are dropped."""
-        self._run("DELETE FROM silences WHERE expires_at <= ?", (now,))
-        return [
-            SilenceRecord(**dict(row))
-            for row in self._run("SELECT * FROM silences ORDER BY expires_at")
-        ]
+        """Silences still in force at `now` (read only: the heartbeat's purge drops old ones,
+        so the dashboard and the CLI never write)."""
+        rows = self._run("SELECT * FROM silences WHERE expires_at > ? ORDER BY expires_at", (now,))
+        return [SilenceRecord(**dict(row)) for row in rows]
 
     def count_failure(self, task: str, at: str) -> int:
         """One more failed run in a row for `task`; returns the streak."""
