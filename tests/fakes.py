@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from nightly_batch.delivery.channel import Delivery
 from nightly_batch.rules.message import DigestMessage
+from nightly_batch.tasks.result import TaskResult
 
 # The instant the tests were written against: their dates read as if the fake clock started here.
 REFERENCE_EPOCH = datetime(2026, 11, 28, 23, 0, tzinfo=UTC)
@@ -146,3 +147,8 @@ class Pauses:
 
     def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
+
+
+def fake_task(_app: object, _info: object) -> TaskResult:
+    """The handler of a task a test registers in the task registry."""
+    return TaskResult("fake task done")

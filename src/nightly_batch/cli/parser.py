@@ -7,7 +7,8 @@ import os
 import sys
 from collections.abc import Callable
 
-TASK_NAMES = ("nightly-batch", "send-digest", "heartbeat")
+from nightly_batch.core.tasks import REGISTRY
+
 DESCRIPTION = "Scores the Reddit-lead queue every night and delivers the digest in the morning."
 CONFIG_HELP = (
     "config file (default: $NIGHTLY_BATCH_CONFIG or config/orchestrator_config.json); "
@@ -16,7 +17,7 @@ CONFIG_HELP = (
 
 
 def _run_once_arguments(parser: argparse.ArgumentParser, _: argparse.ArgumentParser) -> None:
-    parser.add_argument("task", choices=TASK_NAMES)
+    parser.add_argument("task", choices=list(REGISTRY))
 
 
 def _serve_arguments(parser: argparse.ArgumentParser, _: argparse.ArgumentParser) -> None:

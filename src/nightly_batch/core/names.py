@@ -17,8 +17,6 @@ class TaskName(StrEnum):
 
 
 TASKS: tuple[TaskName, ...] = tuple(TaskName)
-# Tasks that leave a taskHistory entry in the shared state (the heartbeat never touches it).
-HISTORY_TASKS: tuple[TaskName, ...] = (TaskName.NIGHTLY_BATCH, TaskName.SEND_DIGEST)
 
 
 class ChannelName(StrEnum):

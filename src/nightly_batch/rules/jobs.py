@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from nightly_batch.core.tasks import daily_tasks
 from nightly_batch.rules.slots import latest_slot, next_fire, slot_day, slot_key
 from nightly_batch.settings.config import Config
 
@@ -47,7 +48,8 @@ class DailyJob:
 
 def daily_jobs(config: Config) -> tuple[DailyJob, ...]:
     zone = config.zone
-    return (
-        DailyJob("nightly-batch", config.nightly_batch_schedule, zone),
-        DailyJob("send-digest", config.morning_notification_schedule, zone),
+    return tuple(
+        DailyJob(spec.name, getattr(config, spec.schedule_key), zone)
+        for spec in daily_tasks()
+        if spec.schedule_key is not None
     )

@@ -7,6 +7,7 @@ I/O hiccup) with bounded exponential back-off, writes the `taskHistory` entry, a
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,8 +16,8 @@ from tenacity import RetryCallState
 
 from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.locks import FileLock
-from nightly_batch.core.names import HISTORY_TASKS, TASKS
 from nightly_batch.core.retrying import Backoff, call_with_retries, outcome_of
+from nightly_batch.core.tasks import REGISTRY, spec_of
 from nightly_batch.errors import BusyError, ConfigError, NightlyBatchError, StateError
 from nightly_batch.observability.events import EventLogger, get_logger
 from nightly_batch.rules.history import append_history
@@ -43,20 +44,18 @@ class Outcome:
 
 
 def handler_for(task: str) -> Handler:
-    """The handler of `task`, imported only when that task runs."""
-    if task == "nightly-batch":
-        from nightly_batch.tasks.nightly import run_nightly_batch  # noqa: PLC0415
+    """The handler the task registry names for `task`, imported only when that task runs."""
+    spec = spec_of(task)
+    if spec is None:
+        raise ConfigError(f"'{task}' is not a task: use one of {', '.join(REGISTRY)}.")
+    module, _, function = spec.handler.partition(":")
+    handler: Handler = getattr(importlib.import_module(module), function)
+    return handler
 
-        return run_nightly_batch
-    if task == "send-digest":
-        from nightly_batch.tasks.send_digest import run_send_digest  # noqa: PLC0415
 
-        return run_send_digest
-    if task == "heartbeat":
-        from nightly_batch.tasks.heartbeat import run_heartbeat  # noqa: PLC0415
-
-        return run_heartbeat
-    raise ConfigError(f"'{task}' is not a task: use one of {', '.join(TASKS)}.")
+def _writes_history(task: str) -> bool:
+    spec = spec_of(task)
+    return spec is not None and spec.writes_history
 
 
 def _retryable(error: Exception) -> bool:
@@ -104,7 +103,7 @@ def _run_locked(app: App, task: str, trigger: str, info: RunInfo, handler: Handl
     result, error = _attempts(app, handler, info, bound)
     if result is not None:
         message = app.redactor.text(result.message)
-        if task in HISTORY_TASKS and not result.history_written:
+        if _writes_history(task) and not result.history_written:
             try:
                 _write_history(app, task, ok=True, message=message, updates=result.state_updates)
             except NightlyBatchError as failure:
@@ -113,7 +112,7 @@ def _run_locked(app: App, task: str, trigger: str, info: RunInfo, handler: Handl
     else:
         message = app.redactor.text(_describe(error))
         # A state that is itself at fault is never written to, not even to log the failure.
-        if task in HISTORY_TASKS and not isinstance(error, StateError):
+        if _writes_history(task) and not isinstance(error, StateError):
             _try_history(app, task, message)
     duration = app.clock.monotonic() - started
     ok = error is None

@@ -1,0 +1,73 @@
+"""The task registry: one entry per task, the only place a task's facts are written.
+
+An entry is data (the handler is named, not imported), so `status`, `schedule` and the
+configuration can read it without loading any task's code; tasks/runner.py imports a handler
+only when its task runs. Adding a task: its module under tasks/ and one entry here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nightly_batch.core.names import TaskName
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """What the daemon, the runner and the commands need to know about one task."""
+
+    name: str
+    # "module:function", called with (app, run info) and returning a TaskResult.
+    handler: str
+    # Whether a run leaves a taskHistory entry in the shared state.
+    writes_history: bool
+    # The config attribute holding its daily cron line; None for the interval heartbeat.
+    schedule_key: str | None
+
+
+REGISTRY: dict[str, TaskSpec] = {}
+
+
+def register(spec: TaskSpec) -> TaskSpec:
+    """Add `spec` to the registry (a test registers a task of its own this way)."""
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def unregister(name: str) -> None:
+    REGISTRY.pop(name, None)
+
+
+def spec_of(name: str) -> TaskSpec | None:
+    return REGISTRY.get(name)
+
+
+def daily_tasks() -> list[TaskSpec]:
+    """The tasks the daemon schedules by a cron line, in registry order."""
+    return [spec for spec in REGISTRY.values() if spec.schedule_key is not None]
+
+
+register(
+    TaskSpec(
+        TaskName.NIGHTLY_BATCH,
+        "nightly_batch.tasks.nightly:run_nightly_batch",
+        writes_history=True,
+        schedule_key="nightly_batch_schedule",
+    )
+)
+register(
+    TaskSpec(
+        TaskName.SEND_DIGEST,
+        "nightly_batch.tasks.send_digest:run_send_digest",
+        writes_history=True,
+        schedule_key="morning_notification_schedule",
+    )
+)
+register(
+    TaskSpec(
+        TaskName.HEARTBEAT,
+        "nightly_batch.tasks.heartbeat:run_heartbeat",
+        writes_history=False,
+        schedule_key=None,
+    )
+)
