@@ -1,7 +1,8 @@
 """The config file's keys as pydantic models: each key's type, default, range and meaning.
 
-Error sentences read what a key allows from these declarations (allowed.py), so the words
-cannot drift from the checks. Validation is pydantic's lax mode, as operators write values: "5" and 5.0
+docs/CONFIGURATION.md's table of keys is written from these declarations (reference.py), and
+error sentences read what a key allows from the same declarations (allowed.py), so the three
+cannot drift apart. Validation is pydantic's lax mode, as operators write values: "5" and 5.0
 for 5, "true" for true.
 """
 
