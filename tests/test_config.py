@@ -130,6 +130,25 @@ def test_the_shipped_default_config_is_valid() -> None:
             "loud",
             "logLevel = 'loud' must be one of 'debug', 'error', 'info' or 'warning'.",
         ),
+        (
+            "digestNotificationChannel",
+            ["slack", "sms"],
+            "digestNotificationChannel[1] = 'sms' must be one of 'discord', 'email', 'log' or 'slack'.",
+        ),
+        (
+            "alertRepeatMinutes",
+            {"info": -1},
+            "alertRepeatMinutes.info = -1 must be a number from 0 to 525,600.",
+        ),
+        ("heartbeatMinutes", True, "heartbeatMinutes = True must be a whole number from 1 to 60."),
+        ("draftScoreThreshold", "NaN", "draftScoreThreshold = 'NaN' must be a number from 0 to 1."),
+        ("digestTimeZone", 5, "digestTimeZone = 5 must be an IANA time zone name."),
+        ("stateFile", "", "stateFile = '' must be a path (a non-empty string)."),
+        (
+            "confidenceWeights",
+            3,
+            "confidenceWeights = 3 must be an object with the keys keyword and model.",
+        ),
     ],
 )
 def test_each_bad_value_is_one_sentence_with_key_value_and_what_is_allowed(
@@ -144,6 +163,42 @@ def test_each_bad_value_is_one_sentence_with_key_value_and_what_is_allowed(
     assert str(raised.value).startswith(f"{project.config_path}: ")
     assert sentence in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+def test_several_mistakes_are_one_sentence_each_on_one_line(project: Project) -> None:
+    """pydantic reports every mistake; each gets its sentence, the first five on the line."""
+    project.write_config(heartbeatMinutes=0, logLevel="loud")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(project.config_path)
+
+    assert str(raised.value) == (
+        f"{project.config_path}: heartbeatMinutes = 0 must be a whole number from 1 to 60. "
+        "logLevel = 'loud' must be one of 'debug', 'error', 'info' or 'warning'."
+    )
+
+    project.write_config(digestNotificationChannel=["sms"] * 7)
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(project.config_path)
+
+    assert str(raised.value).count(" must be one of ") == 5
+    assert str(raised.value).endswith("'slack'. 2 more mistakes not shown.")
+
+
+def test_an_integer_too_long_to_print_is_described_by_its_length(project: Project) -> None:
+    """Python refuses str() of an integer past 4,300 digits; the sentence gives its size."""
+    project.config_path.write_text(
+        '{"stateFile": "../s.json", "logsDir": "../logs", "taskHistoryLimit": 1' + "0" * 4200 + "}"
+    )
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(project.config_path)
+
+    assert str(raised.value) == (
+        f"{project.config_path}: taskHistoryLimit = <a whole number of about 4,200 digits> "
+        "must be a whole number from 1 to 10,000."
+    )
 
 
 def test_numbers_and_booleans_written_as_strings_are_accepted(project: Project) -> None:
@@ -288,6 +343,26 @@ def test_bad_environment_values_are_one_sentence(environ: dict[str, str], messag
         read_environment(environ)
 
     assert str(raised.value) == message
+
+
+def test_every_bad_variable_is_named_and_secrets_never_show_in_the_model() -> None:
+    """Two refused variables give two sentences; the model's repr hides the secrets it holds."""
+    with pytest.raises(ConfigError) as raised:
+        read_environment({"EMAIL_PROVIDER": "PostMark", "ALERTS_ENABLED": "maybe"})
+
+    assert str(raised.value) == (
+        "EMAIL_PROVIDER = 'PostMark' is not allowed: use one of sendgrid, mailgun, smtp. "
+        "ALERTS_ENABLED = 'maybe' is not allowed: use true or false."
+    )
+
+    environment = read_environment(
+        {"SMTP_URL": "smtps://mailer:hunter22@mail.example.com:465", "EMAIL_PROVIDER": "SMTP"}
+    )
+
+    assert "hunter22" not in repr(environment) + str(environment)
+    assert environment.get("SMTP_URL") == "smtps://mailer:hunter22@mail.example.com:465"
+    assert environment.get("EMAIL_PROVIDER") == "smtp"
+    assert environment.get("EMAIL_FROM") is None
 
 
 def test_alerts_enabled_false_really_reads_as_disabled() -> None:

@@ -86,7 +86,8 @@ def same_ids(state: Any) -> Any:
 
 def lead_lines(digest: bytes) -> list[Any]:
     """The digest's lead lines, each parsed on its own: it must hold one whole lead per line."""
-    lines = digest.decode().splitlines()
+    # split("\n"), not splitlines(): a lead may hold U+0085 or U+2028, which splitlines() breaks at.
+    lines = digest.decode().split("\n")
     if '  "redditQueue": [],' in lines:
         return []
     start, end = lines.index('  "redditQueue": ['), lines.index("  ],")

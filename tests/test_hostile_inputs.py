@@ -109,6 +109,11 @@ def test_any_state_file_gives_a_sentence_and_stays_intact_or_becomes_valid(
                 "logLevel",
                 "catchUpHours",
                 "stateFile",
+                "digestDir",
+                "heartbeatMinutes",
+                "digestFallbackChannel",
+                "sendEmptyDigest",
+                "dashboardPort",
             ]
         ),
         JSON_VALUES,

@@ -29,6 +29,7 @@ with open(out, "w") as listing:
 raise SystemExit(code)
 """
 # What only the daemon, delivery or the dashboard need, and what we no longer depend on.
+# pydantic is allowed: it validates the config and the environment, which every command reads.
 HEAVY = (
     "apscheduler",
     "httpx",
@@ -39,7 +40,6 @@ HEAVY = (
     "uvicorn",
     "jinja2",
     "prometheus_client",
-    "pydantic",
     "structlog",
 )
 

@@ -1,66 +1,116 @@
-"""Config checks that need more than a type and a range: time zones, cron lines, channel lists.
+"""The value types of the config file that need more than pydantic's own types and ranges.
 
-They run in Config.__post_init__ and raise ValueError with the words an operator reads after
-the key and the value ("is not a known IANA time zone ..."). Paths reach msgspec as strings
-and become `Path`s through `decode_hook`.
+Time zones, cron lines, channel lists and paths are checked here. A refusal of ours is a
+PydanticCustomError of type `config_check` whose context holds, under `reason`, the words an
+operator reads after the key and the value ("is not a known IANA time zone ..."); messages.py
+builds the sentence from that context, never from the rendered message.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import AfterValidator, BeforeValidator
+from pydantic_core import PydanticCustomError
+
 ChannelName = Literal["slack", "discord", "email", "log"]
+OWN_CHECK = "config_check"
 
 
-def check_zone(value: str) -> None:
+def refusal(reason: str) -> PydanticCustomError:
+    """A refusal whose `reason` completes "<key> = <value> ..." ("is not ...", "must ...")."""
+    return PydanticCustomError(OWN_CHECK, "{reason}", {"reason": reason})
+
+
+def check_zone(value: str) -> str:
     """An IANA time zone name that zoneinfo can load."""
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
+        raise refusal(
             "is not a known IANA time zone (for example 'UTC' or 'Europe/Berlin')"
         ) from None
+    return value
 
 
-def check_cron(value: str) -> None:
+def check_cron(value: str) -> str:
     """A five-field cron line (minute hour day month weekday) that cronsim accepts."""
     if len(value.split()) != 5:
-        raise ValueError("is not a cron expression of five fields (minute hour day month weekday)")
+        raise refusal("is not a cron expression of five fields (minute hour day month weekday)")
     from cronsim import CronSim, CronSimError  # noqa: PLC0415  (only needed to validate)
 
     try:
         CronSim(value, datetime(2026, 1, 1, tzinfo=UTC))
     except CronSimError as error:
-        raise ValueError(f"is not a valid cron expression ({str(error).lower()})") from None
+        raise refusal(f"is not a valid cron expression ({str(error).lower()})") from None
+    return value
 
 
-def check_channels(names: list[str]) -> None:
-    """At least one channel, none twice (msgspec has checked each name)."""
+def check_channels(names: list[ChannelName]) -> list[ChannelName]:
+    """At least one channel, none twice (pydantic has checked each name)."""
     if not names:
-        raise ValueError("must name at least one channel: slack, discord, email or log")
+        raise refusal("must name at least one channel: slack, discord, email or log")
     if len(set(names)) != len(names):
-        raise ValueError("names a channel twice")
+        raise refusal("names a channel twice")
+    return names
 
 
-def one_or_many(value: Any) -> Any:
-    """A single channel name may be written without the list around it."""
-    return [value] if isinstance(value, str) else value
+@dataclass(frozen=True)
+class Described:
+    """What a checked type allows, in words, where its base type would say too little ("a string")."""
+
+    one: str
+    several: str
 
 
-def decode_hook(kind: type, value: Any) -> Any:
-    """msgspec's dec_hook: a path from its string."""
-    if kind is Path:
-        if not isinstance(value, str) or not value or "\0" in value:
-            raise TypeError("must be a path (a non-empty string)")
-        return Path(value)
-    raise NotImplementedError(f"no decoder for {kind!r}")
+class OneOrMany:
+    """Marks a list field whose single item may be written without the list around it."""
+
+    @staticmethod
+    def wrap(value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
 
-def encode_hook(value: Any) -> Any:
-    """msgspec's enc_hook, for showing a config: paths as strings."""
+def check_path(value: Any) -> Any:
+    """A non-empty string without NUL: pydantic's Path would take "" as the current directory."""
     if isinstance(value, Path):
-        return str(value)
-    raise NotImplementedError(f"cannot show {type(value).__name__}")
+        return value
+    if not isinstance(value, str) or not value or "\0" in value:
+        raise PydanticCustomError("path_type", "Input is not a path")
+    return value
+
+
+def refuse_booleans(value: Any) -> Any:
+    """`true` where a number belongs is a mistake, although lax mode would read it as 1."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("number_type", "A boolean is not a number")
+    return value
+
+
+ZoneName = Annotated[
+    str,
+    AfterValidator(check_zone),
+    Described("an IANA time zone name", "IANA time zone names"),
+]
+CronLine = Annotated[
+    str,
+    AfterValidator(check_cron),
+    Described("a five-field cron expression", "five-field cron expressions"),
+]
+ChannelList = Annotated[
+    list[ChannelName],
+    OneOrMany(),
+    BeforeValidator(OneOrMany.wrap),
+    AfterValidator(check_channels),
+]
+FilePath = Annotated[
+    Path,
+    BeforeValidator(check_path),
+    Described("a path (a non-empty string)", "paths (non-empty strings)"),
+]
+WholeNumber = Annotated[int, BeforeValidator(refuse_booleans)]
+Number = Annotated[float, BeforeValidator(refuse_booleans)]

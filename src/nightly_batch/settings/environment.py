@@ -1,68 +1,124 @@
 """Secrets and switches from the environment: the only place secrets come from.
 
 Every variable also accepts `NAME_FILE`, the path of a file holding the value (systemd
-credentials, Docker secrets), so a secret never has to sit in a unit file.
+credentials, Docker secrets), so a secret never has to sit in a unit file. The variables are
+collected first (`NAME` or the file `NAME_FILE` names), then validated by the pydantic model
+`Environment`; secrets are `SecretStr`, so printing the model never shows them.
+
+pydantic-settings is not used: it has no `NAME_FILE` indirection (its `secrets_dir` reads files
+named after the variables from one directory), so the collection step would stay anyway, and
+importing it costs about 0.1 s more than pydantic alone and loads asyncio, which the quick
+commands must not (tests/test_imports.py).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
-from nightly_batch.core.names import SEVERITIES
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_core import ErrorDetails
+
+from nightly_batch.core.names import Severity
 from nightly_batch.errors import ConfigError
+from nightly_batch.settings.allowed import field_kind, optional_inner
+from nightly_batch.settings.messages import show_value
 
-# Values that grant access to something: never printed, always redacted from logs.
-SECRET_NAMES = (
-    "SLACK_WEBHOOK_URL",
-    "SLACK_BOT_TOKEN",
-    "DISCORD_WEBHOOK_URL",
-    "EMAIL_API_KEY",
-    "SMTP_URL",
-    "SLACK_ERROR_WEBHOOK",
-    "HEARTBEAT_PING_URL",
-    "DASHBOARD_TOKEN",
-)
-PLAIN_NAMES = (
-    "EMAIL_PROVIDER",
-    "EMAIL_API_URL",
-    "EMAIL_FROM",
-    "MAILGUN_DOMAIN",
-    "APP_URL",
-    "ALERTS_ENABLED",
-    "ALERT_EMAIL_TO",
-    "ALERT_SEVERITY_THRESHOLD",
-)
-EMAIL_PROVIDERS = ("sendgrid", "mailgun", "smtp")
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
+EmailProvider = Literal["sendgrid", "mailgun", "smtp"]
+EMAIL_PROVIDERS: tuple[EmailProvider, ...] = get_args(EmailProvider)
 
 
-@dataclass(frozen=True)
-class Environment:
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def is_secret(kind: Any) -> bool:
+    """A variable whose value grants access to something (declared as `SecretStr | None`)."""
+    return optional_inner(kind) is SecretStr
+
+
+class Environment(BaseModel):
     """The variables nightly-batch reads, after `_FILE` indirection and validation."""
 
-    values: Mapping[str, str] = field(default_factory=dict)
+    # Field names are the variables' own; other variables of the process are not ours to refuse.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    SLACK_WEBHOOK_URL: SecretStr | None = Field(
+        None, description="the digest's Slack incoming webhook"
+    )
+    SLACK_BOT_TOKEN: SecretStr | None = Field(
+        None,
+        description="a Slack bot token (`chat.postMessage`), with the channel id in "
+        "`digestNotificationTarget`",
+    )
+    DISCORD_WEBHOOK_URL: SecretStr | None = Field(None, description="the digest's Discord webhook")
+    EMAIL_API_KEY: SecretStr | None = Field(None, description="the SendGrid or Mailgun API key")
+    SMTP_URL: SecretStr | None = Field(
+        None,
+        description="`smtps://user:pass@host:465` (implicit TLS) or "
+        "`smtp://user:pass@host:587` (STARTTLS)",
+    )
+    SLACK_ERROR_WEBHOOK: SecretStr | None = Field(
+        None, description="a Slack incoming webhook for alerts"
+    )
+    HEARTBEAT_PING_URL: SecretStr | None = Field(
+        None,
+        description="an external dead man's switch, Healthchecks.io style: pinged as each job "
+        "starts, succeeds or fails",
+    )
+    DASHBOARD_TOKEN: SecretStr | None = Field(
+        None,
+        description="when set, every dashboard request needs `Authorization: Bearer <token>` (or basic "
+        "auth with the token as the password)",
+    )
+    EMAIL_PROVIDER: Annotated[EmailProvider | None, BeforeValidator(_lower)] = Field(
+        None, description="the e-mail service (unset: `smtp` when `SMTP_URL` is set)"
+    )
+    EMAIL_API_URL: str | None = Field(
+        None,
+        description="the provider's API address instead of its default one (on the provider's "
+        "hosts or in `allowedWebhookHosts`)",
+    )
+    EMAIL_FROM: str | None = Field(
+        None, description="the sender address of digest and alert e-mail"
+    )
+    MAILGUN_DOMAIN: str | None = Field(None, description="the Mailgun sending domain")
+    APP_URL: str | None = Field(
+        None, description="the dashboard's public address; notifications link to the digest there"
+    )
+    ALERTS_ENABLED: bool = Field(
+        default=True, description="`false` records and logs alerts but sends none"
+    )
+    ALERT_EMAIL_TO: str | None = Field(None, description="alert recipients, comma-separated")
+    ALERT_SEVERITY_THRESHOLD: Annotated[Severity, BeforeValidator(_lower)] = Field(
+        "warning", description="alerts below this severity are ignored entirely"
+    )
 
     def get(self, name: str) -> str | None:
-        return self.values.get(name)
+        """A variable's value as text (a secret's too), None when it is not set."""
+        value = getattr(self, name) if name in type(self).model_fields else None
+        if value is None or name not in self.model_fields_set:
+            return None
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        return str(value).lower() if isinstance(value, bool) else str(value)
 
     @property
     def alerts_enabled(self) -> bool:
-        return self.values.get("ALERTS_ENABLED", "true").lower() in _TRUE
+        return self.ALERTS_ENABLED
 
     @property
     def alert_severity_threshold(self) -> str:
-        return self.values.get("ALERT_SEVERITY_THRESHOLD", "warning").lower()
+        return self.ALERT_SEVERITY_THRESHOLD
 
     def secret_values(self) -> list[str]:
         """Every secret that is set, plus the parts of it worth hiding on their own."""
         found = []
         for name in SECRET_NAMES:
-            value = self.values.get(name)
+            value = self.get(name)
             if not value:
                 continue
             found.append(value)
@@ -77,11 +133,17 @@ class Environment:
         """Every variable that is set, secrets masked (what check-config prints)."""
         shown = {}
         for name in (*SECRET_NAMES, *PLAIN_NAMES):
-            value = self.values.get(name)
-            if value is None:
-                continue
-            shown[name] = mask(value) if name in SECRET_NAMES else value
+            value = self.get(name)
+            if value is not None:
+                shown[name] = mask(value) if name in SECRET_NAMES else value
         return shown
+
+
+# Values that grant access to something: never printed, always redacted from logs.
+SECRET_NAMES = tuple(
+    name for name, field in Environment.model_fields.items() if is_secret(field.annotation)
+)
+PLAIN_NAMES = tuple(name for name in Environment.model_fields if name not in SECRET_NAMES)
 
 
 def mask(value: str) -> str:
@@ -96,12 +158,14 @@ def read_environment(environ: Mapping[str, str] | None = None) -> Environment:
     """Collect and check the variables; a bad one is a ConfigError naming it."""
     environ = os.environ if environ is None else environ
     values: dict[str, str] = {}
-    for name in (*SECRET_NAMES, *PLAIN_NAMES):
+    for name in Environment.model_fields:
         value = _read_one(name, environ)
         if value is not None and value != "":
             values[name] = value
-    _check_choices(values)
-    return Environment(values)
+    try:
+        return Environment.model_validate(values)
+    except ValidationError as error:
+        raise ConfigError(describe_environment_error(values, error)) from None
 
 
 def _read_one(name: str, environ: Mapping[str, str]) -> str | None:
@@ -121,18 +185,21 @@ def _read_one(name: str, environ: Mapping[str, str]) -> str | None:
         raise ConfigError(f"{name}_FILE = '{file_name}' is not UTF-8 text.") from None
 
 
-def _check_choices(values: Mapping[str, str]) -> None:
-    provider = values.get("EMAIL_PROVIDER")
-    if provider is not None and provider.lower() not in EMAIL_PROVIDERS:
-        raise ConfigError(
-            f"EMAIL_PROVIDER = '{provider}' is not allowed: use one of {', '.join(EMAIL_PROVIDERS)}."
-        )
-    enabled = values.get("ALERTS_ENABLED")
-    if enabled is not None and enabled.lower() not in (*_TRUE, *_FALSE):
-        raise ConfigError(f"ALERTS_ENABLED = '{enabled}' is not allowed: use true or false.")
-    threshold = values.get("ALERT_SEVERITY_THRESHOLD")
-    if threshold is not None and threshold.lower() not in SEVERITIES:
-        raise ConfigError(
-            f"ALERT_SEVERITY_THRESHOLD = '{threshold}' is not allowed: "
-            f"use one of {', '.join(SEVERITIES)}."
-        )
+def describe_environment_error(values: Mapping[str, str], error: ValidationError) -> str:
+    """One sentence per refused variable: its value as given and the values it allows."""
+    return " ".join(_sentence(values, problem) for problem in error.errors(include_url=False))
+
+
+def _sentence(values: Mapping[str, str], problem: ErrorDetails) -> str:
+    name = str(problem["loc"][0])
+    shown = show_value(values.get(name, problem["input"]))
+    return f"{name} = {shown} is not allowed: use {describe_allowed(name)}."
+
+
+def describe_allowed(name: str) -> str:
+    """The values a variable takes, in the words of its error sentence and of the docs."""
+    kind, _ = field_kind(Environment.model_fields[name])
+    kind = optional_inner(kind) or kind
+    if get_origin(kind) is Literal:
+        return f"one of {', '.join(get_args(kind))}"
+    return "true or false" if kind is bool else "text"

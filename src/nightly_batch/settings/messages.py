@@ -1,151 +1,133 @@
 """Turns config mistakes into one readable sentence each, and spots likely misspelt keys.
 
-msgspec stops at the first problem and says where it is (`- at $.confidenceWeights.keyword`);
-the sentence names the key, shows the value from the file and says what the key allows, read
-back from the same type declaration msgspec checked against.
+A sentence is built from the fields of `ValidationError.errors()`, never from pydantic's
+English: `loc` names the key (and finds its declaration, which says what the key allows),
+`input` and the file give the value, `type` picks the form of the sentence, and our own checks
+put their words in `ctx`.
 """
 
 from __future__ import annotations
 
 import re
+import reprlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
-import msgspec
-import msgspec.inspect as types
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
-_WHERE = re.compile(r" - at `(?:key` in `)?\$(?P<path>[^`]*)`$")
-_MISSING = re.compile(r"Object missing required field `(?P<name>[^`]+)`")
-_UNKNOWN = re.compile(r"Object contains unknown field `(?P<name>[^`]+)`")
-# Our own checks (config_types, __post_init__) word their messages for this sentence.
-_OWN_VERBS = ("is ", "must ", "names ")
+from nightly_batch.settings.allowed import (
+    describe,
+    either,
+    field_kind,
+    is_model,
+    model_keys,
+    optional_inner,
+    unwrap,
+)
+from nightly_batch.settings.checks import OWN_CHECK
+
+# Enough for every mistake of a hand-edited file; a generated one may have hundreds.
+MOST_SENTENCES = 5
+_PLAIN_KEY = re.compile(r"[A-Za-z][\w-]*")
+_ABSENT = object()
 
 
 def describe_validation_error(
-    path: Path, raw: dict[str, Any], schema: type, error: msgspec.ValidationError
+    path: Path, raw: dict[str, Any], model: type[BaseModel], error: ValidationError
 ) -> str:
-    """One sentence: the file, the key, the value and what is allowed."""
-    message = str(error)
-    where = _WHERE.search(message)
-    location = where.group("path") if where else ""
-    message = message[: where.start()] if where else message
-    names = re.findall(r"\.([^.\[]+)", location)
-    key = ".".join(names)
-    missing = _MISSING.fullmatch(message)
-    if missing:
-        return f"{path}: {_join(key, missing.group('name'))} is required but missing."
-    unknown = _UNKNOWN.fullmatch(message)
-    if unknown:
-        allowed = _struct_keys(_field_type(schema, names))
-        return f"{path}: {key} has an unknown key {unknown.group('name')!r}; it takes {allowed}."
-    if not names and message.split(" = ", 1)[0] in _keys(schema):
-        return f"{path}: {message}."  # a check across the whole config, worded with its key
-    shown = show_value(_value_at(raw, names))
-    if message[:1].islower():  # one of ours, already in words
-        verb = message if message.startswith(_OWN_VERBS) else f"is not allowed: {message}"
-        return f"{path}: {key} = {shown} {verb}."
-    return f"{path}: {key} = {shown} must be {_describe(_field_type(schema, names))}."
+    """One sentence per mistake, on one line after the file: the key, the value, what is allowed."""
+    problems = error.errors(include_url=False)
+    sentences = [_sentence(raw, model, problem) for problem in problems[:MOST_SENTENCES]]
+    left = len(problems) - MOST_SENTENCES
+    if left > 0:
+        sentences.append(f"{left} more {'mistake' if left == 1 else 'mistakes'} not shown.")
+    return f"{path}: {' '.join(sentences)}"
 
 
-def _keys(schema: type) -> set[str]:
-    return {field.encode_name for field in msgspec.structs.fields(schema)}
+def _sentence(raw: dict[str, Any], model: type[BaseModel], problem: ErrorDetails) -> str:
+    kind = problem["type"]
+    if kind == "extra_forbidden":  # a nested object of ours with a key it does not take
+        parent = _locate(raw, model, problem["loc"][:-1])
+        taken = model_keys(_bare(parent.kind)) if is_model(_bare(parent.kind)) else []
+        return (
+            f"{parent.key} has an unknown key {str(problem['loc'][-1])!r}; "
+            f"it takes {either(taken, 'and') or 'no other keys'}."
+        )
+    place = _locate(raw, model, problem["loc"])
+    if kind == "missing":
+        return f"{place.key} is required but missing."
+    # The value as the file holds it at the key: pydantic's input can be a part of it (the
+    # refused key of a mapping) or the single channel wrapped in a list.
+    value = show_value(problem["input"] if place.value is _ABSENT else place.value)
+    if kind == OWN_CHECK:
+        return f"{place.key} = {value} {problem.get('ctx', {})['reason']}."
+    if place.kind is None:
+        return f"{place.key} = {value} is not allowed."
+    return f"{place.key} = {value} must be {describe(place.kind, place.extras)}."
 
 
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name
+@dataclass(frozen=True)
+class _Place:
+    key: str  # as the operator reads it: confidenceWeights.keyword, digestNotificationChannel[1]
+    kind: Any  # the declared type there, None if nothing is declared
+    extras: list[Any]  # its constraints and markers
+    value: Any  # the value the file holds there, _ABSENT if it holds none
 
 
-def _value_at(raw: Any, names: list[str]) -> Any:
-    for name in names:
-        if not isinstance(raw, dict) or name not in raw:
-            return raw
-        raw = raw[name]
-    return raw
+def _locate(raw: Any, model: type[BaseModel], loc: tuple[int | str, ...]) -> _Place:
+    """Follow an error's location through the declarations and the file together."""
+    if "[key]" in loc:  # a refused key of a mapping: the sentence is about the whole mapping
+        loc = loc[: loc.index("[key]") - 1]
+    key, extras, value = "", list[Any](), raw
+    kind: Any = model
+    for part in loc:
+        here = _bare(kind)
+        if isinstance(part, int):
+            if not isinstance(value, list):  # one item written without its list (OneOrMany)
+                break
+            key += f"[{part}]"
+            kind, extras = (get_args(here)[0] if get_origin(here) is list else None), []
+            value = value[part] if 0 <= part < len(value) else _ABSENT
+            continue
+        if is_model(here):
+            key += f".{part}" if key else part
+            field = next((f for n, f in here.model_fields.items() if (f.alias or n) == part), None)
+            kind, extras = field_kind(field) if field else (None, [])
+        else:
+            key += f".{part}" if _PLAIN_KEY.fullmatch(part) else f"[{part!r}]"
+            kind, extras = (get_args(here)[1] if get_origin(here) is dict else None), []
+        value = value.get(part, _ABSENT) if isinstance(value, dict) else _ABSENT
+    return _Place(key or "the config file", kind, extras, value)
 
 
-def _field_type(schema: type, names: list[str]) -> types.Type:
-    kind: types.Type = types.type_info(schema)
-    for name in names:
-        if isinstance(kind, types.UnionType):  # `X | None`: look inside X
-            kind = next(t for t in kind.types if not isinstance(t, types.NoneType))
-        if not isinstance(kind, types.StructType):
-            break
-        kind = next(field.type for field in kind.fields if field.encode_name == name)
-    return kind
+def _bare(kind: Any) -> Any:
+    """The type to step into: without Annotated's extras and without `| None`."""
+    kind = unwrap(kind)[0]
+    return unwrap(optional_inner(kind) or kind)[0]
 
 
-def _struct_keys(kind: types.Type) -> str:
-    if isinstance(kind, types.StructType):
-        return _either([field.encode_name for field in kind.fields], "and")
-    return "no other keys"
+class _ShortRepr(reprlib.Repr):
+    """repr() cut short, safe for any JSON: deep nesting, long strings, 5000-digit integers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother = 3, 60, 60
+
+    def repr_int(self, x: int, level: int) -> str:
+        # str() of an integer of more than 4,300 digits raises, so say how long it is instead.
+        if x.bit_length() > 128:
+            return f"<a whole number of about {int(x.bit_length() * 0.30103):,} digits>"
+        return super().repr_int(x, level)
 
 
-def _describe(kind: types.Type) -> str:
-    """What a value of `kind` must be, in words: "a whole number from 1 to 60"."""
-    if isinstance(kind, types.UnionType):
-        return ", or ".join(_describe(t) for t in kind.types)
-    if isinstance(kind, types.ListType | types.DictType | types.StructType | types.NoneType):
-        return _container(kind)
-    if isinstance(kind, types.CustomType):
-        return "a path"
-    plural = _plural(kind)
-    if isinstance(kind, types.LiteralType):
-        return f"one of {plural}"
-    if isinstance(kind, types.IntType | types.FloatType | types.StrType):
-        return "a " + plural.replace("numbers", "number", 1).replace("strings", "string", 1)
-    return plural
-
-
-def _container(kind: types.ListType | types.DictType | types.StructType | types.NoneType) -> str:
-    if isinstance(kind, types.ListType) and isinstance(kind.item_type, types.LiteralType):
-        return f"one of {_plural(kind.item_type)}, or a list of them"  # digestNotificationChannel
-    if isinstance(kind, types.ListType):
-        return f"a list of {_plural(kind.item_type)}"
-    if isinstance(kind, types.DictType):
-        return f"an object mapping {_plural(kind.key_type)} to {_plural(kind.value_type)}"
-    if isinstance(kind, types.StructType):
-        return f"an object with the keys {_struct_keys(kind)}"
-    return "null"
-
-
-_SIMPLE = {types.BoolType: "true or false", types.StrType: "strings"}
-
-
-def _plural(kind: types.Type) -> str:
-    if isinstance(kind, types.IntType | types.FloatType):
-        noun = "whole numbers" if isinstance(kind, types.IntType) else "numbers"
-        return noun + _bounds(kind)
-    if isinstance(kind, types.LiteralType):
-        return _either([repr(value) for value in kind.values], "or")
-    if isinstance(kind, types.CustomType):  # only paths are decoded by our hook
-        return "paths"
-    return _SIMPLE.get(type(kind), "values of the documented form")
-
-
-def _bounds(kind: types.IntType | types.FloatType) -> str:
-    low = kind.ge if kind.ge is not None else kind.gt
-    high = kind.le if kind.le is not None else kind.lt
-    if kind.ge is not None and kind.le is not None:
-        return f" from {_number(kind.ge)} to {_number(kind.le)}"
-    parts = []
-    if low is not None:
-        parts.append(f"{'at least' if kind.ge is not None else 'greater than'} {_number(low)}")
-    if high is not None:
-        parts.append(f"{'at most' if kind.le is not None else 'less than'} {_number(high)}")
-    return " " + " and ".join(parts) if parts else ""
-
-
-def _number(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
-
-
-def _either(words: list[str], conjunction: str) -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+_short_repr = _ShortRepr()
 
 
 def show_value(value: Any) -> str:
     """A value as the sentence shows it: its repr, cut short."""
-    text = repr(value)
+    text = _short_repr.repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
