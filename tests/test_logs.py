@@ -32,7 +32,7 @@ def test_file_gets_json_lines_and_console_gets_plain_lines(tmp_path: Path) -> No
     assert line["level"] == "info"
     assert line["duration_s"] == 0.25
     assert str(line["timestamp"]).endswith("Z")
-    assert console.getvalue().startswith("level='info' event='task.finished' task='nightly-batch'")
+    assert console.getvalue().startswith("level=info event=task.finished task=nightly-batch ")
 
 
 def test_secrets_are_redacted_from_events_tracebacks_and_library_logs(tmp_path: Path) -> None:
