@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -69,6 +70,9 @@ def test_status_reports_runs_heartbeat_digest_and_queue(
     for task in ("heartbeat", "nightly-batch", "send-digest"):
         cli(project, "run-once", task)
     capsys.readouterr()
+    # Every command starts at the fake clock's instant and runs on at the real rate, so without
+    # a step the heartbeat (written late in its run) could look newer than status's now.
+    project.clock.advance(timedelta(minutes=1))
 
     code = cli(project, "status", "--json")
 
