@@ -7,10 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from conftest import Project
 from fakes import RecordingChannel, dated, hours
-from logcapture import capture_logs
 from nightly_batch.alerts.manager import AlertManager
 from nightly_batch.alerts.sender import AlertSender
 from nightly_batch.alerts.watchdog import Watchdog

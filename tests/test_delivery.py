@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from structlog.testing import capture_logs
 
 from conftest import Project
 from fakes import dated, hours
-from logcapture import capture_logs
 from nightly_batch.cli.main import main
 from nightly_batch.core.jsonio import parse_json
 from nightly_batch.observability.setup import configure_logging

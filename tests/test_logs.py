@@ -12,6 +12,9 @@ from nightly_batch.core.jsonio import parse_json
 from nightly_batch.observability.events import get_logger
 from nightly_batch.observability.redact import Redactor
 from nightly_batch.observability.setup import configure_logging
+from nightly_batch.runtime.app import App
+from nightly_batch.tasks.result import RunInfo, TaskResult
+from nightly_batch.tasks.runner import run_task
 
 SECRET_URL = "https://hooks.slack.com/services/T0AAAA/B0BBBB/zzSECRETzz"
 
@@ -32,7 +35,7 @@ def test_file_gets_json_lines_and_console_gets_plain_lines(tmp_path: Path) -> No
     assert line["level"] == "info"
     assert line["duration_s"] == 0.25
     assert str(line["timestamp"]).endswith("Z")
-    assert console.getvalue().startswith("level='info' event='task.finished' task='nightly-batch'")
+    assert console.getvalue().startswith("level=info event=task.finished task=nightly-batch ")
 
 
 def test_secrets_are_redacted_from_events_tracebacks_and_library_logs(tmp_path: Path) -> None:
@@ -73,6 +76,26 @@ def test_run_once_writes_the_log_file_in_logs_dir(project: Project) -> None:
 
     events = [line["event"] for line in read_lines(project.logs / "orchestrator.log")]
     assert events == ["task.started", "task.finished"]
+
+
+def test_events_inside_a_run_carry_its_task_and_run_id(project: Project) -> None:
+    """What a task logs, through our loggers or a library's, is found by the run's id."""
+    app = project.app()
+    configure_logging(log_file=project.logs / "orchestrator.log", console=io.StringIO())
+
+    def handler(_app: App, _run: RunInfo) -> TaskResult:
+        get_logger("nightly_batch.somewhere").info("inside.the_run", lead="a")
+        logging.getLogger("somelib").warning("a library speaks")
+        return TaskResult("done")
+
+    outcome = run_task(app, "heartbeat", "manual", handler=handler)
+    get_logger("t").info("after.the_run")
+
+    lines = {str(line["event"]): line for line in read_lines(project.logs / "orchestrator.log")}
+    for event in ("task.started", "inside.the_run", "a library speaks", "task.finished"):
+        assert (lines[event]["task"], lines[event]["run_id"]) == ("heartbeat", outcome.run_id)
+    assert lines["inside.the_run"]["lead"] == "a"
+    assert "run_id" not in lines["after.the_run"]
 
 
 def test_redactor_masks_credential_shapes_it_was_not_told_about() -> None:

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from conftest import Project
 from fakes import at, dated, hours
-from logcapture import capture_logs
 from nightly_batch.cli.main import main
 from nightly_batch.tasks.runner import run_task
 

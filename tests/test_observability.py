@@ -104,10 +104,7 @@ def test_under_journald_each_line_carries_its_priority() -> None:
 
     lines = console.getvalue().splitlines()
     assert [line[:3] for line in lines] == ["<6>", "<4>", "<3>"]
-    assert (
-        lines[1]
-        == "<4>level='warning' event='lead.invalid' lead='x'" + lines[1].split("lead='x'")[1]
-    )
+    assert lines[1] == "<4>level=warning event=lead.invalid lead=x" + lines[1].split("lead=x")[1]
 
 
 def shell_blocks(text: str) -> list[str]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from structlog.testing import capture_logs
+
 from conftest import Project
 from fakes import RecordingChannel, at, dated, hours
-from logcapture import capture_logs
 from nightly_batch.tasks.runner import run_task
 
 Lead = Callable[..., dict[str, Any]]

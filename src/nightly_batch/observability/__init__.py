@@ -1,4 +1,4 @@
-"""How the process reports on itself: structured events (`get_logger`), the one logging setup
-(file, journald, terminal) and secret redaction. May import `core` only, so every layer above
-can log.
+"""How the process reports on itself: structured events (`get_logger`, structlog), the one
+logging setup (file, journald, terminal) with its processors, and secret redaction. May import
+`core` only, so every layer above can log.
 """

@@ -1,68 +1,53 @@
-"""Structured events on top of the standard library's logging: `log.info("task.finished", task=...)`.
+"""Structured events with structlog: `log = get_logger(__name__)`, `log.info("task.finished", task=...)`.
 
-Each module takes a logger with `get_logger(__name__)`. An event is a short dotted name and
-keyword fields; the fields ride on the log record and `logs` renders them as a JSON line for
-the file and a key=value line for the console. Records from libraries (httpx, apscheduler)
-take the same way, their message standing as the event.
+An event is a short dotted name and keyword fields. structlog builds the event dict (bound
+fields, the call's fields, context variables, level, timestamp) and hands it to the standard
+library's logging, where `setup.configure_logging`'s handlers redact and render it. Records from
+libraries (httpx, uvicorn, apscheduler) reach the same handlers, so every line of every output
+goes through the same processors.
 
-structlog did this before; it imports asyncio and ssl on every start, a sixth of the time
-the nightly batch takes at 100k leads, for the few features used here.
+The routing below does not depend on configure_logging's arguments, so it is set once, when
+this module is first imported. Before configure_logging (or in a test that never calls it) an
+event is a standard-library record without handlers: warnings and up reach logging's last
+resort, stderr, as the raw event dict.
+
+structlog's import loads asyncio and ssl (structlog._native and structlog.stdlib import asyncio
+for their async methods); tests/test_imports.py records which commands pay for that.
 """
 
 from __future__ import annotations
 
-import logging
+from contextlib import AbstractContextManager
 from typing import Any
 
-# The attribute of a LogRecord that carries an event's fields.
-FIELDS = "event_fields"
+import structlog
+from structlog.stdlib import BoundLogger
 
+from nightly_batch.observability.processors import SHARED_PROCESSORS
 
-class EventLogger:
-    """A named logger with fields bound to every event it writes."""
+# What a module's `log` is; functions that take a bound logger annotate with it.
+EventLogger = BoundLogger
 
-    __slots__ = ("_fields", "_logger")
-
-    def __init__(self, logger: logging.Logger, fields: dict[str, Any] | None = None) -> None:
-        self._logger = logger
-        self._fields = fields or {}
-
-    def bind(self, **fields: Any) -> EventLogger:
-        """A logger that adds `fields` to every event, on top of the ones bound already."""
-        return EventLogger(self._logger, {**self._fields, **fields})
-
-    def debug(self, event: str, **fields: Any) -> None:
-        self._log(logging.DEBUG, event, fields)
-
-    def info(self, event: str, **fields: Any) -> None:
-        self._log(logging.INFO, event, fields)
-
-    def warning(self, event: str, **fields: Any) -> None:
-        self._log(logging.WARNING, event, fields)
-
-    def error(self, event: str, **fields: Any) -> None:
-        """An error; `exc_info=error` attaches that exception's traceback."""
-        self._log(logging.ERROR, event, fields)
-
-    def critical(self, event: str, **fields: Any) -> None:
-        self._log(logging.CRITICAL, event, fields)
-
-    def exception(self, event: str, **fields: Any) -> None:
-        """An error with the traceback of the exception being handled."""
-        self._log(logging.ERROR, event, {"exc_info": True, **fields})
-
-    def _log(self, level: int, event: str, fields: dict[str, Any]) -> None:
-        if not self._logger.isEnabledFor(level):
-            return
-        exc_info = fields.pop("exc_info", None)
-        self._logger.log(
-            level,
-            event,
-            exc_info=exc_info,
-            extra={FIELDS: {**self._fields, **fields}},
-            stacklevel=3,  # the caller of info(), not this module
-        )
+structlog.configure(
+    processors=[
+        # First, so a debug event below the level costs no further work.
+        structlog.stdlib.filter_by_level,
+        *SHARED_PROCESSORS,
+        # Hands the event dict to logging; ProcessorFormatter renders it per handler.
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    wrapper_class=BoundLogger,
+    # Modules take their logger at import time; uncached, each event reads the configuration
+    # of the moment, which is what lets structlog.testing.capture_logs see them.
+    cache_logger_on_first_use=False,
+)
 
 
 def get_logger(name: str) -> EventLogger:
-    return EventLogger(logging.getLogger(name))
+    return structlog.stdlib.get_logger(name)
+
+
+def run_context(**fields: Any) -> AbstractContextManager[None]:
+    """Adds `fields` to every event logged in this thread inside the block, libraries' too."""
+    return structlog.contextvars.bound_contextvars(**fields)

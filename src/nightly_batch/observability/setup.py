@@ -1,24 +1,48 @@
 """The one logging setup: JSON lines to `logs/orchestrator.log`, readable lines on the console.
 
+Every record, a structlog event of ours or a library's standard-library record, is formatted by
+a structlog ProcessorFormatter: the library's records first take the same processors as our
+events (level, time, context, traceback as text), then each handler redacts and renders:
+
+- the file: one JSON object per line, `event` first;
+- the console under journald or on a pipe: one logfmt line (with journald's `<N>` priority
+  prefix when JOURNAL_STREAM is set), the traceback escaped onto the same line;
+- a terminal: time, level and event in columns, the fields as logfmt, the traceback below.
+
 The file handler is a WatchedFileHandler, so logrotate can move the file away (no copytruncate
-needed) and the next record opens a fresh one. Every record, ours or a library's, passes the
-redactor before it is rendered.
+needed) and the next record opens a fresh one.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import logging.handlers
 import os
 import sys
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from nightly_batch.core.jsonio import to_text
-from nightly_batch.observability.events import FIELDS
+from structlog.dev import (
+    Column,
+    ConsoleRenderer,
+    KeyValueColumnFormatter,
+    LogLevelColumnFormatter,
+    plain_traceback,
+)
+from structlog.processors import JSONRenderer, LogfmtRenderer
+from structlog.stdlib import ProcessorFormatter
+from structlog.typing import Processor
+
+from nightly_batch.observability.processors import (
+    PRIORITIES,
+    SHARED_PROCESSORS,
+    RedactSecrets,
+    SyslogPriority,
+    event_first,
+    plain_values,
+    quoted,
+    render_json,
+)
 from nightly_batch.observability.redact import Redactor
 
 LEVELS = {
@@ -29,59 +53,55 @@ LEVELS = {
 }
 # Libraries that log full request URLs (which carry webhook tokens) at INFO.
 NOISY_LIBRARIES = ("httpx", "httpcore", "apscheduler", "hpack")
-# syslog priorities: journald reads a "<N>" line prefix, so `journalctl -p err` filters.
-PRIORITIES = {"debug": 7, "info": 6, "warning": 4, "error": 3, "critical": 2}
-
-Render = Callable[[dict[str, Any]], str]
+# A terminal's event column: the longest of our event names fit, so the fields line up.
+EVENT_WIDTH = 24
 
 
-def render_json(event: dict[str, Any]) -> str:
-    try:
-        return to_text(event)
-    except (UnicodeEncodeError, TypeError, ValueError):
-        # A lone surrogate from a hostile lead id, say: the standard library escapes it.
-        return json.dumps(event, default=str)
+def _formatter(redactor: Redactor, *render: Processor) -> ProcessorFormatter:
+    return ProcessorFormatter(
+        foreign_pre_chain=SHARED_PROCESSORS,
+        processors=[
+            ProcessorFormatter.remove_processors_meta,
+            # Before any renderer, and after the traceback was turned into text.
+            RedactSecrets(redactor),
+            *render,
+        ],
+    )
 
 
-def render_key_values(event: dict[str, Any]) -> str:
-    """level='info' event='task.finished' task='heartbeat' ...: one plain line, for journald."""
-    return " ".join(f"{key}={value!r}" for key, value in _level_first(event).items())
+def _for_journal_or_pipe(*, journal: bool) -> Processor:
+    """level=info event=task.finished task=heartbeat ...: one plain line per event."""
+    logfmt = LogfmtRenderer(key_order=["level", "event"], bool_as_flag=False)
+    return SyslogPriority(logfmt) if journal else logfmt
 
 
-def render_for_people(event: dict[str, Any]) -> str:
-    """A terminal: time, level and event in columns, then the fields."""
-    rest = {k: v for k, v in event.items() if k not in ("timestamp", "level", "event")}
-    trace = rest.pop("exception", None)
-    fields = " ".join(f"{k}={v if isinstance(v, str) else repr(v)}" for k, v in rest.items())
-    line = f"{event['timestamp']} [{event['level']:<8}] {event['event']:<24} {fields}".rstrip()
-    return f"{line}\n{trace}" if trace else line
+def _for_people() -> ConsoleRenderer:
+    """2026-11-28T23:00:00.000000Z [info    ] task.finished            task=heartbeat ..."""
+    no_style = ""  # no colours: the same text on any terminal, and in a copied transcript
 
+    def column(key: str, width: int = 0) -> Column:
+        formatter = KeyValueColumnFormatter(
+            key_style=None, value_style=no_style, reset_style=no_style, value_repr=str, width=width
+        )
+        return Column(key, formatter)
 
-def _level_first(event: dict[str, Any]) -> dict[str, Any]:
-    return {"level": event["level"], "event": event["event"], **event}
-
-
-class EventFormatter(logging.Formatter):
-    """A record as an event dict (event, fields, level, timestamp), redacted, then rendered."""
-
-    def __init__(self, render: Render, redactor: Redactor, *, priority: bool = False) -> None:
-        super().__init__()
-        self.render = render
-        self.redactor = redactor
-        self.priority = priority
-
-    def format(self, record: logging.LogRecord) -> str:
-        event: dict[str, Any] = {"event": record.getMessage()}
-        event.update(getattr(record, FIELDS, None) or {})
-        level = record.levelname.lower()
-        event["level"] = level
-        stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="microseconds")
-        event["timestamp"] = stamp.replace("+00:00", "Z")
-        if record.exc_info:
-            event["exception"] = self.formatException(record.exc_info)
-        # Redaction last, after the traceback has been turned into text.
-        text = self.render(self.redactor.value(event))
-        return f"<{PRIORITIES.get(level, 6)}>{text}" if self.priority else text
+    fields = KeyValueColumnFormatter(
+        key_style=no_style, value_style=no_style, reset_style=no_style, value_repr=quoted
+    )
+    # The level column pads to the longest name among these keys: "critical".
+    levels = dict.fromkeys(PRIORITIES, no_style)
+    return ConsoleRenderer(
+        columns=[
+            column("timestamp"),
+            Column("level", LogLevelColumnFormatter(levels, reset_style=no_style)),
+            column("event", EVENT_WIDTH),
+            Column("", fields),  # every other key, in the order it was logged
+        ],
+        sort_keys=False,
+        # The traceback arrives as text already (format_exc_info, then redaction); this only
+        # keeps rich's renderer out should an exc_info ever reach the console.
+        exception_formatter=plain_traceback,
+    )
 
 
 def configure_logging(
@@ -98,16 +118,15 @@ def configure_logging(
     terminal = console.isatty()
     if journal is None:
         journal = "JOURNAL_STREAM" in os.environ
-    # Under journald or a pipe: one plain line per event, no padding.
-    render = render_for_people if terminal else render_key_values
+    console_render = _for_people() if terminal else _for_journal_or_pipe(journal=journal)
     console_handler = logging.StreamHandler(console)
-    console_handler.setFormatter(
-        EventFormatter(render, redactor, priority=journal and not terminal)
-    )
+    console_handler.setFormatter(_formatter(redactor, plain_values, console_render))
     handlers: list[logging.Handler] = [console_handler]
     if log_file is not None:
         file_handler = logging.handlers.WatchedFileHandler(log_file, encoding="utf-8")
-        file_handler.setFormatter(EventFormatter(render_json, redactor))
+        file_handler.setFormatter(
+            _formatter(redactor, event_first, JSONRenderer(serializer=render_json))
+        )
         handlers.append(file_handler)
     root = logging.getLogger()
     for old in root.handlers[:]:

@@ -19,7 +19,7 @@ from nightly_batch.core.locks import FileLock
 from nightly_batch.core.retrying import Backoff, call_with_retries, outcome_of
 from nightly_batch.core.tasks import REGISTRY, spec_of
 from nightly_batch.errors import BusyError, ConfigError, NightlyBatchError, StateError
-from nightly_batch.observability.events import EventLogger, get_logger
+from nightly_batch.observability.events import EventLogger, get_logger, run_context
 from nightly_batch.rules.history import append_history
 from nightly_batch.runtime.app import App
 from nightly_batch.tasks.result import RunInfo, TaskResult
@@ -100,7 +100,9 @@ def _run_locked(app: App, task: str, trigger: str, info: RunInfo, handler: Handl
     bound.info("task.started")
     if app.pinger is not None:
         app.pinger.started(run_id)
-    result, error = _attempts(app, handler, info, bound)
+    # Every event of the run, whichever module or library logs it, carries the run's id.
+    with run_context(task=task, run_id=run_id):
+        result, error = _attempts(app, handler, info, bound)
     if result is not None:
         message = app.redactor.text(result.message)
         if _writes_history(task) and not result.history_written:
