@@ -76,7 +76,6 @@ class AlertStore:
         rows = self._run("SELECT * FROM alerts WHERE fingerprint = ?", (fingerprint,))
         return AlertRecord(**dict(rows[0])) if rows else None
 
-
     def transition(
         self, expected: AlertRecord | None, new: AlertRecord, notice: PendingNotice | None
     ) -> int | bool | None:
@@ -139,7 +138,6 @@ class AlertStore:
         self._run("DELETE FROM alert_notifications WHERE at < ?", (before,))
         self._run("DELETE FROM silences WHERE expires_at <= ?", (before,))
         return len(rows)
-
 
     def finish_notification(
         self, ident: int, status: str, channel: str | None, error: str | None
