@@ -56,8 +56,10 @@ LIBFAKETIME = $(firstword $(wildcard /usr/lib/*/faketime/libfaketime.so.1))
 SHIFTED = LD_PRELOAD=$(LIBFAKETIME) FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_NO_CACHE=1
 ## test-year-ahead, test-year-back: the suite with the real clock a year ahead, a year back
 test-year-ahead: $(VENV)/.test
+	$(if $(LIBFAKETIME),,$(error Debian's faketime package is missing: apt-get install faketime))
 	$(SHIFTED) FAKETIME=+365d $(BIN)/pytest -p no:cacheprovider
 test-year-back: $(VENV)/.test
+	$(if $(LIBFAKETIME),,$(error Debian's faketime package is missing: apt-get install faketime))
 	$(SHIFTED) FAKETIME=-365d $(BIN)/pytest -p no:cacheprovider
 
 ## test-stress: the suite while two CPU-bound processes compete for the machine's cores

@@ -68,6 +68,8 @@ OUTSIDE_VARIABLES = (
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in OUTSIDE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    # Help text is wrapped to the terminal's width; the tests read it at a fixed one.
+    monkeypatch.setenv("COLUMNS", "80")
 
 
 @pytest.fixture(autouse=True)

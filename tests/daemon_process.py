@@ -62,6 +62,13 @@ def real_time() -> float:
     return float(result.stdout)
 
 
+# How long before a slot a test starts a daemon that must run that slot: start-up (imports,
+# the store, the scheduler) took up to 2.4 s with two CPU burners competing, and a daemon that
+# comes up after its slot on a fresh install rightly does not run it (nothing to catch up).
+START_LEAD_SECONDS = 30
+# How long a test waits for a slot's run: the lead, then the run itself on a busy machine.
+SLOT_WAIT_SECONDS = START_LEAD_SECONDS + 60
+
 # A service manager's variables are never passed on unless the test sets them itself: a daemon
 # under test must not talk to the systemd running the suite.
 SERVICE_VARIABLES = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM")

@@ -34,9 +34,14 @@ def freeze() -> None:
 
 
 def first_then_freeze(chunks: Iterable[Any]) -> Iterator[Any]:
+    """The first half of the first chunk, a freeze, then the rest: a temp file half written
+    (the digest is written as one chunk, the state as many)."""
     iterator = iter(chunks)
-    yield next(iterator)
-    freeze()  # the writer asked for the second chunk, so the first one was written
+    first = bytes(next(iterator))
+    half = max(len(first) // 2, 1)
+    yield first[:half]
+    freeze()  # the writer asked for more, so the first half was written
+    yield first[half:]
     yield from iterator
 
 

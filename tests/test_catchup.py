@@ -222,15 +222,19 @@ def test_catch_up_is_scheduled_again_after_apscheduler_drops_one_as_missed(
     project: Project,
 ) -> None:
     """A one-off catch-up job that APScheduler discards (it missed its grace time) must not
-    stop every later catch-up: the next heartbeat schedules a new one."""
+    stop every later catch-up: the next heartbeat schedules a new one. One still waiting to run
+    is kept, so the start's check is not replaced by a heartbeat's."""
     daemon = Daemon(project.app(), SystemdNotifier({}))
 
+    daemon._catch_up_soon("start")
     daemon._catch_up_soon("heartbeat")
-    first = daemon.scheduler.get_job("catch-up")
-    assert first is not None
-    assert first.max_instances == 1  # a long catch-up is never run twice at once
+    pending = daemon.scheduler.get_job("catch-up")
+    assert pending is not None
+    assert pending.args == ("start",)
     daemon.scheduler.remove_job("catch-up")  # what a misfire does to a one-off job
 
     daemon._catch_up_soon("heartbeat")
 
-    assert daemon.scheduler.get_job("catch-up") is not None
+    again = daemon.scheduler.get_job("catch-up")
+    assert again is not None
+    assert again.args == ("heartbeat",)

@@ -248,3 +248,24 @@ def test_python_dash_m_runs_the_same_cli(project: Project) -> None:
 
     assert result.returncode == 0
     assert parse_json(result.stdout.encode())["config"]["digestTimeZone"] == "UTC"
+
+
+def test_the_tests_clock_option_is_checked_and_refused_by_run(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--now takes an ISO time with an offset; run refuses it; the variable form warns."""
+    config = ["--config", str(project.config_path)]
+
+    assert main(["status", "--now", "yesterday", *config]) == 2
+    assert "--now 'yesterday' is not an ISO 8601 time with an offset" in capsys.readouterr().err
+    assert main(["run", "--now", "2026-11-28T23:00:00Z", *config]) == 2
+    assert "--now cannot be used with run" in capsys.readouterr().err
+
+    monkeypatch.setenv("NIGHTLY_BATCH_TEST_NOW", "2026-11-28T23:00:00+00:00")
+    assert main(["status", *config]) == 0
+    assert (
+        "warning: the clock starts at 2026-11-28T23:00:00+00:00 (NIGHTLY_BATCH_TEST_NOW is for tests only)"
+        in capsys.readouterr().err
+    )
+    assert main(["run", *config]) == 2
+    assert "NIGHTLY_BATCH_TEST_NOW cannot be used with run" in capsys.readouterr().err

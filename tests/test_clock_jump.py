@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 
 from conftest import Project
-from daemon_process import DaemonProcess, needs_faketime, real_time, runs, wait_for
+from daemon_process import (
+    SLOT_WAIT_SECONDS,
+    START_LEAD_SECONDS,
+    DaemonProcess,
+    needs_faketime,
+    real_time,
+    runs,
+    wait_for,
+)
 from fakes import EPOCH, dated
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
@@ -35,7 +43,8 @@ def test_a_day_forward_and_an_hour_back(project: Project) -> None:
     project.write_config(digestTimeZone="Europe/Berlin", heartbeatMinutes=1)
     project.write_state({"redditQueue": [{"id": "a", "score": 0.9}]})
     offset_file = project.root / "faketime.rc"
-    start = (EPOCH - timedelta(hours=1, seconds=5)).timestamp()  # 22:59:55 in Berlin
+    # 22:59:30 in Berlin: START_LEAD_SECONDS before the slot.
+    start = (EPOCH - timedelta(hours=1, seconds=START_LEAD_SECONDS)).timestamp()
     # The file's offsets count from the machine's true time, which the suite's own clock may
     # not tell (it can run under a shifted libfaketime itself).
     offset = round(start - real_time())
@@ -61,7 +70,9 @@ def test_a_day_forward_and_an_hour_back(project: Project) -> None:
 
     try:
         wait_for(
-            lambda: nightly_slots() == [dated("2026-11-28T23:00")], 40, "the first night's batch"
+            lambda: nightly_slots() == [dated("2026-11-28T23:00")],
+            SLOT_WAIT_SECONDS,
+            "the first night's batch",
         )
         set_offset(offset_file, offset + 86400)  # a day forward: 23:00 the next night
         wait_for(lambda: len(nightly_slots()) == 2, 150, "the second night's batch")

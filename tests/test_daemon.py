@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Project
-from daemon_process import DaemonProcess, needs_faketime, runs, wait_for
+from daemon_process import SLOT_WAIT_SECONDS, DaemonProcess, needs_faketime, runs, wait_for
 from fakes import dated
 from nightly_batch.core.jsonio import parse_json
 
@@ -30,9 +30,14 @@ def database(project: Project) -> Path:
 @needs_faketime
 def test_runs_at_local_time_refuses_a_second_instance_and_catches_up_once(berlin: Project) -> None:
     """23:00 in Berlin runs the batch; a second daemon exits; a missed night is made up once."""
-    first = DaemonProcess(berlin, fake_utc=dated("2026-11-28 21:59:56"))  # 22:59:56 in Berlin
+    # 22:59:30 in Berlin: START_LEAD_SECONDS before the slot.
+    first = DaemonProcess(berlin, fake_utc=dated("2026-11-28 21:59:30"))
     try:
-        wait_for((berlin.digests / dated("digest-2026-11-28.json")).exists, 30, "the 23:00 batch")
+        wait_for(
+            (berlin.digests / dated("digest-2026-11-28.json")).exists,
+            SLOT_WAIT_SECONDS,
+            "the 23:00 batch",
+        )
         wait_for(
             lambda: runs(database(berlin), "nightly-batch")[0].result == "ok", 10, "the run record"
         )
@@ -70,6 +75,13 @@ def test_runs_at_local_time_refuses_a_second_instance_and_catches_up_once(berlin
             lambda: "schedule.start_checked" in again.stderr,
             30,
             "the restarted daemon's catch-up check",
+        )
+        wait_for(
+            lambda: any(
+                run.pid == again.process.pid for run in runs(database(berlin), "heartbeat")
+            ),
+            30,
+            "a heartbeat of the restarted daemon",
         )
     finally:
         assert again.stop() == 0

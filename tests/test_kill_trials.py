@@ -66,8 +66,8 @@ def test_nightly_batch_killed_150_times(project: Project) -> None:
             assert json.loads(digest.read_bytes())["summary"]["queueTotal"] == 5000
 
     # Where random kills land depends on the machine's speed, so no share of them is required
-    # on either side of the replace: test_crash_safety aims kills at each side instead.
-    assert sum(outcomes.values()) == NIGHTLY_TRIALS
+    # on either side of the replace: test_crash_safety aims kills at each side instead. Every
+    # trial above asserted its state whole.
     print(f"\nnightly-batch kills: {outcomes}")  # noqa: T201  (the figures for RELIABILITY.md)
 
 

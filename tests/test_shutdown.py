@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from conftest import Project
-from daemon_process import DaemonProcess, needs_faketime, runs, wait_for
+from daemon_process import SLOT_WAIT_SECONDS, DaemonProcess, needs_faketime, runs, wait_for
 from fakes import dated
 from leadgen import make_state_bytes
 from nightly_batch.core.jsonio import parse_json
@@ -34,9 +34,9 @@ def start_batch(
     project.write_config(digestTimeZone="UTC", **config)
     project.state_path.write_bytes(million)
     assert lock.acquire()
-    daemon = DaemonProcess(project, fake_utc=dated("2026-11-28 22:59:58"))
+    daemon = DaemonProcess(project, fake_utc=dated("2026-11-28 22:59:30"))  # START_LEAD_SECONDS
     database = project.logs / "nightly_batch.db"
-    wait_for(lambda: runs(database, "nightly-batch"), 30, "the 23:00 batch to start")
+    wait_for(lambda: runs(database, "nightly-batch"), SLOT_WAIT_SECONDS, "the 23:00 batch to start")
     return daemon
 
 

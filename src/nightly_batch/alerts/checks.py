@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from nightly_batch.core.clock import parse_iso
 from nightly_batch.core.processes import process_alive
+from nightly_batch.core.tasks import task_names
 from nightly_batch.errors import DigestError
 from nightly_batch.rules.jobs import daily_jobs
 from nightly_batch.runtime.app import App
@@ -128,7 +129,7 @@ def check_hung_runs(app: App, now: datetime) -> None:
                 f"past maxRuntimeMinutes ({limit:g}) [run {run.id}]",
                 run.id,
             )
-    for task in ("nightly-batch", "send-digest", "heartbeat"):
+    for task in task_names():
         if task not in hung:
             app.alerts.resolve("task_hung", task)
 

@@ -59,11 +59,15 @@ def _clock(arguments: argparse.Namespace) -> Clock:
     from nightly_batch.errors import ConfigError  # noqa: PLC0415
 
     # NIGHTLY_BATCH_TEST_NOW does the same for commands a test runs as printed in the docs.
-    text = getattr(arguments, "now", None) or os.environ.get("NIGHTLY_BATCH_TEST_NOW")
+    source, text = "--now", getattr(arguments, "now", None)
+    if text is None and os.environ.get("NIGHTLY_BATCH_TEST_NOW"):
+        source, text = "NIGHTLY_BATCH_TEST_NOW", os.environ["NIGHTLY_BATCH_TEST_NOW"]
     if not text:
         return SystemClock()
     if arguments.command == "run":
-        raise ConfigError("--now cannot be used with run: the daemon's scheduler keeps real time.")
+        raise ConfigError(
+            f"{source} cannot be used with run: the daemon's scheduler keeps real time."
+        )
     from datetime import datetime  # noqa: PLC0415
 
     try:
@@ -72,7 +76,14 @@ def _clock(arguments: argparse.Namespace) -> Clock:
         start = None
     if start is None or start.tzinfo is None:
         raise ConfigError(
-            f"--now {text!r} is not an ISO 8601 time with an offset, such as 2026-11-28T23:00:00Z."
+            f"{source} {text!r} is not an ISO 8601 time with an offset, such as "
+            "2026-11-28T23:00:00Z."
+        )
+    if source != "--now":
+        # Set by accident in an operator's shell it would date every record falsely: say so.
+        print(
+            f"nightly-batch: warning: the clock starts at {text} ({source} is for tests only).",
+            file=sys.stderr,
         )
     return ShiftedClock(start)
 

@@ -42,6 +42,11 @@ def spec_of(name: str) -> TaskSpec | None:
     return REGISTRY.get(name)
 
 
+def task_names() -> tuple[str, ...]:
+    """Every registered task, in registry order: what status, the dashboard and metrics list."""
+    return tuple(REGISTRY)
+
+
 def daily_tasks() -> list[TaskSpec]:
     """The tasks the daemon schedules by a cron line, in registry order."""
     return [spec for spec in REGISTRY.values() if spec.schedule_key is not None]

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import ConflictingIdError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -56,6 +57,7 @@ class Daemon:
         self.app = app
         self.notifier = notifier
         self.jobs = daily_jobs(app.config)
+        self.daily_ids = {job.task for job in self.jobs}
         self.active = ActiveRuns()
         self.started = app.clock.now()
         self.last_heartbeat: float | None = None
@@ -172,7 +174,7 @@ class Daemon:
     def status_line(self) -> str:
         parts = []
         for job in self.scheduler.get_jobs():
-            if job.id in ("nightly-batch", "send-digest") and job.next_run_time:
+            if job.id in self.daily_ids and job.next_run_time:
                 local = job.next_run_time.astimezone(self.app.config.zone)
                 parts.append(f"{job.id} {local:%Y-%m-%d %H:%M %Z}")
         running = self.active.names()
@@ -231,19 +233,22 @@ class Daemon:
                 baseline = drift
 
     def _catch_up_soon(self, reason: str) -> None:
-        # Its own one-off job, so a long catch-up batch never holds up the heartbeat. While one
-        # runs, max_instances=1 makes APScheduler skip the next and a later heartbeat looks
-        # again; no flag of ours, which a job dropped as missed would never clear.
-        self.scheduler.add_job(
-            self._catch_up,
-            args=(reason,),
-            id="catch-up",
-            name="catch-up",
-            next_run_time=self.app.clock.now(),
-            replace_existing=True,
-            max_instances=1,
-            misfire_grace_time=HEARTBEAT_GRACE_SECONDS,
-        )
+        # A one-off job, so a long catch-up never holds up the heartbeat; a pending one is kept
+        # (the start's check stays), a running one makes max_instances skip. No flag of ours:
+        # a job APScheduler dropped as missed would never clear it.
+        try:
+            self.scheduler.add_job(
+                self._catch_up,
+                args=(reason,),
+                id="catch-up",
+                name="catch-up",
+                next_run_time=self.app.clock.now(),
+                replace_existing=False,
+                max_instances=1,
+                misfire_grace_time=HEARTBEAT_GRACE_SECONDS,
+            )
+        except ConflictingIdError:
+            log.debug("schedule.catch_up_pending", reason=reason)
 
     def _catch_up(self, reason: str) -> None:
         config = self.app.config

@@ -8,8 +8,8 @@ from typing import Any
 
 from nightly_batch import __version__
 from nightly_batch.core.clock import iso_utc, parse_iso
-from nightly_batch.core.names import TASKS
 from nightly_batch.core.processes import process_alive
+from nightly_batch.core.tasks import task_names
 from nightly_batch.errors import DigestError
 from nightly_batch.rules.jobs import daily_jobs
 from nightly_batch.settings.config import Config
@@ -40,7 +40,7 @@ def gather_status(config: Config, now: datetime) -> dict[str, Any]:
         "version": __version__,
         "config": str(config.config_path),
         "timeZone": config.digest_time_zone,
-        "tasks": dict.fromkeys(TASKS),
+        "tasks": dict.fromkeys(task_names()),
         "heartbeat": None,
         "lastDigest": None,
         "queue": None,
@@ -56,7 +56,7 @@ def gather_status(config: Config, now: datetime) -> dict[str, Any]:
     try:
         if store is not None:
             last = store.last_runs()
-            status["tasks"] = {task: _run(last.get(task)) for task in TASKS}
+            status["tasks"] = {task: _run(last.get(task)) for task in task_names()}
             beat = store.last_heartbeat()
             if beat:
                 age = (now - parse_iso(beat)).total_seconds()

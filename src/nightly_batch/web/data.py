@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from nightly_batch.core.clock import iso_utc
-from nightly_batch.core.names import TASKS
+from nightly_batch.core.tasks import task_names
 from nightly_batch.errors import DigestError
 from nightly_batch.settings.config import Config
 from nightly_batch.storage.digests import DigestFile, list_digests, read_digest_head
@@ -60,7 +60,7 @@ def history(store: RuntimeStore, now: datetime) -> dict[str, Any]:
     rows = store.daily_results(iso_utc(since))
     days90 = [(since + timedelta(days=n + 1)).date().isoformat() for n in range(90)]
     tasks: dict[str, Any] = {}
-    for task in TASKS:
+    for task in task_names():
         ok = dict.fromkeys(days90, 0)
         bad = dict.fromkeys(days90, 0)
         durations: dict[str, float] = {}

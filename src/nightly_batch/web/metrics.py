@@ -20,7 +20,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
 from nightly_batch.core.clock import parse_iso
-from nightly_batch.core.names import TASKS
+from nightly_batch.core.tasks import task_names
 from nightly_batch.runtime.app import App
 
 PREFIX = "nightly_batch"
@@ -55,7 +55,7 @@ class StoreCollector(Collector):
             f"{PREFIX}_last_duration_seconds", "How long the task's last run took.", labels=["task"]
         )
         last = store.last_runs()
-        for task in TASKS:
+        for task in task_names():
             moment = _seconds(store.last_success(task))
             if moment is not None:
                 last_success.add_metric([task], moment)
