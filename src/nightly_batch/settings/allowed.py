@@ -10,7 +10,7 @@ import types
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from nightly_batch.settings.checks import Described, OneOrMany
@@ -98,7 +98,6 @@ _SIMPLE: dict[Any, tuple[str, str]] = {
     int: ("whole numbers", "a whole number"),
     float: ("numbers", "a number"),
     str: ("strings", "a string"),
-    SecretStr: ("strings", "a string"),
 }
 
 

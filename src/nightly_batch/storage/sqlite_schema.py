@@ -140,7 +140,7 @@ class SqliteConnection:
                 os.close(os.open(path, os.O_RDWR | os.O_CREAT, DATABASE_MODE))
             self._db = sqlite3.connect(path, timeout=10.0, check_same_thread=False)
             self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._use_wal()
             # FULL: a committed delivery record must survive a power cut, or a digest could be
             # sent twice after a reboot.
             self._db.execute("PRAGMA synchronous=FULL")
@@ -148,11 +148,40 @@ class SqliteConnection:
         except (OSError, sqlite3.Error) as error:
             raise StoreError(f"{path}: the runtime store cannot be opened ({error}).") from None
 
+    def _use_wal(self) -> None:
+        # Switching a new file to WAL needs it alone, and SQLite answers "locked" at once, without
+        # its busy timeout, while another process is switching it too; so the switch is retried
+        # for up to the same ten seconds. On a file already in WAL it is a no-op.
+        for _ in range(200):
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+                # A timed Event wait: time.sleep fails under libfaketime 0.9.10 (make test-year-ahead).
+                threading.Event().wait(0.05)
+            else:
+                return
+        self._db.execute("PRAGMA journal_mode=WAL")
+
     def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self._db:
-                self._db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number};")
+        # A new store can be opened by two processes at once (the daemon and `status`, or a
+        # test polling it). Both read version 0; the write lock (BEGIN IMMEDIATE) lets one
+        # migrate while the other waits, and the other's script then fails on the tables made
+        # meanwhile: it rolls back, reads the version again and goes on from there.
+        while (version := self._version()) < len(MIGRATIONS):
+            script = MIGRATIONS[version]
+            try:
+                with self._db:
+                    self._db.executescript(
+                        f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {version + 1};"
+                    )
+            except sqlite3.OperationalError:
+                if self._version() == version:  # nobody else moved it on: a real failure
+                    raise
+
+    def _version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def _write(self, sql: str, parameters: tuple[Any, ...] | dict[str, Any]) -> None:
         with self._lock:
