@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from pathlib import Path
 from typing import ClassVar
 
@@ -140,10 +144,30 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None
 
 
 def runs(database: Path, task: str) -> list[RunRecord]:
+    """The runs of `task` recorded so far; none while the daemon is still creating its tables.
+
+    SqliteStore reads the schema version before it takes the write lock, so a probe opening a
+    database the daemon is creating would run the same migrations at the same time, and one of
+    the two fails ("table runs already exists"), on a loaded machine often. The probe waits.
+    """
     if not database.exists():
         return []
+    with closing(sqlite3.connect(database, timeout=10.0)) as db:
+        if db.execute("PRAGMA user_version").fetchone()[0] < _schema_version():
+            return []
     store = SqliteStore(database)
     try:
         return store.recent_runs(1000, task=task)
     finally:
         store.close()
+
+
+@functools.cache
+def _schema_version() -> int:
+    """The version a fully created store has: that of one made in a scratch folder."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "reference.db"
+        SqliteStore(path).close()
+        with closing(sqlite3.connect(path)) as db:
+            version: int = db.execute("PRAGMA user_version").fetchone()[0]
+    return version

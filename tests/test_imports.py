@@ -42,9 +42,9 @@ HEAVY = (
     "prometheus_client",
 )
 # structlog imports asyncio at module level (structlog._native and structlog.stdlib, for their
-# async log methods) and asyncio imports ssl, so every command that writes events loads both:
-# about 25 ms of import on this project's CI machine (see the commit that made logging
-# structlog's). Commands that log nothing (status, --help) still load neither.
+# async log methods) and asyncio imports ssl, so every command that loads our loggers loads
+# both: about 21 ms of structlog's 62 ms import (bench/RESULTS.md). Commands that log nothing
+# (status, --help) still load neither.
 LOADED_BY_STRUCTLOG = ("asyncio", "ssl")
 
 

@@ -151,3 +151,15 @@ def test_a_terminal_gets_columns_and_the_traceback_on_its_own_lines(tmp_path: Pa
     assert lines[1].endswith("Z [error   ] task.crashed             task=heartbeat")
     assert lines[2] == "Traceback (most recent call last):"
     assert lines[-1] == "ValueError: boom"
+
+
+def test_console_values_read_as_logfmt_not_as_python_reprs() -> None:
+    """On a pipe and at a terminal: bare words, double quotes around spaces, JSON for containers."""
+    for console in (io.StringIO(), Terminal()):
+        configure_logging(console=console)
+
+        get_logger("t").info("task.finished", message="heartbeat ok", counts={"sent": 2}, ok=True)
+
+        line = console.getvalue()
+        assert 'message="heartbeat ok" counts="{\\"sent\\":2}" ok=true' in line
+        assert "'" not in line
