@@ -7,9 +7,16 @@ import threading
 
 from conftest import Project
 from nightly_batch.alerts.manager import AlertManager
+from nightly_batch.runtime.app import App
 from nightly_batch.storage.sqlite import SqliteStore
+from nightly_batch.storage.sqlite_alerts import AlertStore
 
 WRITERS = 8
+
+
+def manager_on(store: AlertStore, app: App) -> AlertManager:
+    """An alert manager on `store` that sends nothing (the notices it logs are what count)."""
+    return AlertManager(store, app.clock, app.config, app.environment, app.redactor, lambda _: None)
 
 
 def race(project: Project, act: str) -> list[tuple[str, str]]:
@@ -20,12 +27,7 @@ def race(project: Project, act: str) -> list[tuple[str, str]]:
         SqliteStore(project.config_path.parent.parent / "logs" / "nightly_batch.db")
         for _ in range(WRITERS)
     ]
-    managers = [
-        AlertManager(
-            store.alerts, app.clock, app.config, app.environment, app.redactor, lambda _: None
-        )
-        for store in stores
-    ]
+    managers = [manager_on(store.alerts, app) for store in stores]
     start = threading.Barrier(WRITERS)
 
     def writer(manager: AlertManager) -> None:
@@ -55,9 +57,7 @@ def test_racing_writers_send_one_firing_notice(project: Project) -> None:
 def test_racing_writers_escalate_once(project: Project) -> None:
     app = project.app()
     assert app.alerts is None
-    manager = AlertManager(
-        app.store.alerts, app.clock, app.config, app.environment, app.redactor, lambda _: None
-    )
+    manager = manager_on(app.store.alerts, app)
     manager.fire("task_failed", "send-digest", "error", "failed")
 
     assert race(project, "escalate") == [
@@ -68,9 +68,7 @@ def test_racing_writers_escalate_once(project: Project) -> None:
 
 def test_racing_writers_resolve_once(project: Project) -> None:
     app = project.app()
-    manager = AlertManager(
-        app.store.alerts, app.clock, app.config, app.environment, app.redactor, lambda _: None
-    )
+    manager = manager_on(app.store.alerts, app)
     manager.fire("heartbeat_stale", "heartbeat", "critical", "no heartbeat for 20 min")
 
     assert race(project, "resolve") == [
