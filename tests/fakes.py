@@ -7,7 +7,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+import httpx
+
+from nightly_batch.core.channels import ChannelSpec
+from nightly_batch.core.names import DeliveryStatus
+from nightly_batch.delivery.building import BuildContext, allowed_url, poster
 from nightly_batch.delivery.channel import Delivery
+from nightly_batch.delivery.http import HttpPoster
+from nightly_batch.errors import ConfigError
 from nightly_batch.rules.message import DigestMessage
 from nightly_batch.tasks.result import TaskResult
 
@@ -84,22 +91,20 @@ class RecordingChannel:
     """Keeps every message it is asked to send; answers with a fixed delivery status."""
 
     name: str
-    status: str = "delivered"
+    status: str = "delivered"  # a DeliveryStatus value (a misspelt one fails the test)
     error: str | None = None
     sent: list[DigestMessage] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
     def send(self, message: DigestMessage) -> Delivery:
         self.sent.append(message)
-        if self.status == "delivered":
-            return Delivery("delivered", provider_id=f"{self.name}-{len(self.sent)}")
-        return Delivery(self.status, error=self.error)
+        if self.status == DeliveryStatus.DELIVERED:
+            return Delivery(DeliveryStatus.DELIVERED, provider_id=f"{self.name}-{len(self.sent)}")
+        return Delivery(DeliveryStatus(self.status), error=self.error)
 
     def notify(self, text: str) -> Delivery:
         self.notices.append(text)
-        return Delivery(
-            "delivered" if self.status == "delivered" else self.status, error=self.error
-        )
+        return Delivery(DeliveryStatus(self.status), error=self.error)
 
 
 def at(text: str) -> datetime:
@@ -152,3 +157,32 @@ class Pauses:
 def fake_task(_app: object, _info: object) -> TaskResult:
     """The handler of a task a test registers in the task registry."""
     return TaskResult("fake task done")
+
+
+@dataclass
+class PagerChannel:
+    """A channel a test registers in the channel registry: posts the title to PAGER_URL."""
+
+    poster: HttpPoster
+    url: str
+    name: str = "pager"
+
+    def send(self, message: DigestMessage) -> Delivery:
+        return self.notify(message.title)
+
+    def notify(self, text: str) -> Delivery:
+        def classify(response: httpx.Response) -> Delivery:
+            if response.is_success:
+                return Delivery(DeliveryStatus.DELIVERED, provider_id="pager")
+            return Delivery(DeliveryStatus.CONFIGURATION, error=f"HTTP {response.status_code}")
+
+        return self.poster.post(self.url, classify, json={"text": text})
+
+
+def build_pager(context: BuildContext, spec: ChannelSpec, retries: bool) -> PagerChannel:
+    """The pager's factory, named by its registry entry: the variable and the host rules."""
+    url = context.environment.get("PAGER_URL")
+    if not url:
+        raise ConfigError("the pager channel needs PAGER_URL.")
+    checked = allowed_url(context, spec, "webhook", "PAGER_URL", url)
+    return PagerChannel(poster(context, spec.name, retries), checked)

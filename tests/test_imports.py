@@ -84,8 +84,8 @@ def test_queue_and_status_commands_load_no_scheduler_http_or_event_loop(
 
 
 def test_help_loads_only_the_command_line(tmp_path: Path) -> None:
-    """--help loads the CLI, its grammar and the task registry it lists, nothing else of ours,
-    nor shutil."""
+    """--help loads the CLI, its grammar and the task and channel registries it lists, nothing
+    else of ours, nor shutil."""
     modules = loaded_modules(tmp_path, "--help")
 
     ours = sorted(m for m in modules if m.startswith("nightly_batch"))
@@ -95,6 +95,7 @@ def test_help_loads_only_the_command_line(tmp_path: Path) -> None:
         "nightly_batch.cli.main",
         "nightly_batch.cli.parser",
         "nightly_batch.core",
+        "nightly_batch.core.channels",  # the channel registry, for test-notify's choices
         "nightly_batch.core.names",
         "nightly_batch.core.tasks",  # the task registry, for run-once's choices: data only
     ]

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 
+from nightly_batch.core.channels import channel_names
 from nightly_batch.core.tasks import REGISTRY
 
 DESCRIPTION = "Scores the Reddit-lead queue every night and delivers the digest in the morning."
@@ -49,9 +50,7 @@ def _alerts_arguments(parser: argparse.ArgumentParser, common: argparse.Argument
 
 
 def _notify_arguments(parser: argparse.ArgumentParser, _: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--channel", choices=("slack", "discord", "email", "log"), help="only this one"
-    )
+    parser.add_argument("--channel", choices=channel_names(), help="only this one")
 
 
 def _schedule_arguments(parser: argparse.ArgumentParser, _: argparse.ArgumentParser) -> None:

@@ -39,3 +39,31 @@ def severity_rank(severity: str) -> int:
 class AlertState(StrEnum):
     FIRING = "firing"
     RESOLVED = "resolved"
+
+
+class RunResult(StrEnum):
+    """How a recorded run ended (`running` until it does)."""
+
+    RUNNING = "running"
+    OK = "ok"
+    ERROR = "error"
+
+
+class DeliveryStatus(StrEnum):
+    """What one send to a channel came to: delivered, or the class of its failure."""
+
+    DELIVERED = "delivered"
+    RATE_LIMITED = "rate-limited"  # the service asked us to wait (429)
+    TRANSIENT = "transient"  # connection errors, 5xx: worth retrying
+    AMBIGUOUS = "ambiguous"  # the request went out and no answer came: it may have arrived
+    CONFIGURATION = "configuration"  # 401/403/404/410, a bad address: the setup's fault
+    PAYLOAD = "payload"  # the service refused the message itself (400)
+
+
+class RecordStatus(StrEnum):
+    """The state of one digest on one channel in the delivery record."""
+
+    PENDING = "pending"  # written before the send: a crash mid-send leaves it visible
+    SENT = "sent"
+    FAILED = "failed"
+    AMBIGUOUS = "ambiguous"

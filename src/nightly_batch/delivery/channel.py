@@ -1,6 +1,7 @@
 """Delivery channels behind one contract: `send(message) -> Delivery`.
 
-This holds the contract and the log channel; `delivery.factory` builds every channel by name.
+This holds the contract and the log channel; `delivery.factory` builds every channel by the
+registry entry of its name (core/channels.py).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from nightly_batch.core.names import DeliveryStatus
 from nightly_batch.observability.events import get_logger
 from nightly_batch.rules.message import DigestMessage
 
@@ -18,14 +20,14 @@ log = get_logger(__name__)
 class Delivery:
     """The outcome of one send: `status` is delivered, or why it was not."""
 
-    status: str  # delivered | rate-limited | transient | ambiguous | configuration | payload
+    status: DeliveryStatus
     provider_id: str | None = None
     error: str | None = None
     retry_after: float | None = None  # seconds the service asked us to wait (rate-limited)
 
     @property
     def delivered(self) -> bool:
-        return self.status == "delivered"
+        return self.status == DeliveryStatus.DELIVERED
 
 
 class Channel(Protocol):
@@ -65,8 +67,13 @@ class LogChannel:
                 confidence=lead.confidence,
                 link=lead.link,
             )
-        return Delivery("delivered", provider_id=f"log:{message.batch_id}")
+        return Delivery(DeliveryStatus.DELIVERED, provider_id=f"log:{message.batch_id}")
 
     def notify(self, text: str) -> Delivery:
         log.warning("notice", text=text)
-        return Delivery("delivered", provider_id="log")
+        return Delivery(DeliveryStatus.DELIVERED, provider_id="log")
+
+
+def build_log(_context: object, _spec: object, _retries: bool) -> LogChannel:
+    """The log channel needs nothing: it is the default, so a fresh install works."""
+    return LogChannel()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from nightly_batch.core.clock import iso_utc, parse_iso
+from nightly_batch.core.names import DeliveryStatus, RecordStatus
 from nightly_batch.core.retrying import Backoff
 from nightly_batch.delivery.channel import Delivery
 from nightly_batch.errors import ConfigError, DigestError
@@ -45,9 +46,9 @@ class FanOut:
 def already_handled(app: App, message: DigestMessage, channel: str) -> str | None:
     """Why `channel` must not get this digest again, or None if it may."""
     record = app.store.delivery(message.batch_id, channel)
-    if record is not None and record.status == "sent":
+    if record is not None and record.status == RecordStatus.SENT:
         return "already sent"
-    if record is not None and record.status == "ambiguous":
+    if record is not None and record.status == RecordStatus.AMBIGUOUS:
         # The service may have posted it; Slack and Discord cannot tell us, so never guess.
         return "an earlier attempt may have been posted (ambiguous); not resent automatically"
     earlier = app.store.sent_for_date(message.digest_date, channel)
@@ -75,14 +76,15 @@ def deliver(
     try:
         result = app.channel(channel_name, retries=retries).send(message)
     except ConfigError as problem:
-        result = Delivery("configuration", error=str(problem))
+        result = Delivery(DeliveryStatus.CONFIGURATION, error=str(problem))
     error = app.redactor.text(result.error) if result.error else None
+    failure: str | None
     if result.delivered:
-        status, failure = "sent", None
-    elif result.status == "ambiguous":
-        status, failure = "ambiguous", "ambiguous"
+        status, failure = RecordStatus.SENT, None
+    elif result.status == DeliveryStatus.AMBIGUOUS:
+        status, failure = RecordStatus.AMBIGUOUS, DeliveryStatus.AMBIGUOUS
     else:
-        status, failure = "failed", result.status
+        status, failure = RecordStatus.FAILED, result.status
     store.finish_delivery(
         message.batch_id,
         channel_name,
@@ -128,13 +130,13 @@ def fan_out(app: App, message: DigestMessage, channels: list[str], fallback: str
 
 
 def _record(outcome: FanOut, name: str, status: str, error: str | None) -> None:
-    if status == "sent":
+    if status == RecordStatus.SENT:
         outcome.sent.append(name)
         if error:
             outcome.notes[name] = error
         return
     outcome.failed[name] = f"{status}: {error}" if error else status
-    if status == "configuration":
+    if status == DeliveryStatus.CONFIGURATION:
         outcome.misconfigured.append(name)
 
 
@@ -153,9 +155,9 @@ def report_misconfigured(app: App, outcome: FanOut) -> None:
 
 def _due(record: DeliveryRecord, now: datetime) -> bool:
     updated = parse_iso(record.updated_at)
-    if record.status == "pending":
+    if record.status == RecordStatus.PENDING:
         return now - updated >= PENDING_STALE
-    if record.failure not in ("transient", "rate-limited"):
+    if record.failure not in (DeliveryStatus.TRANSIENT, DeliveryStatus.RATE_LIMITED):
         # A wrong setting or payload needs a person: a changed config and a manual run.
         return False
     return now - updated >= timedelta(seconds=REDELIVERY.ceiling(record.attempts))

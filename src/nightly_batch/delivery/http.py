@@ -24,6 +24,7 @@ import httpx
 from tenacity import RetryCallState
 
 from nightly_batch import __version__
+from nightly_batch.core.names import DeliveryStatus
 from nightly_batch.core.retrying import Backoff, call_with_retries, outcome_of
 from nightly_batch.delivery.channel import Delivery
 from nightly_batch.observability.events import get_logger
@@ -106,17 +107,19 @@ def classify_status(
     """The common meaning of an HTTP status; channels refine it where their service differs."""
     status = response.status_code
     if 200 <= status < 300:
-        return Delivery("delivered", provider_id=provider_id)
+        return Delivery(DeliveryStatus.DELIVERED, provider_id=provider_id)
     error = error_text(response, redactor)
     if status == 429:
-        return Delivery("rate-limited", error=error, retry_after=retry_after(response, now))
+        return Delivery(
+            DeliveryStatus.RATE_LIMITED, error=error, retry_after=retry_after(response, now)
+        )
     if status >= 500:
-        return Delivery("transient", error=error)
+        return Delivery(DeliveryStatus.TRANSIENT, error=error)
     if status in (400, 413, 422):
-        return Delivery("payload", error=error)
+        return Delivery(DeliveryStatus.PAYLOAD, error=error)
     if 300 <= status < 400:
-        return Delivery("configuration", error=f"{error} (a redirect, not followed)")
-    return Delivery("configuration", error=error)
+        return Delivery(DeliveryStatus.CONFIGURATION, error=f"{error} (a redirect, not followed)")
+    return Delivery(DeliveryStatus.CONFIGURATION, error=error)
 
 
 class HttpPoster:
@@ -159,13 +162,13 @@ class HttpPoster:
             result: Delivery = _outcome(state)
             if result.status in ("delivered", "payload", "configuration"):
                 return False
-            if result.status == "ambiguous":
+            if result.status == DeliveryStatus.AMBIGUOUS:
                 if not policy.resend_ambiguous_once or ambiguous_resent:
                     return False
                 ambiguous_resent = True
             # A long rate-limit wait is left to a later heartbeat.
             return not (
-                result.status == "rate-limited"
+                result.status == DeliveryStatus.RATE_LIMITED
                 and result.retry_after is not None
                 and result.retry_after > policy.longest_rate_limit_wait
             )
@@ -174,7 +177,7 @@ class HttpPoster:
 
         def wait(state: RetryCallState) -> float:
             result: Delivery = _outcome(state)
-            if result.status == "rate-limited" and result.retry_after is not None:
+            if result.status == DeliveryStatus.RATE_LIMITED and result.retry_after is not None:
                 return result.retry_after + random.uniform(0, 0.25)  # noqa: S311
             return backoff(state)
 
@@ -189,14 +192,19 @@ class HttpPoster:
             response = self.client.post(url, **request)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
             # Nothing reached the service: safe to send again.
-            return Delivery("transient", error=f"could not connect ({type(error).__name__})"), None
+            return Delivery(
+                DeliveryStatus.TRANSIENT, error=f"could not connect ({type(error).__name__})"
+            ), None
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as error:
             return (
-                Delivery("ambiguous", error=f"no answer after sending ({type(error).__name__})"),
+                Delivery(
+                    DeliveryStatus.AMBIGUOUS,
+                    error=f"no answer after sending ({type(error).__name__})",
+                ),
                 None,
             )
         except httpx.HTTPError as error:
-            return Delivery("transient", error=type(error).__name__), None
+            return Delivery(DeliveryStatus.TRANSIENT, error=type(error).__name__), None
         return classify(response), response.status_code
 
 

@@ -10,10 +10,6 @@ from urllib.parse import urlsplit
 
 from nightly_batch.errors import ConfigError
 
-SLACK_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
-DISCORD_HOSTS = ("discord.com", "ptb.discord.com", "canary.discord.com")
-SENDGRID_HOSTS = ("api.sendgrid.com", "api.eu.sendgrid.com")
-MAILGUN_HOSTS = ("api.mailgun.net", "api.eu.mailgun.net")
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from nightly_batch.core.channels import channel_variables
 from nightly_batch.core.clock import Clock, SystemClock
 from nightly_batch.observability.redact import Redactor
 from nightly_batch.settings.config import Config, load_config
@@ -75,7 +76,7 @@ class Settings:
 def load_settings(config_path: Path, environ: Mapping[str, str] | None = None) -> Settings:
     """Validate the config file and the environment (raises ConfigError)."""
     config, warnings = load_config(config_path)
-    return Settings(config, read_environment(environ), warnings)
+    return Settings(config, read_environment(environ, also=channel_variables()), warnings)
 
 
 def build_app(

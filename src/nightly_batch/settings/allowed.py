@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from nightly_batch.settings.checks import Described, OneOrMany
+from nightly_batch.settings.checks import Choices, Described, OneOrMany, either
 
 _BOUNDS = ("ge", "gt", "le", "lt")
 
@@ -65,8 +65,10 @@ def _words(kind: Any, extras: list[Any], *, many: bool) -> str:
     described = next((extra for extra in extras if isinstance(extra, Described)), None)
     if described is not None:
         return described.several if many else described.one
-    if get_origin(kind) is Literal:
-        choices = either(sorted(repr(value) for value in get_args(kind)), "or")
+    listed = next((extra for extra in extras if isinstance(extra, Choices)), None)
+    if get_origin(kind) is Literal or listed is not None:
+        values = listed.values() if listed is not None else get_args(kind)
+        choices = either(sorted(repr(value) for value in values), "or")
         return choices if many else f"one of {choices}"
     if get_origin(kind) in (list, dict) or is_model(kind):
         return _container_words(kind, extras, many=many)
@@ -123,10 +125,3 @@ def model_keys(model: type[BaseModel]) -> list[str]:
 def number(value: float) -> str:
     """A bound as a person writes it: 10,000 and 0.5."""
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
-
-
-def either(words: list[str], conjunction: str) -> str:
-    """ "a", "a or b", "a, b or c"."""
-    if len(words) <= 1:
-        return "".join(words)
-    return f"{', '.join(words[:-1])} {conjunction} {words[-1]}"

@@ -8,17 +8,21 @@ builds the sentence from that context, never from the rendered message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
-ChannelName = Literal["slack", "discord", "email", "log"]
+from nightly_batch.core.channels import channel_names
+
 OWN_CHECK = "config_check"
+# A value outside a set of choices that only the registries know (the sentence lists them).
+NOT_A_CHOICE = "not_a_choice"
 
 
 def refusal(reason: str) -> PydanticCustomError:
@@ -50,13 +54,34 @@ def check_cron(value: str) -> str:
     return value
 
 
-def check_channels(names: list[ChannelName]) -> list[ChannelName]:
-    """At least one channel, none twice (pydantic has checked each name)."""
+def check_channel(name: str) -> str:
+    """A channel of the registry (core/channels.py), so a registered one is accepted too."""
+    if name not in channel_names():
+        raise PydanticCustomError(NOT_A_CHOICE, "not a registered channel")
+    return name
+
+
+def check_channels(names: list[str]) -> list[str]:
+    """At least one channel, none twice (each name has been checked on its own)."""
     if not names:
-        raise refusal("must name at least one channel: slack, discord, email or log")
+        raise refusal(f"must name at least one channel: {either(list(channel_names()), 'or')}")
     if len(set(names)) != len(names):
         raise refusal("names a channel twice")
     return names
+
+
+def either(words: list[str], conjunction: str) -> str:
+    """ "a", "a or b", "a, b or c"."""
+    if len(words) <= 1:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+
+
+@dataclass(frozen=True)
+class Choices:
+    """Marks a string field whose allowed values a registry holds; read when a sentence is built."""
+
+    values: Callable[[], tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -101,6 +126,7 @@ CronLine = Annotated[
     AfterValidator(check_cron),
     Described("a five-field cron expression", "five-field cron expressions"),
 ]
+ChannelName = Annotated[str, AfterValidator(check_channel), Choices(channel_names)]
 ChannelList = Annotated[
     list[ChannelName],
     OneOrMany(),

@@ -14,12 +14,20 @@ commands must not (tests/test_imports.py).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+)
 from pydantic_core import ErrorDetails
 
 from nightly_batch.core.names import Severity
@@ -97,8 +105,14 @@ class Environment(BaseModel):
         "warning", description="alerts below this severity are ignored entirely"
     )
 
+    # Variables a registered channel reads that no field declares (a plug-in's, a test's):
+    # kept as text and treated as secrets, since nothing says they are not.
+    _undeclared: dict[str, str] = PrivateAttr(default_factory=dict)
+
     def get(self, name: str) -> str | None:
         """A variable's value as text (a secret's too), None when it is not set."""
+        if name in self._undeclared:
+            return self._undeclared[name]
         value = getattr(self, name) if name in type(self).model_fields else None
         if value is None or name not in self.model_fields_set:
             return None
@@ -117,7 +131,7 @@ class Environment(BaseModel):
     def secret_values(self) -> list[str]:
         """Every secret that is set, plus the parts of it worth hiding on their own."""
         found = []
-        for name in SECRET_NAMES:
+        for name in (*SECRET_NAMES, *self._undeclared):
             value = self.get(name)
             if not value:
                 continue
@@ -132,10 +146,10 @@ class Environment(BaseModel):
     def masked(self) -> dict[str, str]:
         """Every variable that is set, secrets masked (what check-config prints)."""
         shown = {}
-        for name in (*SECRET_NAMES, *PLAIN_NAMES):
+        for name in (*SECRET_NAMES, *PLAIN_NAMES, *self._undeclared):
             value = self.get(name)
             if value is not None:
-                shown[name] = mask(value) if name in SECRET_NAMES else value
+                shown[name] = value if name in PLAIN_NAMES else mask(value)
         return shown
 
 
@@ -154,18 +168,29 @@ def mask(value: str) -> str:
     return "*** (set)"
 
 
-def read_environment(environ: Mapping[str, str] | None = None) -> Environment:
-    """Collect and check the variables; a bad one is a ConfigError naming it."""
+def read_environment(
+    environ: Mapping[str, str] | None = None, also: Iterable[str] = ()
+) -> Environment:
+    """Collect and check the variables; a bad one is a ConfigError naming it.
+
+    `also` names more variables to read (the composition root passes those the registered
+    channels read); the ones the model does not declare are kept as they are.
+    """
     environ = os.environ if environ is None else environ
     values: dict[str, str] = {}
-    for name in Environment.model_fields:
+    for name in dict.fromkeys((*Environment.model_fields, *also)):
         value = _read_one(name, environ)
         if value is not None and value != "":
             values[name] = value
+    undeclared = {
+        name: values.pop(name) for name in list(values) if name not in SECRET_NAMES + PLAIN_NAMES
+    }
     try:
-        return Environment.model_validate(values)
+        environment = Environment.model_validate(values)
     except ValidationError as error:
         raise ConfigError(describe_environment_error(values, error)) from None
+    environment._undeclared.update(undeclared)  # noqa: SLF001  (its own module fills it)
+    return environment
 
 
 def _read_one(name: str, environ: Mapping[str, str]) -> str | None:

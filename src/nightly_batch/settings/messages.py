@@ -19,14 +19,13 @@ from pydantic_core import ErrorDetails
 
 from nightly_batch.settings.allowed import (
     describe,
-    either,
     field_kind,
     is_model,
     model_keys,
     optional_inner,
     unwrap,
 )
-from nightly_batch.settings.checks import OWN_CHECK
+from nightly_batch.settings.checks import OWN_CHECK, either
 
 # Enough for every mistake of a hand-edited file; a generated one may have hundreds.
 MOST_SENTENCES = 5

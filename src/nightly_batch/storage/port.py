@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from nightly_batch.core.names import RecordStatus, RunResult
+
 if TYPE_CHECKING:
     from nightly_batch.storage.sqlite_alerts import AlertStore
 
@@ -22,7 +24,7 @@ class RunRecord:
     started_at: str
     ended_at: str | None
     duration_s: float | None
-    result: str  # running | ok | error
+    result: RunResult
     message: str | None
     error: str | None
     pid: int | None
@@ -38,7 +40,7 @@ class DeliveryRecord:
     channel: str
     digest_date: str
     digest_file: str
-    status: str  # pending | sent | failed | ambiguous
+    status: RecordStatus
     attempts: int
     provider_id: str | None
     last_error: str | None
@@ -66,7 +68,7 @@ class RuntimeStore(Protocol):
         *,
         ended_at: str,
         duration_s: float,
-        result: str,
+        result: RunResult,
         message: str | None,
         error: str | None,
         details: dict[str, Any],
@@ -106,7 +108,7 @@ class RuntimeStore(Protocol):
         batch_id: str,
         channel: str,
         *,
-        status: str,
+        status: RecordStatus,
         provider_id: str | None,
         error: str | None,
         now: str,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from nightly_batch.core.names import RecordStatus
 from nightly_batch.storage.port import DeliveryRecord
 from nightly_batch.storage.sqlite_schema import SqliteConnection
 
@@ -73,4 +74,5 @@ class SqliteDeliveries(SqliteConnection):
 
 
 def _delivery(row: sqlite3.Row) -> DeliveryRecord:
-    return DeliveryRecord(**{key: row[key] for key in row.keys()})  # noqa: SIM118
+    fields = {key: row[key] for key in row.keys()}  # noqa: SIM118
+    return DeliveryRecord(**{**fields, "status": RecordStatus(fields["status"])})

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from nightly_batch.core.jsonio import parse_json, to_text
+from nightly_batch.core.names import RunResult
 from nightly_batch.errors import StoreError
 from nightly_batch.storage.port import RunRecord
 from nightly_batch.storage.sqlite_schema import SqliteConnection
@@ -203,7 +204,7 @@ def _run(row: sqlite3.Row) -> RunRecord:
         started_at=row["started_at"],
         ended_at=row["ended_at"],
         duration_s=row["duration_s"],
-        result=row["result"],
+        result=RunResult(row["result"]),
         message=row["message"],
         error=row["error"],
         pid=row["pid"],

@@ -8,6 +8,7 @@ from typing import Any
 
 from nightly_batch import __version__
 from nightly_batch.core.clock import iso_utc, parse_iso
+from nightly_batch.core.names import RunResult
 from nightly_batch.core.processes import process_alive
 from nightly_batch.core.tasks import task_names
 from nightly_batch.errors import DigestError
@@ -20,8 +21,8 @@ from nightly_batch.storage.port import RunRecord
 def _run(record: RunRecord | None) -> dict[str, Any] | None:
     if record is None:
         return None
-    result = record.result
-    if result == "running" and not process_alive(record.pid):
+    result: str = record.result
+    if result == RunResult.RUNNING and not process_alive(record.pid):
         result = "interrupted"  # the process died mid-run (killed, crashed, power cut)
     return {
         "result": result,

@@ -16,6 +16,7 @@ from tenacity import RetryCallState
 
 from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.locks import FileLock
+from nightly_batch.core.names import RunResult
 from nightly_batch.core.retrying import Backoff, call_with_retries, outcome_of
 from nightly_batch.core.tasks import REGISTRY, spec_of
 from nightly_batch.errors import BusyError, ConfigError, NightlyBatchError, StateError
@@ -122,7 +123,7 @@ def _run_locked(app: App, task: str, trigger: str, info: RunInfo, handler: Handl
         run_id,
         ended_at=iso_utc(app.clock.now()),
         duration_s=round(duration, 6),
-        result="ok" if ok else "error",
+        result=RunResult.OK if ok else RunResult.ERROR,
         message=message,
         error=None if ok else message,
         details=result.details if result is not None else {},

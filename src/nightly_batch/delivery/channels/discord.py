@@ -12,9 +12,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from nightly_batch.core.channels import ChannelSpec
 from nightly_batch.core.clock import Clock
+from nightly_batch.core.names import DeliveryStatus
+from nightly_batch.delivery.building import BuildContext, allowed_url, poster
 from nightly_batch.delivery.channel import Delivery
 from nightly_batch.delivery.http import HttpPoster, classify_status, json_field
+from nightly_batch.errors import ConfigError
 from nightly_batch.observability.redact import Redactor
 from nightly_batch.rules import escape
 from nightly_batch.rules.message import DigestMessage, Lead
@@ -101,7 +105,7 @@ class DiscordChannel:
 
     def send(self, message: DigestMessage) -> Delivery:
         result = self._post(build_payload(message))
-        if result.status == "payload":
+        if result.status == DeliveryStatus.PAYLOAD:
             result = self._post(plain_payload(message))
         return result
 
@@ -116,3 +120,14 @@ class DiscordChannel:
     def _classify(self, response: httpx.Response) -> Delivery:
         provider_id = json_field(response, "id") if response.status_code == 200 else None
         return classify_status(response, self.redactor, self.clock.now(), provider_id)
+
+
+def build(context: BuildContext, spec: ChannelSpec, retries: bool) -> DiscordChannel:
+    """The digest's Discord channel on DISCORD_WEBHOOK_URL."""
+    url = context.environment.get("DISCORD_WEBHOOK_URL")
+    if not url:
+        raise ConfigError("the discord channel needs DISCORD_WEBHOOK_URL.")
+    checked = allowed_url(context, spec, "webhook", "DISCORD_WEBHOOK_URL", webhook_url(url))
+    return DiscordChannel(
+        poster(context, spec.name, retries), context.redactor, context.clock, checked
+    )

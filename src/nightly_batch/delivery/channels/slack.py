@@ -13,9 +13,13 @@ from typing import Any
 
 import httpx
 
+from nightly_batch.core.channels import ChannelSpec
 from nightly_batch.core.clock import Clock
+from nightly_batch.core.names import DeliveryStatus
+from nightly_batch.delivery.building import BuildContext, allowed_url, poster
 from nightly_batch.delivery.channel import Delivery
 from nightly_batch.delivery.http import HttpPoster, classify_status, error_text
+from nightly_batch.errors import ConfigError
 from nightly_batch.observability.redact import Redactor
 from nightly_batch.rules import escape
 from nightly_batch.rules.message import DigestMessage, Lead
@@ -152,7 +156,7 @@ class SlackChannel:
 
     def send(self, message: DigestMessage) -> Delivery:
         result = self._post(build_payload(message))
-        if result.status == "payload":
+        if result.status == DeliveryStatus.PAYLOAD:
             # One degraded resend as plain text, so the leads still arrive; never the same payload.
             result = self._post({"text": plain_text(message), "unfurl_links": False})
         return result
@@ -177,23 +181,61 @@ class SlackChannel:
 
     def _classify_api(self, response: httpx.Response) -> Delivery:
         result = classify_status(response, self.redactor, self.clock.now())
-        if result.status != "delivered":
+        if result.status != DeliveryStatus.DELIVERED:
             return result
         try:
             body = response.json()
         except ValueError:
-            return Delivery("transient", error=error_text(response, self.redactor))
+            return Delivery(DeliveryStatus.TRANSIENT, error=error_text(response, self.redactor))
         if body.get("ok") is True:
-            return Delivery("delivered", provider_id=str(body.get("ts")))
+            return Delivery(DeliveryStatus.DELIVERED, provider_id=str(body.get("ts")))
         code = str(body.get("error", "unknown_error"))
         kind = (
-            "payload"
+            DeliveryStatus.PAYLOAD
             if code in PAYLOAD_ERRORS
-            else "transient"
+            else DeliveryStatus.TRANSIENT
             if code in TRANSIENT_ERRORS
             else None
         )
         if code == "ratelimited":
-            return Delivery("rate-limited", error="Slack API error ratelimited", retry_after=1.0)
+            return Delivery(
+                DeliveryStatus.RATE_LIMITED, error="Slack API error ratelimited", retry_after=1.0
+            )
         # Anything else (invalid_auth, channel_not_found, not_in_channel, ...) is the setup's fault.
-        return Delivery(kind or "configuration", error=f"Slack API error {code}")
+        return Delivery(kind or DeliveryStatus.CONFIGURATION, error=f"Slack API error {code}")
+
+
+def build(context: BuildContext, spec: ChannelSpec, retries: bool) -> SlackChannel:
+    """The digest's Slack channel: a bot token with a channel id, else the incoming webhook."""
+    env = context.environment
+    target = (context.config.digest_notification_target or "").strip()
+    token = env.get("SLACK_BOT_TOKEN")
+    if token and CHANNEL_ID.match(target):
+        return SlackChannel(
+            poster(context, spec.name, retries),
+            context.redactor,
+            context.clock,
+            bot_token=token,
+            channel_id=target,
+        )
+    webhook = env.get("SLACK_WEBHOOK_URL")
+    if not webhook:
+        raise ConfigError(
+            "the slack channel needs SLACK_WEBHOOK_URL, or SLACK_BOT_TOKEN with a channel id "
+            "(like C0123456789) in digestNotificationTarget."
+        )
+    url = allowed_url(context, spec, "webhook", "SLACK_WEBHOOK_URL", webhook)
+    return SlackChannel(
+        poster(context, spec.name, retries), context.redactor, context.clock, webhook_url=url
+    )
+
+
+def build_alerts(context: BuildContext, spec: ChannelSpec, webhook: str) -> SlackChannel:
+    """The alert channel on SLACK_ERROR_WEBHOOK (always with retries: an alert must get out)."""
+    url = allowed_url(context, spec, "webhook", "SLACK_ERROR_WEBHOOK", webhook)
+    return SlackChannel(
+        poster(context, "alert-slack", retries=True),
+        context.redactor,
+        context.clock,
+        webhook_url=url,
+    )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import httpx
 
 from nightly_batch.core.clock import Clock
+from nightly_batch.core.names import DeliveryStatus
 from nightly_batch.delivery.channel import Delivery
 from nightly_batch.delivery.channels.email.content import EmailContent
 from nightly_batch.delivery.http import HttpPoster, classify_status, json_field
@@ -54,7 +55,7 @@ class MailgunSender:
     def _classify(self, response: httpx.Response) -> Delivery:
         provider_id = json_field(response, "id") if response.status_code == 200 else None
         result = classify_status(response, self.redactor, self.clock.now(), provider_id)
-        if result.status == "transient" and response.status_code >= 500:
+        if result.status == DeliveryStatus.TRANSIENT and response.status_code >= 500:
             # Mailgun sometimes delivers despite a 5xx: resend once, with the same digest id.
-            return Delivery("ambiguous", error=result.error)
+            return Delivery(DeliveryStatus.AMBIGUOUS, error=result.error)
         return result

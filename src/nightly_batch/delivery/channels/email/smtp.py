@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from tenacity import RetryCallState
 
+from nightly_batch.core.names import DeliveryStatus
 from nightly_batch.core.retrying import Backoff, call_with_retries, outcome_of
 from nightly_batch.delivery.channel import Delivery
 from nightly_batch.delivery.channels.email.content import EmailContent
@@ -119,27 +120,39 @@ class SmtpSender:
         if refused:
             # Some recipients got it: that is a delivery, with the refusals reported.
             return Delivery(
-                "delivered", provider_id=message_id, error=f"refused: {_refusals(refused)}"
+                DeliveryStatus.DELIVERED,
+                provider_id=message_id,
+                error=f"refused: {_refusals(refused)}",
             )
-        return Delivery("delivered", provider_id=message_id)
+        return Delivery(DeliveryStatus.DELIVERED, provider_id=message_id)
 
 
 def smtp_failure(error: smtplib.SMTPException | OSError) -> Delivery:
     """The class of an SMTP failure: 4xx replies and lost connections may pass, 5xx will not."""
     if isinstance(error, smtplib.SMTPAuthenticationError):
-        return Delivery("configuration", error=f"SMTP login refused ({error.smtp_code})")
+        return Delivery(
+            DeliveryStatus.CONFIGURATION, error=f"SMTP login refused ({error.smtp_code})"
+        )
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return Delivery(
-            "configuration", error=f"every recipient was refused: {_refusals(error.recipients)}"
+            DeliveryStatus.CONFIGURATION,
+            error=f"every recipient was refused: {_refusals(error.recipients)}",
         )
     if isinstance(error, smtplib.SMTPResponseException):
-        kind = "transient" if 400 <= error.smtp_code < 500 else "configuration"
+        kind = (
+            DeliveryStatus.TRANSIENT
+            if 400 <= error.smtp_code < 500
+            else DeliveryStatus.CONFIGURATION
+        )
         return Delivery(kind, error=f"SMTP {error.smtp_code}: {_text(error.smtp_error)}")
     if isinstance(error, ssl.SSLError):
         return Delivery(
-            "configuration", error=f"TLS failed ({error.reason or type(error).__name__})"
+            DeliveryStatus.CONFIGURATION,
+            error=f"TLS failed ({error.reason or type(error).__name__})",
         )
-    return Delivery("transient", error=f"SMTP connection failed ({type(error).__name__})")
+    return Delivery(
+        DeliveryStatus.TRANSIENT, error=f"SMTP connection failed ({type(error).__name__})"
+    )
 
 
 def _text(value: bytes | str) -> str:
