@@ -18,7 +18,7 @@ from typing import ClassVar
 import pytest
 
 from conftest import Project
-from nightly_batch.storage.port import RunRecord
+from nightly_batch.storage.records import RunRecord
 from nightly_batch.storage.sqlite import SqliteStore
 
 # Debian's faketime package; preloaded directly (not through the `faketime` wrapper, which

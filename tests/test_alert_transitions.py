@@ -8,8 +8,8 @@ import threading
 from conftest import Project
 from nightly_batch.alerts.manager import AlertManager
 from nightly_batch.runtime.app import App
+from nightly_batch.storage.port import AlertStore
 from nightly_batch.storage.sqlite import SqliteStore
-from nightly_batch.storage.sqlite_alerts import AlertStore
 
 WRITERS = 8
 

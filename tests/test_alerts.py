@@ -228,7 +228,7 @@ def test_a_silence_mutes_until_it_expires(project: Project) -> None:
     """A silenced alert is recorded as muted; after expiry its reminders flow again."""
     alerting = Alerting(project)
     store = alerting.app.store.alerts
-    from nightly_batch.storage.sqlite_alerts import SilenceRecord  # noqa: PLC0415
+    from nightly_batch.storage.records import SilenceRecord  # noqa: PLC0415
 
     store.add_silence(
         SilenceRecord(

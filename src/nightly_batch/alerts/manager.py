@@ -21,7 +21,8 @@ from nightly_batch.observability.events import get_logger
 from nightly_batch.observability.redact import Redactor
 from nightly_batch.settings.config import Config
 from nightly_batch.settings.environment import Environment
-from nightly_batch.storage.sqlite_alerts import AlertRecord, AlertStore
+from nightly_batch.storage.port import AlertStore
+from nightly_batch.storage.records import AlertRecord
 
 RETENTION = timedelta(hours=48)
 # How often a transition is decided again when another writer changed the alert meanwhile.

@@ -18,7 +18,7 @@ from nightly_batch.alerts.manager import AlertManager, Notice, rank
 from nightly_batch.core.clock import Clock, iso_utc
 from nightly_batch.delivery.channel import Channel
 from nightly_batch.observability.events import get_logger
-from nightly_batch.storage.sqlite_alerts import AlertStore
+from nightly_batch.storage.port import AlertStore
 
 log = get_logger(__name__)
 _STOP = object()

@@ -13,8 +13,8 @@ from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.jsonio import to_text
 from nightly_batch.errors import ConfigError
 from nightly_batch.settings.config import Config
-from nightly_batch.storage.sqlite import SqliteStore
-from nightly_batch.storage.sqlite_alerts import SilenceRecord
+from nightly_batch.storage.opening import open_existing_store, open_store
+from nightly_batch.storage.records import SilenceRecord
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -27,13 +27,9 @@ def parse_duration(text: str, option: str) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
 
 
-def _store(config: Config) -> SqliteStore | None:
-    return SqliteStore(config.database_path) if config.database_path.exists() else None
-
-
 def list_alerts(config: Config, now: datetime, since: str, *, as_json: bool) -> int:
     window = parse_duration(since, "--since")
-    store = _store(config)
+    store = open_existing_store(config)
     alerts: list[Any] = []
     notifications: list[Any] = []
     silences: list[Any] = []
@@ -76,7 +72,7 @@ def silence(
     config: Config, now: datetime, *, name: str, task: str, duration: str, reason: str
 ) -> int:
     length = parse_duration(duration, "--for")
-    store = SqliteStore(config.database_path)
+    store = open_store(config)
     try:
         record = SilenceRecord(
             id=uuid.uuid4().hex[:8],
@@ -94,7 +90,7 @@ def silence(
 
 
 def unsilence(config: Config, ident: str) -> int:
-    store = _store(config)
+    store = open_existing_store(config)
     try:
         removed = store is not None and store.alerts.remove_silence(ident)
     finally:

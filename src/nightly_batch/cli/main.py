@@ -242,9 +242,15 @@ def _check_config(settings: Settings) -> int:
 
 def _status(settings: Settings, clock: Clock, *, as_json: bool) -> int:
     from nightly_batch.core.jsonio import to_text  # noqa: PLC0415
+    from nightly_batch.storage.opening import open_existing_store  # noqa: PLC0415
     from nightly_batch.storage.status import gather_status, render_status  # noqa: PLC0415
 
-    status = gather_status(settings.config, clock.now())
+    store = open_existing_store(settings.config)
+    try:
+        status = gather_status(settings.config, store, clock.now())
+    finally:
+        if store is not None:
+            store.close()
     if as_json:
         sys.stdout.write(to_text(status, indent=True) + "\n")
     else:

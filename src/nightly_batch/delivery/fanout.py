@@ -19,7 +19,7 @@ from nightly_batch.observability.events import get_logger
 from nightly_batch.rules.message import DigestMessage, build_message
 from nightly_batch.runtime.app import App
 from nightly_batch.storage.digests import read_digest
-from nightly_batch.storage.port import DeliveryRecord
+from nightly_batch.storage.records import DeliveryRecord
 
 # A `pending` record this old belongs to a process that died mid-send.
 PENDING_STALE = timedelta(minutes=10)

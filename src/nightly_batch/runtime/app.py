@@ -91,7 +91,7 @@ def build_app(
     factory (delivery sits above this layer), tests their own.
     """
     from nightly_batch.storage.digests import ensure_directory  # noqa: PLC0415
-    from nightly_batch.storage.sqlite import SqliteStore  # noqa: PLC0415
+    from nightly_batch.storage.opening import open_store  # noqa: PLC0415
 
     config = settings.config
     ensure_directory(config.logs_dir)
@@ -99,7 +99,7 @@ def build_app(
         config=config,
         environment=settings.environment,
         clock=clock or SystemClock(),
-        store=SqliteStore(config.database_path),
+        store=open_store(config),
         state=SharedStateStore(config.state_file),
         redactor=Redactor(settings.environment.secret_values()),
         channels=channels,

@@ -1,52 +1,63 @@
-"""Plain records read from the runtime store, and the interface any store implements.
+"""The store port: the interfaces any runtime store implements, shaped by what callers need.
 
-The interface keeps the door open for a PostgreSQL store when an operator runs two hosts.
+Runs and slots, deliveries, heartbeats and facts (`RuntimeStore`), and the alert tables
+(`AlertStore`). Callers above storage/ name only these and the records of storage/records.py;
+an import-linter contract keeps them off the SQLite modules, so a second store (PostgreSQL for
+two hosts) is one new module chosen by storage/opening.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from nightly_batch.core.names import RecordStatus, RunResult
-
-if TYPE_CHECKING:
-    from nightly_batch.storage.sqlite_alerts import AlertStore
-
-
-@dataclass(frozen=True, slots=True)
-class RunRecord:
-    """One run of a task as the runner recorded it."""
-
-    id: str
-    task: str
-    trigger: str
-    started_at: str
-    ended_at: str | None
-    duration_s: float | None
-    result: RunResult
-    message: str | None
-    error: str | None
-    pid: int | None
-    details: dict[str, Any]
-    slot: str | None = None
+from nightly_batch.storage.records import (
+    AlertRecord,
+    DeliveryRecord,
+    NotificationRecord,
+    PendingNotice,
+    RunRecord,
+    SilenceRecord,
+)
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryRecord:
-    """The state of one digest on one channel."""
+class AlertStore(Protocol):
+    """The alerts, their notification log, silences and failure streaks."""
 
-    batch_id: str
-    channel: str
-    digest_date: str
-    digest_file: str
-    status: RecordStatus
-    attempts: int
-    provider_id: str | None
-    last_error: str | None
-    created_at: str
-    updated_at: str
-    failure: str | None = None
+    def get(self, fingerprint: str) -> AlertRecord | None: ...
+
+    def transition(
+        self, expected: AlertRecord | None, new: AlertRecord, notice: PendingNotice | None
+    ) -> int | bool | None:
+        """Write `new` (and log `notice`) only if the alert is still `expected`, atomically:
+        the notification's id (None without a notice), or False when it changed meanwhile."""
+        ...
+
+    def all(self, *, since: str | None = None) -> list[AlertRecord]: ...
+
+    def firing(self) -> list[AlertRecord]: ...
+
+    def purge_resolved(self, before: str) -> int: ...
+
+    def finish_notification(
+        self, ident: int, status: str, channel: str | None, error: str | None
+    ) -> None: ...
+
+    def notifications(
+        self, *, since: str | None = None, status: str | None = None
+    ) -> list[NotificationRecord]: ...
+
+    def sent_since(self, since: str) -> int: ...
+
+    def add_silence(self, silence: SilenceRecord) -> None: ...
+
+    def remove_silence(self, ident: str) -> bool: ...
+
+    def silences(self, now: str) -> list[SilenceRecord]: ...
+
+    def count_failure(self, task: str, at: str) -> int: ...
+
+    def reset_failures(self, task: str) -> None: ...
 
 
 class RuntimeStore(Protocol):

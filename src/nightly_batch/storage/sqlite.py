@@ -6,7 +6,7 @@ The store is assembled from one class per group of tables, all on one connection
 
 from __future__ import annotations
 
-from nightly_batch.storage.sqlite_alerts import AlertStore
+from nightly_batch.storage.sqlite_alerts import SqliteAlerts
 from nightly_batch.storage.sqlite_deliveries import SqliteDeliveries
 from nightly_batch.storage.sqlite_runs import SqliteRuns
 
@@ -15,6 +15,6 @@ class SqliteStore(SqliteRuns, SqliteDeliveries):
     """RuntimeStore on one SQLite file; one connection shared by the threads under a lock."""
 
     @property
-    def alerts(self) -> AlertStore:
+    def alerts(self) -> SqliteAlerts:
         """The alert tables, on the same connection and lock."""
-        return AlertStore(self._db, self._lock, self.path)
+        return SqliteAlerts(self._db, self._lock, self.path)

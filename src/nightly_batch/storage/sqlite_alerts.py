@@ -4,58 +4,20 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nightly_batch.errors import StoreError
+from nightly_batch.storage.records import (
+    AlertRecord,
+    NotificationRecord,
+    PendingNotice,
+    SilenceRecord,
+)
 
 
-@dataclass(frozen=True, slots=True)
-class AlertRecord:
-    fingerprint: str
-    name: str
-    task: str
-    severity: str
-    state: str  # firing | resolved
-    summary: str
-    run_id: str | None
-    started_at: str
-    updated_at: str
-    resolved_at: str | None
-    last_notified_at: str | None
-    notified_severity: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class NotificationRecord:
-    id: int
-    fingerprint: str
-    kind: str  # firing | escalated | reminder | resolved
-    severity: str
-    text: str
-    channel: str | None
-    status: str  # queued | sent | failed | suppressed | muted
-    error: str | None
-    at: str
-
-
-# A notification to log with a transition: kind, severity, text, status, at.
-PendingNotice = tuple[str, str, str, str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class SilenceRecord:
-    id: str
-    name: str
-    task: str
-    reason: str
-    created_at: str
-    expires_at: str
-
-
-class AlertStore:
-    """The alert tables of the runtime store."""
+class SqliteAlerts:
+    """The alert tables of the runtime store in SQLite (storage.port.AlertStore)."""
 
     def __init__(self, db: sqlite3.Connection, lock: threading.Lock, path: Path) -> None:
         self._db = db

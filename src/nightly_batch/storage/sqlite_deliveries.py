@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from nightly_batch.core.names import RecordStatus
-from nightly_batch.storage.port import DeliveryRecord
+from nightly_batch.storage.records import DeliveryRecord
 from nightly_batch.storage.sqlite_schema import SqliteConnection
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from nightly_batch.core.jsonio import parse_json, to_text
 from nightly_batch.core.names import RunResult
 from nightly_batch.errors import StoreError
-from nightly_batch.storage.port import RunRecord
+from nightly_batch.storage.records import RunRecord
 from nightly_batch.storage.sqlite_schema import SqliteConnection
 
 

@@ -15,7 +15,8 @@ from nightly_batch.errors import DigestError
 from nightly_batch.rules.jobs import daily_jobs
 from nightly_batch.settings.config import Config
 from nightly_batch.storage.digests import list_digests, read_digest_head
-from nightly_batch.storage.port import RunRecord
+from nightly_batch.storage.port import RuntimeStore
+from nightly_batch.storage.records import RunRecord
 
 
 def _run(record: RunRecord | None) -> dict[str, Any] | None:
@@ -35,8 +36,9 @@ def _run(record: RunRecord | None) -> dict[str, Any] | None:
     }
 
 
-def gather_status(config: Config, now: datetime) -> dict[str, Any]:
-    """The status as plain data (what `status --json` prints)."""
+def gather_status(config: Config, store: RuntimeStore | None, now: datetime) -> dict[str, Any]:
+    """The status as plain data (what `status --json` prints); `store` is None on a fresh
+    install, before the daemon made one."""
     status: dict[str, Any] = {
         "version": __version__,
         "config": str(config.config_path),
@@ -49,44 +51,35 @@ def gather_status(config: Config, now: datetime) -> dict[str, Any]:
         "alerts": [],
         "silences": [],
     }
-    store = None
-    if config.database_path.exists():
-        from nightly_batch.storage.sqlite import SqliteStore  # noqa: PLC0415
-
-        store = SqliteStore(config.database_path)
-    try:
-        if store is not None:
-            last = store.last_runs()
-            status["tasks"] = {task: _run(last.get(task)) for task in task_names()}
-            beat = store.last_heartbeat()
-            if beat:
-                age = (now - parse_iso(beat)).total_seconds()
-                status["heartbeat"] = {"at": beat, "ageSeconds": round(age, 1)}
-            status["queue"] = store.fact("queue")
-            status["alerts"] = [
-                {
-                    "name": a.name,
-                    "task": a.task,
-                    "severity": a.severity,
-                    "since": a.started_at,
-                    "summary": a.summary,
-                }
-                for a in store.alerts.firing()
-            ]
-            status["silences"] = [
-                {
-                    "id": s.id,
-                    "name": s.name,
-                    "task": s.task,
-                    "until": s.expires_at,
-                    "reason": s.reason,
-                }
-                for s in store.alerts.silences(iso_utc(now))
-            ]
-        status["lastDigest"] = _last_digest(config, store)
-    finally:
-        if store is not None:
-            store.close()
+    if store is not None:
+        last = store.last_runs()
+        status["tasks"] = {task: _run(last.get(task)) for task in task_names()}
+        beat = store.last_heartbeat()
+        if beat:
+            age = (now - parse_iso(beat)).total_seconds()
+            status["heartbeat"] = {"at": beat, "ageSeconds": round(age, 1)}
+        status["queue"] = store.fact("queue")
+        status["alerts"] = [
+            {
+                "name": a.name,
+                "task": a.task,
+                "severity": a.severity,
+                "since": a.started_at,
+                "summary": a.summary,
+            }
+            for a in store.alerts.firing()
+        ]
+        status["silences"] = [
+            {
+                "id": s.id,
+                "name": s.name,
+                "task": s.task,
+                "until": s.expires_at,
+                "reason": s.reason,
+            }
+            for s in store.alerts.silences(iso_utc(now))
+        ]
+    status["lastDigest"] = _last_digest(config, store)
     return status
 
 
@@ -99,7 +92,7 @@ def _next_runs(config: Config, now: datetime) -> dict[str, dict[str, str]]:
     return runs
 
 
-def _last_digest(config: Config, store: Any) -> dict[str, Any] | None:
+def _last_digest(config: Config, store: RuntimeStore | None) -> dict[str, Any] | None:
     found = list_digests(config.digests)
     if not found:
         return None

@@ -49,7 +49,13 @@ def _authorized(request: Request, token: str) -> bool:
 
 
 class Dashboard:
-    """The pages, each a method; `app` is the ASGI application."""
+    """The pages, each a method; `app` is the ASGI application.
+
+    The handlers are plain functions on purpose: they read files and the store, and Starlette
+    runs a plain handler in its thread pool, so a slow disk never stalls the event loop (and
+    with it /metrics and every other request). The store is the process's one store, used
+    read-only.
+    """
 
     def __init__(self, config: Config, store: RuntimeStore, clock: Clock) -> None:
         self.config = config
@@ -67,17 +73,19 @@ class Dashboard:
         )
         return HTMLResponse(html)
 
-    async def overview(self, request: Request) -> Response:
+    def overview(self, request: Request) -> Response:
         return self.render(
-            "overview.html", request, status=gather_status(self.config, self.clock.now())
+            "overview.html",
+            request,
+            status=gather_status(self.config, self.store, self.clock.now()),
         )
 
-    async def digests(self, request: Request) -> Response:
+    def digests(self, request: Request) -> Response:
         return self.render(
             "digests.html", request, digests=dashboard_data.digests(self.config, self.heads)
         )
 
-    async def digest(self, request: Request) -> Response:
+    def digest(self, request: Request) -> Response:
         name = request.path_params["name"]
         path = self.config.digests / name
         # Only our own file names, directly inside digestDir: "..", slashes and anything
@@ -93,12 +101,12 @@ class Dashboard:
         message = build_message(content, name, None)
         return self.render("digest.html", request, digest=content, message=message, name=name)
 
-    async def runs(self, request: Request) -> Response:
+    def runs(self, request: Request) -> Response:
         return self.render(
             "runs.html", request, tasks=dashboard_data.history(self.store, self.clock.now())
         )
 
-    async def alerts(self, request: Request) -> Response:
+    def alerts(self, request: Request) -> Response:
         return self.render(
             "alerts.html", request, **dashboard_data.alerts(self.store, self.clock.now())
         )
