@@ -15,6 +15,8 @@ from conftest import Project
 from fakes import dated, hours
 from nightly_batch.cli.main import main
 from nightly_batch.core.jsonio import parse_json
+from nightly_batch.delivery.channels.discord import DiscordChannel
+from nightly_batch.delivery.channels.slack import SlackChannel
 from nightly_batch.observability.setup import configure_logging
 from nightly_batch.tasks.runner import run_task
 from servers import webhook_server
@@ -238,3 +240,30 @@ def test_no_secret_reaches_logs_records_or_messages_on_any_failure(
     assert not outcome.ok
     for secret in ("XXXXSLACKSECRET", "DISCORDTOKENSECRET", "SENDGRIDSECRETKEY"):
         assert secret not in everything
+
+
+@respx.mock
+def test_every_channel_of_an_app_posts_on_one_http_client_closed_with_the_app(
+    project: Project, lead: Lead
+) -> None:
+    """Slack and Discord share the App's one client (no client per build left open), and
+    closing the App closes it."""
+    project.write_config(digestNotificationChannel=["slack", "discord"])
+    slack = respx.post(HOOK).respond(200, text="ok")
+    discord = respx.post(url__startswith=SECRETS["DISCORD_WEBHOOK_URL"]).respond(
+        200, json={"id": "1"}
+    )
+    night(project, lead)
+    app = project.app(SECRETS, real_channels=True)
+
+    assert run_task(app, "send-digest", "schedule").ok
+    built_slack, built_discord = app.channel("slack"), app.channel("discord")
+    assert isinstance(built_slack, SlackChannel)
+    assert isinstance(built_discord, DiscordChannel)
+    clients = {built_slack.poster.client, built_discord.poster.client}
+
+    assert (slack.call_count, discord.call_count) == (1, 1)
+    [client] = clients
+    assert not client.is_closed
+    app.close()
+    assert client.is_closed

@@ -94,14 +94,10 @@ def _dispatch(arguments: argparse.Namespace) -> int:
     command = arguments.command
     if command in ("run", "run-once", "test-notify", "serve"):
         app = _start(settings, clock)
-        if command == "serve":
-            from nightly_batch.web.server import serve  # noqa: PLC0415
-
-            serve(app, arguments.host, arguments.port)
-            return EXIT_OK
-        if command == "test-notify":
-            return _test_notify(app, arguments.channel)
-        return _run_once(app, arguments.task) if command == "run-once" else _run(app)
+        try:
+            return _serve_or_run(app, command, arguments)
+        finally:
+            app.close()
     readers = {
         "check-config": lambda: _check_config(settings),
         "status": lambda: _status(settings, clock, as_json=arguments.json),
@@ -112,6 +108,17 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         "digests": lambda: _digests(settings, arguments),
     }
     return readers[command]()
+
+
+def _serve_or_run(app: Any, command: str, arguments: argparse.Namespace) -> int:
+    if command == "serve":
+        from nightly_batch.web.server import serve  # noqa: PLC0415
+
+        serve(app, arguments.host, arguments.port)
+        return EXIT_OK
+    if command == "test-notify":
+        return _test_notify(app, arguments.channel)
+    return _run_once(app, arguments.task) if command == "run-once" else _run(app)
 
 
 def _alerts(settings: Settings, clock: Clock, arguments: argparse.Namespace) -> int:

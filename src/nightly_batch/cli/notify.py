@@ -7,7 +7,9 @@ variables and URLs) without sending anything.
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 from nightly_batch.core.clock import Clock, SystemClock, iso_utc
 from nightly_batch.delivery.factory import build_alert_channels, build_channel
@@ -15,6 +17,8 @@ from nightly_batch.errors import ConfigError
 from nightly_batch.observability.redact import Redactor
 from nightly_batch.settings.config import Config
 from nightly_batch.settings.environment import Environment
+
+Resource = TypeVar("Resource")
 
 
 @dataclass
@@ -28,6 +32,21 @@ class ChannelCheck:
 
     def pause(self, seconds: float) -> None:
         """Never called while only building."""
+
+    made: dict[str, object] = field(default_factory=dict)
+
+    def shared(self, key: str, make: Callable[[], Resource]) -> Resource:
+        """One per key, as the App does; `close` closes them."""
+        if key not in self.made:
+            self.made[key] = make()
+        return cast("Resource", self.made[key])
+
+    def close(self) -> None:
+        for resource in self.made.values():
+            closer = getattr(resource, "close", None)
+            if callable(closer):
+                closer()
+        self.made.clear()
 
 
 def configured_channels(config: Config, only: str | None = None) -> list[str]:
@@ -45,9 +64,12 @@ def check_channels(config: Config, environment: Environment) -> tuple[list[str],
         config, environment, Redactor(environment.secret_values()), SystemClock()
     )
     names = configured_channels(config)
-    for name in names:
-        build_channel(name, context)
-    return names, sorted(build_alert_channels(context))
+    try:
+        for name in names:
+            build_channel(name, context)
+        return names, sorted(build_alert_channels(context))
+    finally:
+        context.close()
 
 
 def test_notify(app: ChannelCheck, only: str | None) -> tuple[int, list[str]]:

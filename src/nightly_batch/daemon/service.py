@@ -167,7 +167,7 @@ class Daemon:
             self.dashboard.stop()
         flush(self.app, timeout=10)
         self.instance_lock.release()
-        self.app.store.close()
+        self.app.close()
         log.info("daemon.stopped")
         return 0
 

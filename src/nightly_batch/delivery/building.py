@@ -7,7 +7,8 @@ cannot build from, which is what check-config reports.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from nightly_batch.core.channels import ChannelSpec
 from nightly_batch.core.clock import Clock
@@ -18,6 +19,8 @@ from nightly_batch.settings.environment import Environment
 
 if TYPE_CHECKING:
     from nightly_batch.delivery.http import HttpPoster
+
+Resource = TypeVar("Resource")
 
 
 class BuildContext(Protocol):
@@ -30,18 +33,23 @@ class BuildContext(Protocol):
 
     def pause(self, seconds: float) -> None: ...
 
+    def shared(self, key: str, make: Callable[[], Resource]) -> Resource:
+        """One `make()` for the context's lifetime, closed with it."""
+        ...
+
 
 def poster(
     context: BuildContext, name: str, retries: bool, *, resend_ambiguous_once: bool = False
 ) -> HttpPoster:
-    """An HTTP poster with the shared retry policy (one attempt when `retries` is false)."""
+    """An HTTP poster with the shared retry policy (one attempt when `retries` is false), on
+    the context's one HTTP client, which the App closes when it is done."""
     # Imported here: building the log channel, or only checking names, never loads httpx.
     from nightly_batch.delivery.http import HttpPoster, RetryPolicy, make_client  # noqa: PLC0415
 
     policy = RetryPolicy(
         attempts=3 if retries else 1, resend_ambiguous_once=resend_ambiguous_once and retries
     )
-    return HttpPoster(name, make_client(), context.pause, policy)
+    return HttpPoster(name, context.shared("http-client", make_client), context.pause, policy)
 
 
 def allowed_url(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 from nightly_batch.core.channels import channel_variables
 from nightly_batch.core.clock import Clock, SystemClock
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from nightly_batch.alerts.pinger import Pinger
     from nightly_batch.alerts.sender import AlertSender
     from nightly_batch.delivery.channel import Channel
+
+
+Resource = TypeVar("Resource")
 
 
 @dataclass
@@ -48,6 +52,29 @@ class App:
     pinger: Pinger | None = None
     # The previous heartbeat of this process (wall time, monotonic), to notice clock jumps.
     last_beat: tuple[datetime, float] | None = None
+    # What `shared` made (the HTTP client every channel posts with), closed by `close`.
+    _shared: dict[str, object] = field(default_factory=dict)
+    _closing: ExitStack = field(default_factory=ExitStack)
+    _shared_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def shared(self, key: str, make: Callable[[], Resource]) -> Resource:
+        """One `make()` per app under `key`, made on first use and closed with the app (the
+        alert sender's thread and the tasks build channels at once, hence the lock)."""
+        with self._shared_lock:
+            if key not in self._shared:
+                made = make()
+                self._shared[key] = made
+                closer = getattr(made, "close", None)
+                if callable(closer):
+                    self._closing.callback(closer)
+            return cast("Resource", self._shared[key])
+
+    def close(self) -> None:
+        """Close what `shared` made, then the store."""
+        with self._shared_lock:
+            self._closing.close()
+            self._shared.clear()
+        self.store.close()
 
     def pause(self, seconds: float) -> None:
         """Wait between retries; returns early when the daemon is asked to stop."""
