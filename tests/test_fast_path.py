@@ -158,3 +158,27 @@ def test_both_paths_read_a_null_or_missing_queue_as_empty(state: dict[str, Any])
     assert parse_json(fast.digest) == parse_json(reference.digest)
     assert fast.summary == reference.summary
     assert fast.summary["queueTotal"] == 0
+
+
+def test_the_fast_path_applies_the_one_confidence_rule_once_per_distinct_score(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The rule lives in rules/confidence.py only: the fast path asks it once for each distinct
+    keyword score (0 and -0.0 apart) and reuses the answer for every lead that has it."""
+    from nightly_batch.rules import fastmark  # noqa: PLC0415
+
+    asked: list[Any] = []
+    rule = fastmark.score_item
+
+    def counted(item: dict[str, Any], *arguments: Any) -> Any:
+        asked.append(item.get("score"))
+        return rule(item, *arguments)
+
+    monkeypatch.setattr(fastmark, "score_item", counted)
+    scores = [0.9, 3, 0.9, 0, -0.0, 3, 0, 0.5, 0.9, -0.0] * 100
+    data = json.dumps({"redditQueue": [{"id": str(i), "score": s} for i, s in enumerate(scores)]})
+
+    fast = plan_from_bytes(data.encode(), INPUTS)
+
+    assert sorted(map(repr, asked)) == sorted(map(repr, [0.9, 3, 0, -0.0, 0.5]))
+    assert fast.summary["markedForDraft"] == 300  # the 0.9s; 3 normalises to 0.3

@@ -48,20 +48,15 @@ _NOT_PLAIN = object()
 
 
 def _plain_outcome(score: float, rule: Rule, appended_selected: bytes) -> Any:
-    """(suffix bytes, Scored or None when not selected) for a plain score, as keyword_part."""
-    try:
-        number = float(score)
-    except OverflowError:
+    """(suffix bytes, Scored or None when not selected) for a plain score, by the one rule
+    of confidence.py; _NOT_PLAIN when the score is invalid (the general path says why)."""
+    scored = score_item({"score": score}, rule.weights, rule.keyword_score_max)
+    if isinstance(scored, Invalid):
         return _NOT_PLAIN
-    if not math.isfinite(number) or number < 0:
-        return _NOT_PLAIN
-    keyword = number if number <= 1 else min(number / rule.keyword_score_max, 1.0)
-    confidence = round(keyword, DECIMALS)
-    if confidence > rule.threshold:
-        return b',"confidence":' + _encode(confidence) + appended_selected, Scored(
-            confidence, keyword, None
-        )
-    return b',"confidence":' + _encode(confidence) + b"},", None
+    confidence = b',"confidence":' + _encode(scored.confidence)
+    if is_selected(scored, rule.threshold):
+        return confidence + appended_selected, scored
+    return confidence + b"},", None
 
 
 class NotFast(Exception):  # noqa: N818  (a signal, not an error)
@@ -108,19 +103,7 @@ def split_state(data: bytes) -> dict[str, msgspec.Raw]:
 
 
 def _scored(view: LeadView, rule: Rule) -> Scored | Invalid:
-    score = view.score
-    kind = type(score)
-    no_model = view.llm_score in (UNSET, None) and view.model_score in (UNSET, None)
-    if no_model and (kind is int or kind is float):
-        # The common case inline, computed exactly as confidence.keyword_part does.
-        try:
-            number = float(score)
-        except OverflowError:
-            number = math.inf
-        if math.isfinite(number) and number >= 0:
-            keyword = number if number <= 1 else min(number / rule.keyword_score_max, 1.0)
-            return Scored(round(keyword, DECIMALS), keyword, None)
-    parts = (("score", score), ("llmScore", view.llm_score), ("modelScore", view.model_score))
+    parts = (("score", view.score), ("llmScore", view.llm_score), ("modelScore", view.model_score))
     item = {key: value for key, value in parts if value is not UNSET}
     return score_item(item, rule.weights, rule.keyword_score_max)
 
@@ -169,11 +152,11 @@ def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelecti
             # A lead we never touched, scored by keywords alone: the common case. Sweeper scores
             # take a handful of values, so each one's outcome is computed once.
             score = lead.score
-            known = memo.get(score)
+            # 0 and -0.0 are equal keys but give different confidences: the sign tells them apart.
+            key = score or (score, math.copysign(1.0, score))
+            known = memo.get(key)
             if known is None:
-                known = _plain_outcome(score, rule, appended_selected)
-                if score:  # 0 and -0.0 are equal keys but give different confidences
-                    memo[score] = known
+                known = memo[key] = _plain_outcome(score, rule, appended_selected)
             if known is not _NOT_PLAIN:
                 suffix, scored = known
                 start = len(queue)
