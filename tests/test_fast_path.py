@@ -166,9 +166,9 @@ def test_the_fast_path_applies_the_one_confidence_rule_once_per_distinct_score(
     """The rule lives in rules/confidence.py only: the fast path asks it once for each distinct
     keyword score (0 and -0.0 apart) and reuses the answer for every lead that has it."""
     from nightly_batch.rules import fastmark  # noqa: PLC0415
+    from nightly_batch.rules.confidence import score_item as rule  # noqa: PLC0415
 
     asked: list[Any] = []
-    rule = fastmark.score_item
 
     def counted(item: dict[str, Any], *arguments: Any) -> Any:
         asked.append(item.get("score"))

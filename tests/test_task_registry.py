@@ -19,7 +19,13 @@ from nightly_batch.tasks.runner import handler_for, run_task
 @pytest.fixture
 def fake_task() -> Iterator[TaskSpec]:
     spec = register(
-        TaskSpec("fake-task", "fakes:fake_task", writes_history=False, schedule_key=None)
+        TaskSpec(
+            "fake-task",
+            "fakes:fake_task",
+            writes_history=False,
+            schedule_key=None,
+            max_runtime_minutes=2.0,
+        )
     )
     yield spec
     unregister(spec.name)
@@ -63,3 +69,12 @@ def test_an_unknown_task_is_a_one_sentence_error(project: Project) -> None:
     assert str(raised.value) == (
         "'reddit-sweep' is not a task: use one of nightly-batch, send-digest, heartbeat."
     )
+
+
+def test_a_registered_tasks_maximum_runtime_is_the_default_the_config_overrides(
+    project: Project, fake_task: TaskSpec
+) -> None:
+    assert project.app().config.max_runtime("fake-task") == 2.0
+    assert project.app().config.max_runtime("send-digest") == 15.0
+    project.write_config(maxRuntimeMinutes={"fake-task": 7})
+    assert project.app().config.max_runtime("fake-task") == 7.0

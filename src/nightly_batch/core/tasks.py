@@ -23,6 +23,8 @@ class TaskSpec:
     writes_history: bool
     # The config attribute holding its daily cron line; None for the interval heartbeat.
     schedule_key: str | None
+    # Minutes a run may take before it counts as hung (maxRuntimeMinutes overrides it).
+    max_runtime_minutes: float = 60.0
 
 
 REGISTRY: dict[str, TaskSpec] = {}
@@ -58,6 +60,7 @@ register(
         "nightly_batch.tasks.nightly:run_nightly_batch",
         writes_history=True,
         schedule_key="nightly_batch_schedule",
+        max_runtime_minutes=60.0,
     )
 )
 register(
@@ -66,6 +69,7 @@ register(
         "nightly_batch.tasks.send_digest:run_send_digest",
         writes_history=True,
         schedule_key="morning_notification_schedule",
+        max_runtime_minutes=15.0,
     )
 )
 register(
@@ -74,5 +78,6 @@ register(
         "nightly_batch.tasks.heartbeat:run_heartbeat",
         writes_history=False,
         schedule_key=None,
+        max_runtime_minutes=5.0,
     )
 )

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from nightly_batch.core.names import Severity
+from nightly_batch.core.tasks import REGISTRY, spec_of
 from nightly_batch.settings.checks import (
     ChannelList,
     ChannelName,
@@ -61,7 +62,8 @@ def _log_only() -> list[ChannelName]:
 
 
 def _default_runtimes() -> dict[str, float]:
-    return {"nightly-batch": 60.0, "send-digest": 15.0, "heartbeat": 5.0}
+    """Each registered task's own limit (core/tasks.py), so a new task brings its default."""
+    return {spec.name: spec.max_runtime_minutes for spec in REGISTRY.values()}
 
 
 DEFAULT_REPEATS: dict[str, float] = {
@@ -229,7 +231,9 @@ class Config(BaseModel):
 
     def max_runtime(self, task: str) -> float:
         """Minutes a run of `task` may take before it is reported as hung."""
-        return float(self.max_runtime_minutes.get(task, _default_runtimes().get(task, 60.0)))
+        spec = spec_of(task)
+        default = spec.max_runtime_minutes if spec is not None else 60.0
+        return float(self.max_runtime_minutes.get(task, default))
 
     @property
     def zone(self) -> ZoneInfo:
