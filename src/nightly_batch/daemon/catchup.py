@@ -1,7 +1,8 @@
 """Catch-up, like a systemd timer with Persistent=true: a missed daily slot runs once, late.
 
 A slot counts as missed when it lies within `catchUpHours`, the ledger has no claim for it, and
-the task has run here before (a fresh install does not replay yesterday's schedule).
+it came after the install (a fresh install does not replay yesterday's schedule, but a task
+whose first slot was missed is owed that slot like any other).
 """
 
 from __future__ import annotations
@@ -9,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from nightly_batch.core.clock import iso_utc, parse_iso
 from nightly_batch.rules.jobs import DailyJob, Slot
 from nightly_batch.storage.port import RuntimeStore
+
+INSTALLED_FACT = "installedAt"
 
 # A slot this young, while the daemon was up, is the trigger's to run: it is firing right now.
 FIRING_GRACE = timedelta(minutes=2)
@@ -32,6 +36,7 @@ def missed_slots(
     daemon_started: datetime,
 ) -> list[MissedSlot]:
     """The slots that should have run and did not, oldest first."""
+    installed = installed_at(store)
     missed = []
     for job in jobs:
         slot = job.latest(now)
@@ -40,7 +45,7 @@ def missed_slots(
             continue
         if slot.moment >= daemon_started and late < FIRING_GRACE:
             continue
-        if store.slot_claimed(job.task, slot.key) or not store.has_history(job.task):
+        if installed is None or slot.moment < installed or store.slot_claimed(job.task, slot.key):
             continue
         local = slot.moment.astimezone(job.zone).strftime("%Y-%m-%d %H:%M %Z")
         if slot.moment < daemon_started:
@@ -49,3 +54,15 @@ def missed_slots(
             cause = f"the run due at {local} did not start (a missed fire or a clock change)"
         missed.append(MissedSlot(slot, cause))
     return sorted(missed, key=lambda entry: entry.slot.moment)
+
+
+def installed_at(store: RuntimeStore) -> datetime | None:
+    """When this install first did anything (None: nothing yet, a fresh install)."""
+    known = store.fact(INSTALLED_FACT) or store.first_activity()
+    return parse_iso(known) if known else None
+
+
+def remember_install(store: RuntimeStore, now: datetime) -> None:
+    """Keep the install's first moment for good: pruning old runs must not move it."""
+    if store.fact(INSTALLED_FACT) is None:
+        store.set_fact(INSTALLED_FACT, store.first_activity() or iso_utc(now), iso_utc(now))

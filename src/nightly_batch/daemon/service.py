@@ -12,7 +12,7 @@ import faulthandler
 import os
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -24,7 +24,8 @@ from nightly_batch.alerts.watchdog import Watchdog
 from nightly_batch.alerts.wiring import announce, flush, resend_unsent
 from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.locks import FileLock
-from nightly_batch.daemon.catchup import missed_slots
+from nightly_batch.daemon.catchup import missed_slots, remember_install
+from nightly_batch.daemon.clock_guard import ClockGuard
 from nightly_batch.daemon.sdnotify import SystemdNotifier
 from nightly_batch.daemon.triggers import trigger_for
 from nightly_batch.errors import InstanceError
@@ -39,12 +40,11 @@ if TYPE_CHECKING:
     from nightly_batch.web.metrics import MetricsServer
     from nightly_batch.web.server import DashboardThread
 
-# How long a scheduled run waits for a manual run of the same task to finish.
+# How long a scheduled run waits for a manual run of the same task.
 SCHEDULED_LOCK_WAIT_SECONDS = 15 * 60
 HEARTBEAT_GRACE_SECONDS = 120
 STATUS_EVERY_SECONDS = 30.0
 CLOCK_GUARD_SECONDS = 5.0
-CLOCK_JUMP_SECONDS = 30.0
 EXIT_STUCK = 1
 
 log = get_logger(__name__)
@@ -81,34 +81,8 @@ class Daemon:
                 f"another nightly-batch daemon (pid {self.instance_lock.holder()}) is already "
                 f"running for {self.app.config.state_file}; this one exits."
             )
+        self.schedule_jobs()
         config = self.app.config
-        for job in self.jobs:
-            self.scheduler.add_job(
-                self._fire,
-                trigger_for(job),
-                args=(job,),
-                id=job.task,
-                name=job.task,
-                # A daily run delayed by a busy pool or a pause still runs, up to the catch-up
-                # window; never the 1 s default, which silently drops a late run.
-                misfire_grace_time=max(int(config.catch_up_hours * 3600), 60),
-            )
-        self.scheduler.add_job(
-            self._heartbeat,
-            IntervalTrigger(minutes=config.heartbeat_minutes, timezone=UTC),
-            id="heartbeat",
-            name="heartbeat",
-            next_run_time=self.app.clock.now(),
-            misfire_grace_time=HEARTBEAT_GRACE_SECONDS,
-        )
-        if self.notifier.watchdog_seconds:
-            self.scheduler.add_job(
-                self._watchdog,
-                IntervalTrigger(seconds=max(self.notifier.watchdog_seconds / 2, 1), timezone=UTC),
-                id="watchdog",
-                name="watchdog",
-                misfire_grace_time=30,
-            )
         self.scheduler.start()
         self.watchdog.start()
         threading.Thread(target=self._guard_clock, name="clock-guard", daemon=True).start()
@@ -138,6 +112,43 @@ class Daemon:
             zone=config.digest_time_zone,
         )
 
+    def schedule_jobs(self) -> None:
+        """Add every job, first fires computed on the app's clock; starts nothing (a test then
+        starts the scheduler paused and drives the jobs itself)."""
+        config, now = self.app.config, self.app.clock.now()
+        remember_install(self.app.store, now)
+        for job in self.jobs:
+            trigger = trigger_for(job)
+            self.scheduler.add_job(
+                self._fire,
+                trigger,
+                args=(job,),
+                id=job.task,
+                name=job.task,
+                next_run_time=trigger.get_next_fire_time(None, now),
+                # A daily run delayed by a busy pool or a pause still runs, up to the catch-up
+                # window; never the 1 s default, which silently drops a late run.
+                misfire_grace_time=max(int(config.catch_up_hours * 3600), 60),
+            )
+        self.scheduler.add_job(
+            self._heartbeat,
+            IntervalTrigger(minutes=config.heartbeat_minutes, timezone=UTC),
+            id="heartbeat",
+            name="heartbeat",
+            next_run_time=now,
+            misfire_grace_time=HEARTBEAT_GRACE_SECONDS,
+        )
+        if self.notifier.watchdog_seconds:
+            every = max(self.notifier.watchdog_seconds / 2, 1)
+            self.scheduler.add_job(
+                self._watchdog,
+                IntervalTrigger(seconds=every, timezone=UTC),
+                id="watchdog",
+                name="watchdog",
+                next_run_time=now + timedelta(seconds=every),  # after the first heartbeat
+                misfire_grace_time=30,
+            )
+
     def serve(self) -> None:
         """Block until the stop event is set, keeping systemd's STATUS= line current."""
         while not self.app.stop.wait(STATUS_EVERY_SECONDS):
@@ -161,10 +172,9 @@ class Daemon:
             # Pool threads are joined at interpreter exit; a stuck one would hang us until
             # systemd's SIGKILL, so leave at once. Every file was written atomically.
             os._exit(EXIT_STUCK)
-        if self.metrics is not None:
-            self.metrics.stop()
-        if self.dashboard is not None:
-            self.dashboard.stop()
+        for server in (self.metrics, self.dashboard):
+            if server is not None:
+                server.stop()
         flush(self.app, timeout=10)
         self.instance_lock.release()
         self.app.close()
@@ -208,29 +218,19 @@ class Daemon:
         self._catch_up_soon("heartbeat")
 
     def _guard_clock(self) -> None:
-        """Reschedule the interval jobs when the wall clock jumps.
-
-        APScheduler trusts the wall clock: after a jump back by an hour it would sleep an hour
-        before the next heartbeat (and systemd's watchdog would kill us meanwhile). A jump is
-        wall time moving unlike elapsed time; the daily jobs keep their absolute times, which
-        stay right, and the slot ledger stops any slot from running twice.
-        """
-        clock = self.app.clock
-        baseline = clock.now().timestamp() - clock.monotonic()
+        guard = ClockGuard(self.app.clock, self._rescheduled_after_jump)
         while not self.app.stop.wait(CLOCK_GUARD_SECONDS):
-            drift = clock.now().timestamp() - clock.monotonic()
-            if abs(drift - baseline) > CLOCK_JUMP_SECONDS:
-                log.warning(
-                    "clock.jumped",
-                    seconds=round(drift - baseline),
-                    action="rescheduling the heartbeat",
-                )
-                now = clock.now()
-                for job_id in ("heartbeat", "watchdog"):
-                    if self.scheduler.get_job(job_id) is not None:
-                        self.scheduler.modify_job(job_id, next_run_time=now)
-                self.scheduler.wakeup()
-                baseline = drift
+            guard.check()
+
+    def _rescheduled_after_jump(self, seconds: float) -> None:
+        """Run the interval jobs now; the daily jobs keep their absolute times, which stay
+        right, and the slot ledger stops any slot from running twice."""
+        log.warning("clock.jumped", seconds=round(seconds), action="rescheduling the heartbeat")
+        now = self.app.clock.now()
+        for job_id in ("heartbeat", "watchdog"):
+            if self.scheduler.get_job(job_id) is not None:
+                self.scheduler.modify_job(job_id, next_run_time=now)
+        self.scheduler.wakeup()
 
     def _catch_up_soon(self, reason: str) -> None:
         # A one-off job, so a long catch-up never holds up the heartbeat; a pending one is kept

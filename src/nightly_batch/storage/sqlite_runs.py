@@ -46,13 +46,6 @@ class SqliteRuns(SqliteConnection):
     def slot_claimed(self, task: str, slot: str) -> bool:
         return bool(self._read("SELECT 1 FROM slots WHERE task = ? AND slot = ?", (task, slot)))
 
-    def has_history(self, task: str) -> bool:
-        """Whether `task` ever ran here (catch-up only makes up for runs of a known schedule)."""
-        return bool(
-            self._read("SELECT 1 FROM slots WHERE task = ? LIMIT 1", (task,))
-            or self._read("SELECT 1 FROM runs WHERE task = ? LIMIT 1", (task,))
-        )
-
     def finish_run(
         self,
         run_id: str,
@@ -108,6 +101,14 @@ class SqliteRuns(SqliteConnection):
     def last_success(self, task: str) -> str | None:
         rows = self._read(
             "SELECT MAX(started_at) AS at FROM runs WHERE task = ? AND result = 'ok'", (task,)
+        )
+        return rows[0]["at"] if rows else None
+
+    def first_activity(self) -> str | None:
+        """The earliest run start or slot claim still kept, of any task."""
+        rows = self._read(
+            "SELECT MIN(at) AS at FROM (SELECT MIN(started_at) AS at FROM runs "
+            "UNION ALL SELECT MIN(claimed_at) FROM slots)"
         )
         return rows[0]["at"] if rows else None
 
