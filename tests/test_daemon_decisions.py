@@ -104,9 +104,7 @@ def test_a_restart_catches_up_a_slot_missed_within_the_window_and_not_one_beyond
         again._catch_up_soon("start")
         drive(again, clock, clock.now() + hours(1))
 
-    assert runs_of(project, app, "nightly-batch") == [
-        (dated("2026-11-29T23:00"), "catch-up", "ok")
-    ]
+    assert runs_of(project, app, "nightly-batch") == [(dated("2026-11-29T23:00"), "catch-up", "ok")]
     assert [slot for slot, _, _ in runs_of(project, app, "send-digest")] == [
         dated("2026-11-29T06:00")
     ]

@@ -17,6 +17,7 @@ import pytest
 
 from conftest import Project
 from fakes import RecordingChannel
+from nightly_batch.core.jsonio import parse_json
 from nightly_batch.observability.events import get_logger
 from nightly_batch.observability.setup import configure_logging
 from nightly_batch.tasks.runner import run_task
@@ -90,6 +91,35 @@ def test_healthz_turns_503_when_the_heartbeat_goes_stale(served: tuple[Project, 
         "stale: the last heartbeat was 960 s ago (limit 900 s)\n",
     )
     assert httpx.get(f"{base}/other").status_code == 404
+
+
+def test_a_heartbeat_stamped_in_the_future_is_never_reported_as_fresh(
+    served: tuple[Project, str],
+) -> None:
+    """The clock stepped back 25 min after a heartbeat: /healthz and status say the stamp lies
+    in the future (it was "ok: ... -1485 s ago"); the next heartbeat, stamped on the stepped
+    clock, is the truth again."""
+    project, base = served
+    run_task(project.app(), "heartbeat", "schedule")
+    project.clock.current -= timedelta(seconds=1485)
+
+    future = httpx.get(f"{base}/healthz")
+    status = parse_json(
+        subprocess.run([*project.cli("status", "--json")], capture_output=True, check=True).stdout
+    )
+    run_task(project.app(), "heartbeat", "schedule")
+    again = httpx.get(f"{base}/healthz")
+
+    assert (future.status_code, future.text) == (
+        503,
+        (
+            "not fresh: the last heartbeat is stamped 1485 s in the future "
+            "(the clock was stepped back?)\n"
+        ),
+    )
+    assert status["heartbeat"]["state"] == "future"
+    assert status["heartbeat"]["ageSeconds"] == -1485
+    assert (again.status_code, again.text) == (200, "ok: the last heartbeat was 0 s ago\n")
 
 
 def test_under_journald_each_line_carries_its_priority() -> None:

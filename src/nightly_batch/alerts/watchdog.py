@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from nightly_batch.alerts.checks import check_hung_runs
 from nightly_batch.core.clock import parse_iso
 from nightly_batch.observability.events import get_logger
+from nightly_batch.rules.heartbeat_age import BeatState, heartbeat_age
 from nightly_batch.runtime.app import App
 
 log = get_logger(__name__)
@@ -31,18 +32,20 @@ class Watchdog:
         now = app.clock.now()
         beat = app.store.last_heartbeat()
         since = parse_iso(beat) if beat else self.started
-        stale_after = timedelta(minutes=app.config.heartbeat_stale_minutes)
-        fresh = now - since <= stale_after
+        age = heartbeat_age(since, now, timedelta(minutes=app.config.heartbeat_stale_minutes))
+        # A stamp in the future is the clock's doing: the clock guard reruns the heartbeat,
+        # whose new stamp settles it; until then it is not evidence of a stalled scheduler.
+        fresh = age.state in (BeatState.FRESH, BeatState.FUTURE)
         if app.alerts is not None:
             if fresh:
                 app.alerts.resolve("heartbeat_stale", "heartbeat")
             else:
-                minutes = (now - since).total_seconds() / 60
                 app.alerts.fire(
                     "heartbeat_stale",
                     "heartbeat",
                     "critical",
-                    f"no heartbeat processed for {minutes:.0f} min; the scheduler may be stalled",
+                    f"no heartbeat processed for {age.seconds / 60:.0f} min; "
+                    "the scheduler may be stalled",
                 )
             check_hung_runs(app, now)
             app.alerts.remind_and_purge()

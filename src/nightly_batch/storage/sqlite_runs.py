@@ -153,7 +153,9 @@ class SqliteRuns(SqliteConnection):
         self._write("INSERT INTO heartbeats (at, pid) VALUES (?, ?)", (at, pid))
 
     def last_heartbeat(self) -> str | None:
-        rows = self._read("SELECT MAX(at) AS at FROM heartbeats")
+        """The stamp of the heartbeat written last: after the clock is stepped back, the next
+        heartbeat is the truth, not an earlier stamp that now lies in the future."""
+        rows = self._read("SELECT at FROM heartbeats ORDER BY rowid DESC LIMIT 1")
         return rows[0]["at"] if rows else None
 
     def set_fact(self, key: str, value: Any, now: str) -> None:

@@ -3,7 +3,7 @@ so it answers as fast for a million queued leads as for ten."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from nightly_batch import __version__
@@ -12,6 +12,7 @@ from nightly_batch.core.names import RunResult
 from nightly_batch.core.processes import process_alive
 from nightly_batch.core.tasks import task_names
 from nightly_batch.errors import DigestError
+from nightly_batch.rules.heartbeat_age import heartbeat_age
 from nightly_batch.rules.jobs import daily_jobs
 from nightly_batch.settings.config import Config
 from nightly_batch.storage.digests import list_digests, read_digest_head
@@ -56,8 +57,14 @@ def gather_status(config: Config, store: RuntimeStore | None, now: datetime) -> 
         status["tasks"] = {task: _run(last.get(task)) for task in task_names()}
         beat = store.last_heartbeat()
         if beat:
-            age = (now - parse_iso(beat)).total_seconds()
-            status["heartbeat"] = {"at": beat, "ageSeconds": round(age, 1)}
+            limit = timedelta(minutes=config.heartbeat_stale_minutes)
+            age = heartbeat_age(parse_iso(beat), now, limit)
+            status["heartbeat"] = {
+                "at": beat,
+                "ageSeconds": round(age.seconds, 1),
+                "state": str(age.state),
+                "text": age.text,
+            }
         status["queue"] = store.fact("queue")
         status["alerts"] = [
             {
@@ -138,11 +145,7 @@ def render_status(status: dict[str, Any]) -> str:
         )
     lines.append("")
     beat = status["heartbeat"]
-    lines.append(
-        f"heartbeat: {beat['ageSeconds']:.0f} s ago ({beat['at']})"
-        if beat
-        else "heartbeat: none yet"
-    )
+    lines.append(f"heartbeat: {beat['text']} ({beat['at']})" if beat else "heartbeat: none yet")
     digest = status["lastDigest"]
     if digest is None:
         lines.append("last digest: none yet")
