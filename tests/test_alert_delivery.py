@@ -81,7 +81,7 @@ def mailbox() -> Iterator[tuple[int, Mailbox]]:
 
 
 def failing(_app: object, _run: RunInfo) -> TaskResult:
-    raise TaskError("send-digest failed: every channel failed (slack: transient: HTTP 503)")
+    raise TaskError("every channel failed (slack: transient: HTTP 503)")
 
 
 @respx.mock

@@ -10,7 +10,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from conftest import Project
-from fakes import RecordingChannel, dated, hours
+from fakes import EPOCH, RecordingChannel, dated, hours
 from nightly_batch.alerts.manager import AlertManager
 from nightly_batch.alerts.sender import AlertSender
 from nightly_batch.alerts.watchdog import Watchdog
@@ -79,7 +79,7 @@ class Alerting:
 
 
 def failing(_app: App, _run: RunInfo) -> TaskResult:
-    raise TaskError("send-digest failed: every channel failed (slack: configuration: HTTP 404)")
+    raise TaskError("every channel failed (slack: configuration: HTTP 404)")
 
 
 def succeeding(_app: App, _run: RunInfo) -> TaskResult:
@@ -102,7 +102,7 @@ def test_failures_escalate_remind_and_resolve_once_each(project: Project) -> Non
 
     assert len(first) == 1
     assert first[0].startswith(
-        "[ERROR] task_failed (send-digest): send-digest failed: send-digest failed: every channel failed"
+        "[ERROR] task_failed (send-digest): send-digest failed: every channel failed"
     )
     assert second == first
     assert len(third) == 2
@@ -309,12 +309,42 @@ def test_time_based_watch_of_the_daily_jobs(project: Project, lead: Lead) -> Non
     check_health(app, app.clock.now())
     after_51 = [n for n in alerting.alert_lines() if "no_recent_success (nightly-batch)" in n]
 
+    due = dated("2026-11-29 23:00 UTC")
     assert after_27 == [
-        "[ERROR] no_recent_success (nightly-batch): no successful nightly-batch for 27 h"
+        (
+            "[ERROR] no_recent_success (nightly-batch): no successful nightly-batch for 27 h "
+            f"(one was due at {due})"
+        )
     ]
-    assert (
-        after_51[-1]
-        == "[CRITICAL] no_recent_success (nightly-batch): no successful nightly-batch for 51 h"
+    assert after_51[-1] == (
+        "[CRITICAL] no_recent_success (nightly-batch): no successful nightly-batch for 51 h "
+        f"(one was due at {due})"
+    )
+
+
+def test_a_weekly_batch_is_not_overdue_the_next_day(project: Project, lead: Lead) -> None:
+    """nightlyBatchSchedule once a week: no alert a day later (the 26 h limit was fixed and
+    fired every day); an error only 2 h past the next week's fire, critical past the one after."""
+    from nightly_batch.alerts.checks import check_health  # noqa: PLC0415
+
+    weekday = EPOCH.isoweekday() % 7  # cron counts Sunday as 0
+    alerting = Alerting(project, nightlyBatchSchedule=f"0 23 * * {weekday}")
+    app = alerting.app
+    project.write_state({"redditQueue": [lead("a", 0.9)]})
+    run_task(app, "nightly-batch", "schedule")
+
+    def batch_alerts_after(elapsed: float) -> list[str]:
+        project.clock.set(EPOCH + hours(elapsed))
+        check_health(app, app.clock.now())
+        return [n for n in alerting.alert_lines() if "no_recent_success (nightly-batch)" in n]
+
+    assert batch_alerts_after(27) == []
+    assert batch_alerts_after(7 * 24 + 1) == []
+    assert [line.split(":")[0] for line in batch_alerts_after(7 * 24 + 3)] == [
+        "[ERROR] no_recent_success (nightly-batch)"
+    ]
+    assert batch_alerts_after(14 * 24 + 3)[-1].startswith(
+        "[CRITICAL] no_recent_success (nightly-batch): no successful nightly-batch for 339 h"
     )
 
 
@@ -353,4 +383,41 @@ def test_a_clock_jump_between_heartbeats_is_a_warning(
     assert any(
         n.startswith("[WARNING] clock_jump (-): the wall clock jumped " + expected)
         for n in alerting.alert_lines()
+    )
+
+
+def test_a_fresh_install_owes_no_digest_for_a_slot_from_before_it(
+    project: Project, lead: Lead
+) -> None:
+    """Installed at 14:00, a batch by hand at 17:30: the heartbeat after it raised
+    digest_missing for the 23:00 slot of the night before the install."""
+    from nightly_batch.alerts.checks import check_health  # noqa: PLC0415
+
+    project.clock.set(EPOCH + hours(15))  # 14:00 the next day
+    alerting = Alerting(project)
+    app = alerting.app
+    run_task(app, "heartbeat", "schedule")
+    project.write_state({"redditQueue": [lead("a", 0.9)]})
+    project.clock.advance(hours(3.5))
+    run_task(app, "nightly-batch", "manual")
+    project.clock.advance(hours(5 / 60))
+    check_health(app, app.clock.now())
+
+    assert [line for line in alerting.alert_lines() if "digest_missing" in line] == []
+
+
+def test_a_failed_send_names_the_task_once_in_its_alert(project: Project, lead: Lead) -> None:
+    """The real send-digest failing on every channel: the alert read "send-digest failed:
+    send-digest failed: ..."."""
+    alerting = Alerting(project)
+    project.channels["log"] = RecordingChannel("log", status="transient", error="down")
+    project.write_state({"redditQueue": [lead("a", 0.9)]})
+    run_task(alerting.app, "nightly-batch", "schedule")
+
+    run_task(alerting.app, "send-digest", "schedule")
+
+    [line] = [n for n in alerting.alert_lines() if "task_failed (send-digest)" in n]
+    assert line.startswith(
+        "[ERROR] task_failed (send-digest): send-digest failed: every channel failed "
+        "(log: transient: down) [run "
     )

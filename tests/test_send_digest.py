@@ -110,10 +110,7 @@ def test_every_channel_failing_fails_the_run_and_keeps_the_timestamp(
 
     assert not outcome.ok
     assert outcome.exit_code == 1
-    assert (
-        outcome.message
-        == "send-digest failed: every channel failed (log: transient: connection refused)"
-    )
+    assert outcome.message == "every channel failed (log: transient: connection refused)"
     assert "lastDigestNotificationAt" not in project.read_state()
     assert project.read_state()["taskHistory"][-1]["result"] == "error"
     record = app.store.deliveries_for(project.channels["log"].sent[0].batch_id)[0]
@@ -169,3 +166,29 @@ def test_a_secret_in_a_channel_error_is_redacted_everywhere(project: Project, le
     assert "XXXXSECRETXXXX" not in (record.last_error or "")
     assert "XXXXSECRETXXXX" not in repr(logs)
     assert "XXXXSECRETXXXX" not in project.state_path.read_text()
+
+
+def test_the_fallback_is_not_used_while_a_primary_has_the_digest(
+    project: Project, lead: Lead
+) -> None:
+    """Channels [slack, discord] with the log fallback: Slack delivered, Discord keeps failing.
+    The second send left Slack alone (it has the digest) and used the fallback although Slack
+    had delivered; now the fallback waits for every primary to fail."""
+    project.write_config(
+        digestNotificationChannel=["slack", "discord"], digestFallbackChannel="log"
+    )
+    night(project, lead, ("a", 0.9))
+    project.channels["discord"] = RecordingChannel("discord", status="transient", error="502")
+    app = project.app()
+
+    first = run_task(app, "send-digest", "schedule")
+    second = run_task(app, "send-digest", "manual")
+
+    assert [len(project.channels[name].sent) for name in ("slack", "discord")] == [1, 2]
+    assert "log" not in project.channels or project.channels["log"].sent == []
+    assert first.ok
+    assert second.ok  # the date is delivered (on Slack); Discord's failure is reported
+    assert second.message == (
+        dated("digest-2026-11-28.json was already delivered to slack")
+        + "; failed on discord: transient: 502"
+    )

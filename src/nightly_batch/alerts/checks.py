@@ -1,9 +1,9 @@
 """Periodic checks that turn quiet trouble into alerts (run from the heartbeat and the watchdog).
 
-Daily jobs are watched by time as well as by outcome: no success within 26 h is an error, within
-50 h critical (two missed runs, as Prometheus advises). Also: no digest after the nightly run, a
-digest not delivered by its deadline, a run past `maxRuntimeMinutes`, low disk space, a jump of
-the wall clock.
+Daily jobs are watched by time as well as by outcome: no success by the next expected fire of
+the job's own schedule (plus a grace) is an error, by the one after critical. Also: no digest
+after the nightly run, a digest not delivered by its deadline, a run past `maxRuntimeMinutes`,
+low disk space, a jump of the wall clock.
 """
 
 from __future__ import annotations
@@ -18,9 +18,12 @@ from nightly_batch.errors import DigestError
 from nightly_batch.rules.jobs import daily_jobs
 from nightly_batch.runtime.app import App
 from nightly_batch.storage.digests import digest_path, list_digests, read_digest_head
+from nightly_batch.storage.installation import installed_at
 
-SUCCESS_ERROR = timedelta(hours=26)
-SUCCESS_CRITICAL = timedelta(hours=50)
+# After an expected fire, how long its run may take to succeed before it counts as missed:
+# a daily job is an error after 26 h without success and critical after 50 h (two missed
+# runs, as Prometheus advises); a weekly one after 7 days and 2 h, and 14 days and 2 h.
+SUCCESS_GRACE = timedelta(hours=2)
 CLOCK_JUMP_SECONDS = 120.0
 
 
@@ -37,27 +40,25 @@ def check_health(app: App, now: datetime) -> None:
 
 
 def _success_windows(app: App, now: datetime) -> None:
+    """No success by the next expected fire (plus a grace) is an error; by the one after,
+    critical: limits that follow each job's own schedule, daily or weekly."""
     assert app.alerts is not None  # noqa: S101
     for job in daily_jobs(app.config):
         reference = app.store.last_success(job.task) or app.store.first_run(job.task)
         if reference is None:
             continue  # never ran here: nothing is overdue yet
-        age = now - parse_iso(reference)
-        hours = age.total_seconds() / 3600
-        if age > SUCCESS_CRITICAL:
-            app.alerts.fire(
-                "no_recent_success",
-                job.task,
-                "critical",
-                f"no successful {job.task} for {hours:.0f} h",
-            )
-        elif age > SUCCESS_ERROR:
-            app.alerts.fire(
-                "no_recent_success",
-                job.task,
-                "error",
-                f"no successful {job.task} for {hours:.0f} h",
-            )
+        since = parse_iso(reference)
+        expected = job.next_after(since)
+        grace = SUCCESS_GRACE
+        hours = (now - since).total_seconds() / 3600
+        summary = (
+            f"no successful {job.task} for {hours:.0f} h "
+            f"(one was due at {expected.astimezone(job.zone):%Y-%m-%d %H:%M %Z})"
+        )
+        if now > job.next_after(expected) + grace:
+            app.alerts.fire("no_recent_success", job.task, "critical", summary)
+        elif now > expected + grace:
+            app.alerts.fire("no_recent_success", job.task, "error", summary)
         else:
             app.alerts.resolve("no_recent_success", job.task)
 
@@ -68,7 +69,11 @@ def _digest_missing(app: App, now: datetime) -> None:
     slot = nightly.latest(now)
     late = now - slot.moment
     due = timedelta(minutes=app.config.max_runtime("nightly-batch"))
-    expected = due < late < timedelta(hours=24) and app.store.first_run("nightly-batch") is not None
+    installed = installed_at(app.store)
+    # Only for slots after this installation began: a fresh install owes no earlier digest.
+    expected = (
+        due < late < timedelta(hours=24) and installed is not None and slot.moment >= installed
+    )
     if expected and not digest_path(app.config.digests, slot.day).exists():
         app.alerts.fire(
             "digest_missing",

@@ -10,11 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from nightly_batch.core.clock import iso_utc, parse_iso
 from nightly_batch.rules.jobs import DailyJob, Slot
+from nightly_batch.storage.installation import installed_at
 from nightly_batch.storage.port import RuntimeStore
-
-INSTALLED_FACT = "installedAt"
 
 # A slot this young, while the daemon was up, is the trigger's to run: it is firing right now.
 FIRING_GRACE = timedelta(minutes=2)
@@ -54,15 +52,3 @@ def missed_slots(
             cause = f"the run due at {local} did not start (a missed fire or a clock change)"
         missed.append(MissedSlot(slot, cause))
     return sorted(missed, key=lambda entry: entry.slot.moment)
-
-
-def installed_at(store: RuntimeStore) -> datetime | None:
-    """When this install first did anything (None: nothing yet, a fresh install)."""
-    known = store.fact(INSTALLED_FACT) or store.first_activity()
-    return parse_iso(known) if known else None
-
-
-def remember_install(store: RuntimeStore, now: datetime) -> None:
-    """Keep the install's first moment for good: pruning old runs must not move it."""
-    if store.fact(INSTALLED_FACT) is None:
-        store.set_fact(INSTALLED_FACT, store.first_activity() or iso_utc(now), iso_utc(now))

@@ -24,7 +24,7 @@ from nightly_batch.alerts.watchdog import Watchdog
 from nightly_batch.alerts.wiring import announce, flush, resend_unsent
 from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.locks import FileLock
-from nightly_batch.daemon.catchup import missed_slots, remember_install
+from nightly_batch.daemon.catchup import missed_slots
 from nightly_batch.daemon.clock_guard import ClockGuard
 from nightly_batch.daemon.sdnotify import SystemdNotifier
 from nightly_batch.daemon.triggers import trigger_for
@@ -32,6 +32,7 @@ from nightly_batch.errors import InstanceError
 from nightly_batch.observability.events import get_logger
 from nightly_batch.rules.jobs import DailyJob, Slot, daily_jobs
 from nightly_batch.runtime.app import App
+from nightly_batch.storage.installation import remember_install
 from nightly_batch.tasks.active_runs import ActiveRuns
 from nightly_batch.tasks.result import RunInfo
 from nightly_batch.tasks.runner import run_task

@@ -116,7 +116,9 @@ def fan_out(app: App, message: DigestMessage, channels: list[str], fallback: str
             outcome.skipped.append(name)
             continue
         _record(outcome, name, *deliver(app, name, message))
-    every_primary_failed = bool(outcome.failed) and not outcome.sent
+    # Only when every primary failed for this digest version: a channel that already has it
+    # (skipped) or may have it (ambiguous) means the digest got out.
+    every_primary_failed = bool(channels) and all(name in outcome.failed for name in channels)
     if (
         fallback
         and every_primary_failed

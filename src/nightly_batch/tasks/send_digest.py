@@ -56,12 +56,11 @@ def run_send_digest(app: App, _run: RunInfo) -> TaskResult:
         "alreadySent": outcome.skipped,
     }
     failures = "; ".join(f"{name}: {reason}" for name, reason in outcome.failed.items())
-    if outcome.failed and not outcome.sent:
-        raise TaskError(f"send-digest failed: every channel failed ({failures})")
+    if outcome.failed and not outcome.sent and not outcome.skipped:
+        raise TaskError(f"every channel failed ({failures})")
     if not outcome.sent:
-        return TaskResult(
-            f"{newest.path.name} was already delivered to {', '.join(outcome.skipped)}", details
-        )
+        text = f"{newest.path.name} was already delivered to {', '.join(outcome.skipped)}"
+        return TaskResult(text + (f"; failed on {failures}" if failures else ""), details)
     text = f"digest notification sent ({len(message.leads)} leads) to {', '.join(outcome.sent)}"
     if outcome.notes:
         text += "; " + "; ".join(f"{name}: {note}" for name, note in outcome.notes.items())
