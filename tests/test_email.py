@@ -16,6 +16,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from fakes import FakeClock, Pauses, message
 from nightly_batch.core.jsonio import parse_json
 from nightly_batch.delivery.channels.email.channel import EmailChannel
+from nightly_batch.delivery.channels.email.content import build_email
 from nightly_batch.delivery.channels.email.mailgun import MailgunSender
 from nightly_batch.delivery.channels.email.sendgrid import SendGridSender
 from nightly_batch.delivery.channels.email.smtp import SmtpSender, parse_smtp_url
@@ -59,7 +60,53 @@ def test_sendgrid_request_has_personalizations_text_and_html() -> None:
     )
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in payload["content"][1]["value"]
     assert "<script>" not in payload["content"][1]["value"]
-    assert payload["headers"] == {"X-Digest-Id": "b-1"}
+    assert payload["headers"] == {"Message-ID": "<digest-b-1@nightly-batch>", "X-Digest-Id": "b-1"}
+
+
+@respx.mock
+def test_sendgrid_body_is_what_the_sendgrid_librarys_mail_helper_builds() -> None:
+    """Field by field against sendgrid's own Mail helper: a display name in EMAIL_FROM goes in
+    "name" (it was sent inside "email"), and the Message-ID rides in the headers."""
+    from sendgrid.helpers.mail import (  # noqa: PLC0415
+        Content,
+        CustomArg,
+        From,
+        Header,
+        Mail,
+        Personalization,
+        To,
+    )
+
+    route = respx.post("https://api.sendgrid.com/v3/mail/send").respond(202)
+    poster = HttpPoster("email", make_client(), Pauses(), EMAIL_POLICY)
+    sender = SendGridSender(poster, Redactor(), FakeClock(), "SG.key.SECRET")
+    recipients = ["ops@example.com", "owner@example.com"]
+    channel = EmailChannel(sender, "Nightly Bätch <digest@example.com>", recipients)
+    digest = message(2)
+
+    assert channel.send(digest).delivered
+
+    ours = parse_json(route.calls.last.request.content)
+    content = build_email(digest)
+    theirs = Mail()
+    theirs.from_email = From("digest@example.com", "Nightly Bätch")
+    theirs.subject = content.subject
+    for address in recipients:
+        personalization = Personalization()
+        personalization.add_to(To(address))
+        theirs.add_personalization(personalization)
+    theirs.add_content(Content("text/plain", content.text))
+    theirs.add_content(Content("text/html", content.html))
+    theirs.add_header(Header("Message-ID", "<digest-b-1@nightly-batch>"))
+    theirs.add_header(Header("X-Digest-Id", "b-1"))
+    theirs.add_custom_arg(CustomArg("digest_id", "b-1"))
+    expected = theirs.get()
+    # The helper puts each new personalization first; their order means nothing to SendGrid.
+    ours["personalizations"].sort(key=str)
+    expected["personalizations"].sort(key=str)
+    assert sorted(ours) == sorted(expected)
+    for field in expected:
+        assert ours[field] == expected[field], field
 
 
 @respx.mock
@@ -99,6 +146,7 @@ def test_mailgun_form_with_basic_auth_and_an_ambiguous_5xx_resent_once() -> None
     assert form["to"] == ["ops@example.com", "owner@example.com"]
     assert form["from"] == ["leads@example.com"]
     assert form["h:X-Digest-Id"] == ["b-1"]
+    assert form["h:Message-Id"] == ["<digest-b-1@nightly-batch>"]  # the same on the resend
     assert parse_json(form["recipient-variables"][0].encode()) == {
         "ops@example.com": {},
         "owner@example.com": {},
@@ -160,6 +208,21 @@ def test_smtp_delivers_a_multipart_alternative_digest(
     assert mail["Message-ID"] == "<digest-b-1@nightly-batch>"
     assert mail.get_content_type() == "multipart/alternative"
     assert [part.get_content_type() for part in mail.iter_parts()] == ["text/plain", "text/html"]
+
+
+def test_smtp_does_not_show_recipients_each_other(smtp: tuple[int, Recorder]) -> None:
+    """Two recipients: both in the envelope, neither in a header the other reads."""
+    port, recorder = smtp
+
+    assert smtp_channel(port, ["ops@example.com", "owner@example.com"]).send(message(1)).delivered
+
+    [envelope] = recorder.received
+    assert envelope.rcpt_tos == ["ops@example.com", "owner@example.com"]
+    mail = email.message_from_bytes(envelope.content, policy=email.policy.default)  # type: ignore[arg-type]
+    assert mail["To"] == "undisclosed-recipients:;"
+    headers = "".join(f"{name}: {value}\n" for name, value in mail.items())
+    assert "ops@example.com" not in headers
+    assert "owner@example.com" not in headers
 
 
 def test_smtp_reports_a_refused_recipient(smtp: tuple[int, Recorder]) -> None:

@@ -30,8 +30,19 @@ class DigestMessage:
     url: str | None
 
 
+# Bidirectional controls (embeddings, overrides, isolates, marks): a Reddit title holding
+# U+202E would show the rest of the line, the confidence and the link text reversed in every
+# channel. They are removed from untrusted text before any channel sees it.
+BIDI_CONTROLS = dict.fromkeys(
+    map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+)
+
+
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
+    if not isinstance(value, str):
+        return None
+    value = value.translate(BIDI_CONTROLS)
+    return value if value.strip() else None
 
 
 def _lead(item: dict[str, Any]) -> Lead:

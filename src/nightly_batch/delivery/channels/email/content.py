@@ -20,6 +20,12 @@ class EmailContent:
     html: str
     digest_id: str
 
+    @property
+    def message_id(self) -> str:
+        """The Message-ID every provider sends, the same on the one automatic resend of an
+        ambiguous attempt, so a mail client can fold a duplicate."""
+        return f"<digest-{self.digest_id}@nightly-batch>"
+
 
 def build_email(message: DigestMessage) -> EmailContent:
     shown = message.leads[:LEADS_MAX]

@@ -26,6 +26,7 @@ def build_form(
         "subject": content.subject,
         "text": content.text,
         "html": content.html,
+        "h:Message-Id": content.message_id,
         "h:X-Digest-Id": content.digest_id,
         "v:digest_id": content.digest_id,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.utils import parseaddr
 from typing import Any
 
 import httpx
@@ -16,17 +17,24 @@ from nightly_batch.observability.redact import Redactor
 DEFAULT_URL = "https://api.sendgrid.com/v3/mail/send"
 
 
+def address(text: str) -> dict[str, str]:
+    """`Name <addr>` as SendGrid's {"name", "email"} (its Mail helper does the same); a bare
+    address as {"email"}. The whole text in "email" is refused or shown raw."""
+    name, email = parseaddr(text)
+    return {"name": name, "email": email} if name else {"email": email or text}
+
+
 def build_request(content: EmailContent, sender: str, recipients: list[str]) -> dict[str, Any]:
     # One personalization per recipient, so nobody sees the others' addresses.
     return {
         "personalizations": [{"to": [{"email": address}]} for address in recipients],
-        "from": {"email": sender},
+        "from": address(sender),
         "subject": content.subject,
         "content": [
             {"type": "text/plain", "value": content.text},
             {"type": "text/html", "value": content.html},
         ],
-        "headers": {"X-Digest-Id": content.digest_id},
+        "headers": {"Message-ID": content.message_id, "X-Digest-Id": content.digest_id},
         "custom_args": {"digest_id": content.digest_id},
     }
 

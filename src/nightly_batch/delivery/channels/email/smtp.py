@@ -68,9 +68,11 @@ def build_mime(content: EmailContent, sender: str, recipients: list[str]) -> Ema
     mail = EmailMessage()
     mail["Subject"] = content.subject
     mail["From"] = sender
-    mail["To"] = ", ".join(recipients)
+    # Several recipients go in the envelope only: a To: listing them all would show each one
+    # the others' addresses (the API providers send each a copy of its own).
+    mail["To"] = recipients[0] if len(recipients) == 1 else "undisclosed-recipients:;"
     mail["Date"] = formatdate(localtime=False)
-    mail["Message-ID"] = f"<digest-{content.digest_id}@nightly-batch>"
+    mail["Message-ID"] = content.message_id
     mail["X-Digest-Id"] = content.digest_id
     mail.set_content(content.text)
     mail.add_alternative(content.html, subtype="html")
