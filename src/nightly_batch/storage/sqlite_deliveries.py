@@ -6,7 +6,12 @@ import sqlite3
 
 from nightly_batch.core.names import RecordStatus
 from nightly_batch.storage.records import DeliveryRecord
-from nightly_batch.storage.sqlite_schema import SqliteConnection
+from nightly_batch.storage.sqlite_schema import COUNT_EVENT, SqliteConnection
+
+UPDATE_DELIVERY = (
+    "UPDATE deliveries SET status = ?, provider_id = ?, last_error = ?, updated_at = ?, "
+    "failure = ? WHERE batch_id = ? AND channel = ?"
+)
 
 
 class SqliteDeliveries(SqliteConnection):
@@ -57,10 +62,13 @@ class SqliteDeliveries(SqliteConnection):
         now: str,
         failure: str | None = None,
     ) -> None:
-        self._write(
-            "UPDATE deliveries SET status = ?, provider_id = ?, last_error = ?, updated_at = ?, "
-            "failure = ? WHERE batch_id = ? AND channel = ?",
-            (status, provider_id, error, now, failure, batch_id, channel),
+        self._write_all(
+            (
+                UPDATE_DELIVERY,
+                (status, provider_id, error, now, failure, batch_id, channel),
+            ),
+            # One outcome of one attempt, counted once: the metric's `result`.
+            (COUNT_EVENT, ("deliveries", f"{channel}|{status}")),
         )
 
     def unsent_deliveries(self, since_date: str) -> list[DeliveryRecord]:

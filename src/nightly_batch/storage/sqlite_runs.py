@@ -10,7 +10,7 @@ from nightly_batch.core.jsonio import parse_json, to_text
 from nightly_batch.core.names import RunResult
 from nightly_batch.errors import StoreError
 from nightly_batch.storage.records import RunRecord
-from nightly_batch.storage.sqlite_schema import SqliteConnection
+from nightly_batch.storage.sqlite_schema import COUNT_EVENT, SqliteConnection
 
 
 class SqliteRuns(SqliteConnection):
@@ -72,6 +72,9 @@ class SqliteRuns(SqliteConnection):
                         "seconds = seconds + excluded.seconds",
                         (result, duration_s, run_id),
                     )
+                    task = self._db.execute("SELECT task FROM runs WHERE id = ?", (run_id,))
+                    for (name,) in task.fetchall():
+                        self._db.execute(COUNT_EVENT, ("runs", f"{name}|{result}"))
             except sqlite3.Error as failure:
                 raise StoreError(
                     f"{self.path}: the runtime store cannot be written ({failure})."
@@ -116,13 +119,14 @@ class SqliteRuns(SqliteConnection):
         rows = self._read("SELECT MIN(started_at) AS at FROM runs WHERE task = ?", (task,))
         return rows[0]["at"] if rows else None
 
-    def run_counts(self) -> list[tuple[str, str, int]]:
-        """(task, result, count) over the runs still kept."""
-        rows = self._read("SELECT task, result, COUNT(*) AS n FROM runs GROUP BY task, result")
-        return [(row["task"], row["result"], int(row["n"])) for row in rows]
+    def counters(self, name: str) -> list[tuple[tuple[str, ...], int]]:
+        """(label values, count) of the event counter `name` (runs, deliveries): never less
+        than at any earlier read."""
+        rows = self._read("SELECT labels, value FROM counters WHERE name = ?", (name,))
+        return [(tuple(row["labels"].split("|")), int(row["value"])) for row in rows]
 
     def delivery_counts(self) -> list[tuple[str, str, int]]:
-        """(channel, status, count) over all delivery records."""
+        """(channel, status, count) of the delivery records as they stand now: a gauge."""
         rows = self._read(
             "SELECT channel, status, COUNT(*) AS n FROM deliveries GROUP BY channel, status"
         )

@@ -126,6 +126,22 @@ MIGRATIONS = (
         SELECT substr(started_at, 1, 10), task, result, COUNT(*), COALESCE(SUM(duration_s), 0)
         FROM runs WHERE result != 'running' GROUP BY 1, 2, 3;
     """,
+    # Event counters for Prometheus: incremented with the event they count, in its transaction,
+    # never pruned or rewritten, so a counter never goes down (a COUNT(*) over runs that are
+    # pruned, or deliveries whose status changes, did). They start at this migration.
+    """
+    CREATE TABLE counters (
+        name TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        value INTEGER NOT NULL,
+        PRIMARY KEY (name, labels)
+    );
+    """,
+)
+
+COUNT_EVENT = (
+    "INSERT INTO counters (name, labels, value) VALUES (?, ?, 1) "
+    "ON CONFLICT (name, labels) DO UPDATE SET value = value + 1"
 )
 
 
@@ -188,6 +204,18 @@ class SqliteConnection:
             try:
                 with self._db:
                     self._db.execute(sql, parameters)
+            except sqlite3.Error as failure:
+                raise StoreError(
+                    f"{self.path}: the runtime store cannot be written ({failure})."
+                ) from None
+
+    def _write_all(self, *statements: tuple[str, tuple[Any, ...]]) -> None:
+        """Several statements in one transaction: all of them or none."""
+        with self._lock:
+            try:
+                with self._db:
+                    for sql, parameters in statements:
+                        self._db.execute(sql, parameters)
             except sqlite3.Error as failure:
                 raise StoreError(
                     f"{self.path}: the runtime store cannot be written ({failure})."

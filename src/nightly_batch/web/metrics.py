@@ -20,6 +20,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
 from nightly_batch.core.clock import parse_iso
+from nightly_batch.core.names import SEVERITIES, RunResult
 from nightly_batch.core.tasks import task_names
 from nightly_batch.rules.heartbeat_age import BeatState, heartbeat_age
 from nightly_batch.runtime.app import App
@@ -41,8 +42,8 @@ class StoreCollector(Collector):
         yield from self._tasks()
         yield from self._runs()
         yield self._leads()
-        yield self._deliveries()
-        yield self._alerts()
+        yield from self._deliveries()
+        yield from self._alerts()
         yield self._heartbeat()
 
     def _tasks(self) -> Iterator[GaugeMetricFamily]:
@@ -68,16 +69,14 @@ class StoreCollector(Collector):
 
     def _runs(self) -> Iterator[CounterMetricFamily]:
         runs = CounterMetricFamily(
-            f"{PREFIX}_runs",
-            "Runs recorded (kept 400 days, heartbeats 7).",
-            labels=["task", "result"],
+            f"{PREFIX}_runs", "Runs finished, by task and result.", labels=["task", "result"]
         )
         failures = CounterMetricFamily(
-            f"{PREFIX}_failures", "Failed runs recorded.", labels=["task"]
+            f"{PREFIX}_failures", "Runs finished with an error.", labels=["task"]
         )
-        for task, result, count in self.app.store.run_counts():
+        for (task, result), count in self.app.store.counters("runs"):
             runs.add_metric([task, result], count)
-            if result == "error":
+            if result == RunResult.ERROR:
                 failures.add_metric([task], count)
         yield runs
         yield failures
@@ -92,26 +91,41 @@ class StoreCollector(Collector):
                 leads.add_metric([kind], float(queue[key]))
         return leads
 
-    def _deliveries(self) -> CounterMetricFamily:
-        deliveries = CounterMetricFamily(
+    def _deliveries(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        attempts = CounterMetricFamily(
             f"{PREFIX}_deliveries",
-            "Digest deliveries by channel and result.",
+            "Delivery attempts finished, by channel and result (sent, failed, ambiguous).",
             labels=["channel", "result"],
         )
+        for (channel, result), count in self.app.store.counters("deliveries"):
+            attempts.add_metric([channel, result], count)
+        records = GaugeMetricFamily(
+            f"{PREFIX}_delivery_records",
+            "Digest delivery records as they stand now, by channel and status.",
+            labels=["channel", "status"],
+        )
         for channel, status, count in self.app.store.delivery_counts():
-            deliveries.add_metric([channel, status], count)
-        return deliveries
+            records.add_metric([channel, status], count)
+        yield attempts
+        yield records
 
-    def _alerts(self) -> GaugeMetricFamily:
-        firing = GaugeMetricFamily(
+    def _alerts(self) -> Iterator[GaugeMetricFamily]:
+        by_severity = GaugeMetricFamily(
             f"{PREFIX}_alerts_firing", "Alerts firing now, by severity.", labels=["severity"]
         )
-        counts = dict.fromkeys(("info", "warning", "error", "critical"), 0)
+        each = GaugeMetricFamily(
+            f"{PREFIX}_alert_firing",
+            "1 for each alert firing now.",
+            labels=["alertname", "task", "severity"],
+        )
+        counts: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
         for alert in self.app.store.alerts.firing():
             counts[alert.severity] = counts.get(alert.severity, 0) + 1
+            each.add_metric([alert.name, alert.task, alert.severity], 1)
         for severity, count in counts.items():
-            firing.add_metric([severity], count)
-        return firing
+            by_severity.add_metric([severity], count)
+        yield by_severity
+        yield each
 
     def _heartbeat(self) -> GaugeMetricFamily:
         heartbeat = GaugeMetricFamily(
