@@ -421,3 +421,28 @@ def test_a_failed_send_names_the_task_once_in_its_alert(project: Project, lead: 
         "[ERROR] task_failed (send-digest): send-digest failed: every channel failed "
         "(log: transient: down) [run "
     )
+
+
+def test_a_heartbeat_that_delivers_an_owed_digest_does_what_send_digest_would(
+    project: Project, lead: Lead
+) -> None:
+    """06:00 answered 429, a heartbeat later delivered: lastDigestNotificationAt stayed null
+    and task_failed (send-digest) kept firing, with reminders. Now both follow the delivery."""
+    alerting = Alerting(project)
+    project.write_state({"redditQueue": [lead("a", 0.9)]})
+    run_task(alerting.app, "nightly-batch", "schedule")
+    project.clock.advance(hours(7))
+    project.channels["log"] = RecordingChannel("log", status="rate-limited", error="HTTP 429")
+    assert not run_task(alerting.app, "send-digest", "schedule").ok
+
+    project.channels["log"] = RecordingChannel("log")
+    project.clock.advance(hours(1))
+    beat = run_task(alerting.app, "heartbeat", "schedule")
+
+    assert beat.message == "heartbeat ok; retried owed deliveries: log sent"
+    assert project.read_state()["lastDigestNotificationAt"] == dated("2026-11-29T07:00:00.000Z")
+    lines = [n for n in alerting.alert_lines() if "task_failed (send-digest)" in n]
+    assert [line.split(":")[0] for line in lines] == [
+        "[ERROR] task_failed (send-digest)",
+        "[RESOLVED] task_failed (send-digest)",
+    ]

@@ -1,6 +1,7 @@
 """The heartbeat task: prove liveness, retry owed deliveries, keep the runtime store small.
 
-It never reads or rewrites the shared state, so its cost does not grow with the queue.
+It reads and rewrites the shared state only after it delivered an owed digest (to stamp
+`lastDigestNotificationAt`), so a quiet heartbeat's cost does not grow with the queue.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def run_heartbeat(app: App, _run: RunInfo) -> TaskResult:
         runs_before=iso_utc(now - RUN_RETENTION),
     )
     retried = _retry_owed_deliveries(app)
+    if any(outcome.endswith(" sent") for outcome in retried):
+        _delivered_late(app, retried)
     _watch(app, now)
     message = "heartbeat ok" + (
         f"; retried owed deliveries: {', '.join(retried)}" if retried else ""
@@ -48,6 +51,26 @@ def _watch(app: App, now: datetime) -> None:
     app.last_beat = (now, beat)
     check_health(app, now)
     app.alerts.remind_and_purge()
+
+
+def _delivered_late(app: App, retried: list[str]) -> None:
+    """An owed digest got out: everything a successful send-digest does follows, so the state,
+    the alerts and the metrics agree that the morning's digest was delivered."""
+    sent_at = iso_utc(app.clock.now())
+    try:
+        with app.state.transaction() as transaction:
+            state = transaction.read()
+            state["lastDigestNotificationAt"] = sent_at
+            transaction.write(state)
+    except NightlyBatchError as error:
+        log.warning("delivery.state_not_updated", reason=str(error))
+    if app.alerts is not None:
+        app.alerts.observe_run(
+            "send-digest",
+            ok=True,
+            message=f"delivered by a heartbeat: {', '.join(retried)}",
+            run_id="heartbeat",
+        )
 
 
 def _retry_owed_deliveries(app: App) -> list[str]:
