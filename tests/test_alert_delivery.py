@@ -205,3 +205,55 @@ def test_alerts_cli_lists_and_silences(
     )  # no alert channel configured: the log only
     assert [s["reason"] for s in listed["silences"]] == ["fixing slack"]
     assert "no silence with id" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "duration", "sentence"),
+    [
+        (
+            "task_faild",
+            "2h",
+            (
+                "--name 'task_faild' matches no alert; the alerts are task_failed, no_recent_success, "
+                "digest_missing, digest_undelivered, empty_batch, invalid_leads, task_hung, "
+                "heartbeat_stale, clock_jump, low_disk, alert_channel_failed (* and ? match any text)."
+            ),
+        ),
+        (
+            "task_failed",
+            "0m",
+            (
+                "--for '0m' must be longer than nothing and at most 30 days (a longer silence would "
+                "outlive the reason for it)."
+            ),
+        ),
+        (
+            "digest_*",
+            "31d",
+            (
+                "--for '31d' must be longer than nothing and at most 30 days (a longer silence would "
+                "outlive the reason for it)."
+            ),
+        ),
+    ],
+)
+def test_a_silence_for_no_alert_or_of_no_length_is_refused_in_one_sentence(
+    project: Project, capsys: pytest.CaptureFixture[str], name: str, duration: str, sentence: str
+) -> None:
+    arguments = ("alerts", "silence", "--name", name, "--for", duration, "--reason", "r")
+
+    code = main(project.main_args(*arguments))
+
+    assert code == 2
+    assert capsys.readouterr().err.strip() == f"nightly-batch: {sentence}"
+    assert main(project.main_args("alerts", "--json")) == 0
+    assert parse_json(capsys.readouterr().out.encode())["silences"] == []
+
+
+def test_a_wildcard_silence_that_matches_alerts_is_taken(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arguments = ("alerts", "silence", "--name", "digest_*", "--for", "30d", "--reason", "r")
+
+    assert main(project.main_args(*arguments)) == 0
+    assert "digest_* (*) until" in capsys.readouterr().out

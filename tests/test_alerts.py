@@ -446,3 +446,30 @@ def test_a_heartbeat_that_delivers_an_owed_digest_does_what_send_digest_would(
         "[ERROR] task_failed (send-digest)",
         "[RESOLVED] task_failed (send-digest)",
     ]
+
+
+def test_a_batch_with_too_many_invalid_leads_warns_with_the_count(
+    project: Project, lead: Lead
+) -> None:
+    """3 of 10 leads invalid is above invalidLeadAlertRatio (0.2): a warning naming the count
+    and the first reason; a clean batch resolves it."""
+    alerting = Alerting(project)
+    good = [lead(f"g{i}", 0.9) for i in range(7)]
+    bad = [lead("b0", "high"), lead("b1", -1), lead("b2", None)]
+    project.write_state({"redditQueue": good + bad})
+    run_task(alerting.app, "nightly-batch", "schedule")
+    project.write_state({"redditQueue": good})
+    project.clock.advance(hours(24))
+    run_task(alerting.app, "nightly-batch", "schedule")
+
+    lines = [n for n in alerting.alert_lines() if "invalid_leads" in n]
+    assert lines == [
+        (
+            "[WARNING] invalid_leads (nightly-batch): 3 of 10 leads are invalid (30%), above "
+            "invalidLeadAlertRatio (0.2); the first: b0: score 'high' is not a finite number"
+        ),
+        (
+            "[RESOLVED] invalid_leads (nightly-batch): 3 of 10 leads are invalid (30%), above "
+            "invalidLeadAlertRatio (0.2); the first: b0: score 'high' is not a finite number"
+        ),
+    ]

@@ -7,10 +7,12 @@ import sys
 import uuid
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from fnmatch import fnmatchcase
 from typing import Any
 
 from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.jsonio import to_text
+from nightly_batch.core.names import AlertName
 from nightly_batch.errors import ConfigError
 from nightly_batch.settings.config import Config
 from nightly_batch.storage.opening import open_existing_store, open_store
@@ -18,6 +20,7 @@ from nightly_batch.storage.records import SilenceRecord
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+LONGEST_SILENCE = timedelta(days=30)
 
 
 def parse_duration(text: str, option: str) -> timedelta:
@@ -72,6 +75,16 @@ def silence(
     config: Config, now: datetime, *, name: str, task: str, duration: str, reason: str
 ) -> int:
     length = parse_duration(duration, "--for")
+    if not timedelta(0) < length <= LONGEST_SILENCE:
+        raise ConfigError(
+            f"--for '{duration}' must be longer than nothing and at most 30 days "
+            "(a longer silence would outlive the reason for it)."
+        )
+    if not any(fnmatchcase(known, name) for known in AlertName):
+        raise ConfigError(
+            f"--name '{name}' matches no alert; the alerts are {', '.join(AlertName)} "
+            "(* and ? match any text)."
+        )
     store = open_store(config)
     try:
         record = SilenceRecord(

@@ -67,3 +67,19 @@ class RecordStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     AMBIGUOUS = "ambiguous"
+
+
+class AlertName(StrEnum):
+    """Every alert the daemon raises (docs/ERROR_ALERTS.md has a row for each)."""
+
+    TASK_FAILED = "task_failed"
+    NO_RECENT_SUCCESS = "no_recent_success"
+    DIGEST_MISSING = "digest_missing"
+    DIGEST_UNDELIVERED = "digest_undelivered"
+    EMPTY_BATCH = "empty_batch"
+    INVALID_LEADS = "invalid_leads"
+    TASK_HUNG = "task_hung"
+    HEARTBEAT_STALE = "heartbeat_stale"
+    CLOCK_JUMP = "clock_jump"
+    LOW_DISK = "low_disk"
+    ALERT_CHANNEL_FAILED = "alert_channel_failed"

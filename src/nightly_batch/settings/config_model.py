@@ -197,6 +197,13 @@ class Config(BaseModel):
         le=24,
         description="hours after the morning slot by which the digest must have been delivered",
     )
+    invalid_lead_alert_ratio: Number = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="a batch in which more than this share of the leads is invalid raises the "
+        "`invalid_leads` warning",
+    )
     low_disk_percent: Number = Field(
         5.0,
         ge=0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from nightly_batch.core.clock import iso_utc
 from nightly_batch.observability.events import get_logger
@@ -63,6 +64,7 @@ def run_nightly_batch(app: App, run: RunInfo) -> TaskResult:
     }
     app.store.set_fact("queue", queue, stamp)
     if app.alerts is not None:
+        _watch_invalid(app, summary, plan.invalid)
         if summary["selectedTotal"]:
             app.alerts.resolve("empty_batch", TASK)
         else:
@@ -88,6 +90,24 @@ def _fast_plan(data: bytes | None, inputs: BatchInputs) -> BatchPlan | None:
     except NotFast as reason:
         log.debug("batch.reference_path", reason=str(reason))
         return None
+
+
+def _watch_invalid(app: App, summary: dict[str, Any], invalid: list[tuple[str, str]]) -> None:
+    """More invalid leads than invalidLeadAlertRatio allows: the sweeper is likely broken."""
+    assert app.alerts is not None  # noqa: S101
+    total, bad = int(summary["queueTotal"]), int(summary["invalidItems"])
+    limit = app.config.invalid_lead_alert_ratio
+    if total and bad / total > limit:
+        first = f"; the first: {invalid[0][0]}: {invalid[0][1]}" if invalid else ""
+        app.alerts.fire(
+            "invalid_leads",
+            TASK,
+            "warning",
+            f"{bad} of {total} leads are invalid ({bad / total:.0%}), above "
+            f"invalidLeadAlertRatio ({limit:g}){first}",
+        )
+    else:
+        app.alerts.resolve("invalid_leads", TASK)
 
 
 def _log_invalid(invalid: list[tuple[str, str]]) -> None:
