@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from conftest import Project
@@ -104,11 +106,15 @@ def test_missed_slots(
 
 
 def test_a_claimed_slot_is_not_owed_and_cannot_be_claimed_twice(project: Project) -> None:
-    """The ledger: the first claim wins, later claims of the same slot are refused."""
+    """The ledger: the first claim wins, later claims of the same slot are refused; a slot
+    whose run is going (in a live process) is not owed."""
     app, jobs = setup(project)
 
     assert app.store.claim_slot(
         "nightly-batch", NIGHT, dated("2026-11-29T01:00:00.000Z"), "catch-up"
+    )
+    app.store.start_run(
+        "nightly-batch", "catch-up", dated("2026-11-29T01:00:00.000Z"), os.getpid(), NIGHT
     )
     assert not app.store.claim_slot(
         "nightly-batch", NIGHT, dated("2026-11-29T01:00:01.000Z"), "schedule"

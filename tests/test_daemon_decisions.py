@@ -132,3 +132,87 @@ def test_the_clock_guard_runs_the_heartbeat_now_after_the_clock_is_stepped_back(
         assert stepped is not None
         assert stepped.next_run_time == clock.now()
         assert guard.check() is None  # noticed once
+
+
+def test_after_a_suspend_send_digest_runs_after_the_nights_batch_whichever_fires_first(
+    project: Project, lead: Lead
+) -> None:
+    """Awake after both slots, the pool may start send-digest first: it found only the
+    previous digest, claimed its slot, and that night's digest was never sent. It now runs the
+    owed batch first, then sends that night's digest; the batch's own fire finds it done."""
+    project.write_config(heartbeatMinutes=60)
+    project.write_state({"redditQueue": [lead("a", 0.9)]})
+    app = project.app()
+    clock = project.clock
+
+    with driven_daemon(app) as daemon:
+        drive(daemon, clock, at(dated("2026-11-29T22:50:00Z")))
+        clock.current += hours(9)
+        morning = daemon.scheduler.get_job("send-digest")
+        night = daemon.scheduler.get_job("nightly-batch")
+        assert morning is not None
+        assert night is not None
+        morning.func(*morning.args)  # the send-digest thread wins the race
+        night.func(*night.args)
+
+    assert runs_of(project, app, "nightly-batch") == [(dated("2026-11-29T23:00"), "catch-up", "ok")]
+    assert runs_of(project, app, "send-digest")[-1] == (
+        dated("2026-11-30T06:00"),
+        "schedule",
+        "ok",
+    )
+    assert [message.digest_date for message in project.channels["log"].sent] == [
+        dated("2026-11-29")
+    ]
+
+
+def test_a_slot_whose_run_was_killed_is_run_again_at_the_next_start(
+    project: Project, lead: Lead
+) -> None:
+    """The batch's process died mid-run (its run stays 'running', its pid is gone): the slot
+    stayed claimed and was never retried. The next start reruns it, saying why."""
+    from structlog.testing import capture_logs  # noqa: PLC0415
+
+    project.write_state({"redditQueue": [lead("a", 0.9)]})
+    app = project.app()
+    clock = project.clock
+    with driven_daemon(app):
+        pass  # the install's first start
+    clock.set(at(dated("2026-11-29T23:00:00Z")))
+    key = dated("2026-11-29T23:00")
+    assert app.store.claim_slot("nightly-batch", key, iso(clock), "schedule")
+    app.store.start_run("nightly-batch", "schedule", iso(clock), dead_pid(), key)
+    clock.advance(hours(1))
+
+    with driven_daemon(app) as restarted, capture_logs() as logs:
+        restarted._catch_up_soon("start")
+        run_due(restarted, clock.now())
+
+    assert [result for slot, _, result in runs_of(project, app, "nightly-batch")] == [
+        "running",
+        "ok",
+    ]
+    [warning] = [entry for entry in logs if entry["event"] == "schedule.rerun_interrupted"]
+    assert warning["slot"] == key
+    assert "was interrupted (process" in warning["cause"]
+    assert project.digest_files() == [dated("digest-2026-11-29.json")]
+
+
+def iso(clock: Any) -> str:
+    from nightly_batch.core.clock import iso_utc  # noqa: PLC0415
+
+    return iso_utc(clock.now())
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(finished.stdout)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from nightly_batch.core.names import RunResult
+from nightly_batch.core.processes import process_alive
 from nightly_batch.rules.jobs import DailyJob, Slot
 from nightly_batch.storage.installation import installed_at
 from nightly_batch.storage.port import RuntimeStore
@@ -24,6 +26,8 @@ class MissedSlot:
 
     slot: Slot
     cause: str
+    # For a slot whose run was interrupted: the claim to take over (compare and set).
+    claimed_at: str | None = None
 
 
 def missed_slots(
@@ -32,8 +36,10 @@ def missed_slots(
     now: datetime,
     window_hours: float,
     daemon_started: datetime,
+    firing_grace: timedelta = FIRING_GRACE,
 ) -> list[MissedSlot]:
-    """The slots that should have run and did not, oldest first."""
+    """The slots that should have run and did not, oldest first (a slot younger than
+    `firing_grace` is left to its own trigger, which is firing now)."""
     installed = installed_at(store)
     missed = []
     for job in jobs:
@@ -41,9 +47,15 @@ def missed_slots(
         late = now - slot.moment
         if late > timedelta(hours=window_hours):
             continue
-        if slot.moment >= daemon_started and late < FIRING_GRACE:
+        if slot.moment >= daemon_started and late < firing_grace:
             continue
-        if installed is None or slot.moment < installed or store.slot_claimed(job.task, slot.key):
+        if installed is None or slot.moment <= installed:  # nothing was owed before it began
+            continue
+        claimed_at = store.slot_claim(job.task, slot.key)
+        if claimed_at is not None:
+            interrupted = _interrupted(store, job.task, slot.key)
+            if interrupted:
+                missed.append(MissedSlot(slot, interrupted, claimed_at))
             continue
         local = slot.moment.astimezone(job.zone).strftime("%Y-%m-%d %H:%M %Z")
         if slot.moment < daemon_started:
@@ -52,3 +64,15 @@ def missed_slots(
             cause = f"the run due at {local} did not start (a missed fire or a clock change)"
         missed.append(MissedSlot(slot, cause))
     return sorted(missed, key=lambda entry: entry.slot.moment)
+
+
+def _interrupted(store: RuntimeStore, task: str, key: str) -> str | None:
+    """Why a claimed slot's run never finished (killed, power cut), or None if it did or is
+    still going. Both daily tasks are safe to run again: the batch writes its state and digest
+    atomically, and send-digest's delivery records keep a channel from getting it twice."""
+    run = store.slot_run(task, key)
+    if run is None:
+        return "its slot was claimed but no run started (the process was stopped in between)"
+    if run.result == RunResult.RUNNING and not process_alive(run.pid):
+        return f"its run {run.id} was interrupted (process {run.pid} is gone)"
+    return None

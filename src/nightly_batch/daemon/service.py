@@ -24,25 +24,22 @@ from nightly_batch.alerts.watchdog import Watchdog
 from nightly_batch.alerts.wiring import announce, flush, resend_unsent
 from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.locks import FileLock
-from nightly_batch.daemon.catchup import missed_slots
 from nightly_batch.daemon.clock_guard import ClockGuard
 from nightly_batch.daemon.sdnotify import SystemdNotifier
+from nightly_batch.daemon.slot_runner import SlotRunner
 from nightly_batch.daemon.triggers import trigger_for
 from nightly_batch.errors import InstanceError
 from nightly_batch.observability.events import get_logger
-from nightly_batch.rules.jobs import DailyJob, Slot, daily_jobs
+from nightly_batch.rules.jobs import DailyJob, daily_jobs
 from nightly_batch.runtime.app import App
 from nightly_batch.storage.installation import remember_install
 from nightly_batch.tasks.active_runs import ActiveRuns
-from nightly_batch.tasks.result import RunInfo
 from nightly_batch.tasks.runner import run_task
 
 if TYPE_CHECKING:
     from nightly_batch.web.metrics import MetricsServer
     from nightly_batch.web.server import DashboardThread
 
-# How long a scheduled run waits for a manual run of the same task.
-SCHEDULED_LOCK_WAIT_SECONDS = 15 * 60
 HEARTBEAT_GRACE_SECONDS = 120
 STATUS_EVERY_SECONDS = 30.0
 CLOCK_GUARD_SECONDS = 5.0
@@ -63,6 +60,7 @@ class Daemon:
         self.started = app.clock.now()
         self.last_heartbeat: float | None = None
         self.watchdog = Watchdog(app, self.started)
+        self.slots = SlotRunner(app, self.jobs, self.started, self.active)
         self.metrics: MetricsServer | None = None
         self.dashboard: DashboardThread | None = None
         self.instance_lock = FileLock(
@@ -194,22 +192,8 @@ class Daemon:
 
     def _fire(self, job: DailyJob) -> None:
         """A scheduled fire: run the slot it belongs to, unless the ledger says it ran."""
-        slot = job.latest(self.app.clock.now())
-        self._run_slot(slot, "schedule")
+        self.slots.run(job.latest(self.app.clock.now()), "schedule")
         self._log_next(job)
-
-    def _run_slot(self, slot: Slot, trigger: str, cause: str | None = None) -> None:
-        now = iso_utc(self.app.clock.now())
-        if not self.app.store.claim_slot(slot.task, slot.key, now, trigger):
-            log.warning(
-                "schedule.duplicate_skipped", task=slot.task, slot=slot.key, trigger=trigger
-            )
-            return
-        if cause:
-            log.warning("schedule.catch_up", task=slot.task, slot=slot.key, cause=cause)
-        info = RunInfo(trigger, slot.key, slot.day)
-        with self.active.running(slot.task):
-            run_task(self.app, slot.task, trigger, info=info, lock_wait=SCHEDULED_LOCK_WAIT_SECONDS)
 
     def _heartbeat(self) -> None:
         with self.active.running("heartbeat"):
@@ -252,16 +236,10 @@ class Daemon:
             log.debug("schedule.catch_up_pending", reason=reason)
 
     def _catch_up(self, reason: str) -> None:
-        config = self.app.config
-        now = self.app.clock.now()
-        owed = missed_slots(self.jobs, self.app.store, now, config.catch_up_hours, self.started)
-        for missed in owed:
-            if self.app.stop.is_set():
-                return
-            self._run_slot(missed.slot, "catch-up", f"{missed.cause} (noticed at {reason})")
+        owed = self.slots.catch_up(reason)
         if reason == "start":
             # Once per start, so an operator (and a test) sees the restart's check finish.
-            log.info("schedule.start_checked", owed=len(owed))
+            log.info("schedule.start_checked", owed=owed)
 
     def _watchdog(self) -> None:
         """Ping systemd only while heartbeats really run: a stalled scheduler stops the pings."""

@@ -71,6 +71,14 @@ class RuntimeStore(Protocol):
 
     def slot_claimed(self, task: str, slot: str) -> bool: ...
 
+    def slot_claim(self, task: str, slot: str) -> str | None: ...
+
+    def slot_run(self, task: str, slot: str) -> RunRecord | None: ...
+
+    def reclaim_slot(
+        self, task: str, slot: str, claimed_at: str, at: str, trigger: str
+    ) -> bool: ...
+
     def finish_run(
         self,
         run_id: str,

@@ -46,6 +46,36 @@ class SqliteRuns(SqliteConnection):
     def slot_claimed(self, task: str, slot: str) -> bool:
         return bool(self._read("SELECT 1 FROM slots WHERE task = ? AND slot = ?", (task, slot)))
 
+    def slot_claim(self, task: str, slot: str) -> str | None:
+        """When `slot` of `task` was claimed (None: never)."""
+        rows = self._read("SELECT claimed_at FROM slots WHERE task = ? AND slot = ?", (task, slot))
+        return str(rows[0]["claimed_at"]) if rows else None
+
+    def slot_run(self, task: str, slot: str) -> RunRecord | None:
+        """The latest run recorded for `slot` of `task`."""
+        rows = self._read(
+            "SELECT * FROM runs WHERE task = ? AND slot = ? ORDER BY started_at DESC LIMIT 1",
+            (task, slot),
+        )
+        return _run(rows[0]) if rows else None
+
+    def reclaim_slot(self, task: str, slot: str, claimed_at: str, at: str, trigger: str) -> bool:
+        """Take over a claim whose run was interrupted, only if it is still the claim made at
+        `claimed_at` (compare and set: of two daemons, one reruns it)."""
+        with self._lock:
+            try:
+                with self._db:
+                    cursor = self._db.execute(
+                        "UPDATE slots SET claimed_at = ?, trigger = ? "
+                        "WHERE task = ? AND slot = ? AND claimed_at = ?",
+                        (at, trigger, task, slot, claimed_at),
+                    )
+                    return cursor.rowcount == 1
+            except sqlite3.Error as error:
+                raise StoreError(
+                    f"{self.path}: the runtime store cannot be written ({error})."
+                ) from None
+
     def finish_run(
         self,
         run_id: str,
