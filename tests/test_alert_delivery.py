@@ -215,7 +215,7 @@ def test_alerts_cli_lists_and_silences(
             "2h",
             (
                 "--name 'task_faild' matches no alert; the alerts are task_failed, no_recent_success, "
-                "digest_missing, digest_undelivered, empty_batch, invalid_leads, task_hung, "
+                "digest_missing, digest_undelivered, empty_batch, invalid_leads, delivery_ambiguous, task_hung, "
                 "heartbeat_stale, clock_jump, low_disk, alert_channel_failed (* and ? match any text)."
             ),
         ),

@@ -237,7 +237,8 @@ def test_no_secret_reaches_logs_records_or_messages_on_any_failure(
     everything = (
         log_file.read_text() + outcome.message + " ".join(stored) + project.state_path.read_text()
     )
-    assert not outcome.ok
+    # A read timeout is ambiguous (it may have arrived), not a failure: the run says so.
+    assert outcome.ok == (failure == "timeout")
     for secret in ("XXXXSLACKSECRET", "DISCORDTOKENSECRET", "SENDGRIDSECRETKEY"):
         assert secret not in everything
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import datetime, timedelta
+from typing import Any
 
 from nightly_batch.core.clock import parse_iso
 from nightly_batch.core.processes import process_alive
@@ -17,6 +18,7 @@ from nightly_batch.core.tasks import task_names
 from nightly_batch.errors import DigestError
 from nightly_batch.rules.jobs import daily_jobs
 from nightly_batch.runtime.app import App
+from nightly_batch.storage.delivery_state import delivery_of, settle_hint
 from nightly_batch.storage.digests import digest_path, list_digests, read_digest_head
 from nightly_batch.storage.installation import installed_at
 
@@ -34,7 +36,7 @@ def check_health(app: App, now: datetime) -> None:
         return
     _success_windows(app, now)
     _digest_missing(app, now)
-    _digest_undelivered(app, now)
+    check_deliveries(app, now)
     check_hung_runs(app, now)
     _disk(app)
 
@@ -85,30 +87,58 @@ def _digest_missing(app: App, now: datetime) -> None:
     app.alerts.resolve("digest_missing", "nightly-batch")
 
 
-def _digest_undelivered(app: App, now: datetime) -> None:
+def check_deliveries(app: App, now: datetime) -> None:
+    """digest_undelivered and delivery_ambiguous, read from the date's one delivery state."""
+    if app.alerts is None:
+        return
+    found = list_digests(app.config.digests)
+    try:
+        digest = read_digest_head(found[0].path) if found else None
+    except DigestError:
+        return
+    if digest is None:
+        app.alerts.resolve("digest_undelivered", "send-digest")
+        app.alerts.resolve("delivery_ambiguous", "send-digest")
+        return
+    date = str(digest.get("digestDate") or found[0].day.isoformat())
+    delivery = delivery_of(app.store, date, str(digest["batchId"]), _channels(app))
+    _undelivered(app, now, found[0].path.name, digest, delivered=delivery.delivered)
+    if delivery.ambiguous:
+        hints = "; ".join(settle_hint(date, name) for name in delivery.ambiguous)
+        app.alerts.fire(
+            "delivery_ambiguous",
+            "send-digest",
+            "warning",
+            f"the digest of {date} may or may not have reached "
+            f"{', '.join(delivery.ambiguous)} (the request went out, no answer came); {hints}",
+        )
+    else:
+        app.alerts.resolve("delivery_ambiguous", "send-digest")
+
+
+def _channels(app: App) -> list[str]:
+    config = app.config
+    fallback = [config.digest_fallback_channel] if config.digest_fallback_channel else []
+    return [*config.digest_notification_channel, *fallback]
+
+
+def _undelivered(
+    app: App, now: datetime, name: str, digest: dict[str, Any], *, delivered: bool
+) -> None:
     assert app.alerts is not None  # noqa: S101
     morning = daily_jobs(app.config)[1]
     slot = morning.latest(now)
     deadline = slot.moment + timedelta(hours=app.config.digest_deadline_hours)
-    found = list_digests(app.config.digests)
-    if now < deadline or not found:
-        app.alerts.resolve("digest_undelivered", "send-digest")
-        return
-    try:
-        digest = read_digest_head(found[0].path)
-    except DigestError:
-        return
     generated = parse_iso(str(digest["generatedAt"]))
     fresh = now - generated <= timedelta(hours=app.config.digest_max_age_hours)
     leads = digest["summary"].get("selectedTotal", len(digest.get("redditQueue", [])))
     owed = generated < slot.moment and fresh and bool(leads or app.config.send_empty_digest)
-    sent = any(d.status == "sent" for d in app.store.deliveries_for(str(digest["batchId"])))
-    if owed and not sent:
+    if now >= deadline and owed and not delivered:
         app.alerts.fire(
             "digest_undelivered",
             "send-digest",
             "error",
-            f"{found[0].path.name} was not delivered by {deadline.astimezone(morning.zone):%H:%M %Z}",
+            f"{name} was not delivered by {deadline.astimezone(morning.zone):%H:%M %Z}",
         )
     else:
         app.alerts.resolve("digest_undelivered", "send-digest")

@@ -8,28 +8,47 @@ from datetime import date
 from nightly_batch.errors import ConfigError, DigestError
 from nightly_batch.rules.message import build_message
 from nightly_batch.settings.config import Config
-from nightly_batch.storage.digests import find_digest, list_digests, read_digest
+from nightly_batch.storage.delivery_state import delivery_of
+from nightly_batch.storage.digests import find_digest, list_digests, read_digest, read_digest_head
+from nightly_batch.storage.opening import open_existing_store
 
 
 def list_command(config: Config) -> int:
-    """One line per digest, newest first."""
+    """One line per digest, newest first, with its delivery as status reads it."""
     found = list_digests(config.digests)
     if not found:
         print(f"no digests in {config.digests}")
         return 0
-    print(f"{'date':<11} {'leads':>6} {'new':>5} {'queue':>8}  {'generated (UTC)':<25} file")
-    for entry in found:
-        try:
-            digest = read_digest(entry.path)
-        except DigestError as error:
-            print(f"{entry.day.isoformat():<11} unreadable: {error}")
-            continue
-        summary = digest["summary"]
+    channels = list(config.digest_notification_channel)
+    if config.digest_fallback_channel:
+        channels.append(config.digest_fallback_channel)
+    store = open_existing_store(config)
+    try:
         print(
-            f"{entry.day.isoformat():<11} {summary.get('selectedTotal', len(digest['redditQueue'])):>6} "
-            f"{summary.get('markedForDraft', 0):>5} {summary.get('queueTotal', 0):>8}  "
-            f"{digest['generatedAt']:<25} {entry.path.name}"
+            f"{'date':<11} {'leads':>6} {'new':>5} {'queue':>8}  {'generated (UTC)':<25} "
+            f"{'delivery':<12} file"
         )
+        for entry in found:
+            try:
+                digest = read_digest_head(entry.path)
+            except DigestError as error:
+                print(f"{entry.day.isoformat():<11} unreadable: {error}")
+                continue
+            summary = digest["summary"]
+            day = entry.day.isoformat()
+            delivery = (
+                delivery_of(store, day, str(digest["batchId"]), channels).state
+                if store
+                else "not sent"
+            )
+            print(
+                f"{day:<11} {summary.get('selectedTotal', 0):>6} "
+                f"{summary.get('markedForDraft', 0):>5} {summary.get('queueTotal', 0):>8}  "
+                f"{digest['generatedAt']:<25} {delivery:<12} {entry.path.name}"
+            )
+    finally:
+        if store is not None:
+            store.close()
     return 0
 
 

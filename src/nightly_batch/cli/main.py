@@ -92,7 +92,8 @@ def _dispatch(arguments: argparse.Namespace) -> int:
     settings = _settings(arguments)
     clock = _clock(arguments)
     command = arguments.command
-    if command in ("run", "run-once", "test-notify", "serve"):
+    resending = command == "deliveries" and arguments.deliveries_command == "resend"
+    if command in ("run", "run-once", "test-notify", "serve") or resending:
         app = _start(settings, clock)
         try:
             return _serve_or_run(app, command, arguments)
@@ -106,6 +107,7 @@ def _dispatch(arguments: argparse.Namespace) -> int:
             settings, clock, arguments.start, arguments.count, as_json=arguments.json
         ),
         "digests": lambda: _digests(settings, arguments),
+        "deliveries": lambda: _confirm(settings, clock, arguments),
     }
     return readers[command]()
 
@@ -118,7 +120,23 @@ def _serve_or_run(app: Any, command: str, arguments: argparse.Namespace) -> int:
         return EXIT_OK
     if command == "test-notify":
         return _test_notify(app, arguments.channel)
-    return _run_once(app, arguments.task) if command == "run-once" else _run(app)
+    if command in ("run-once", "deliveries"):
+        from nightly_batch.cli.deliveries import parse_date, run_info  # noqa: PLC0415
+        from nightly_batch.tasks.result import Resend, RunInfo  # noqa: PLC0415
+
+        if command == "deliveries":  # resend: a forced send-digest of that date and channel
+            day = parse_date(arguments.date)
+            return _run_once(
+                app, "send-digest", RunInfo("force", resend=Resend(arguments.channel, day))
+            )
+        return _run_once(app, arguments.task, run_info(arguments))
+    return _run(app)
+
+
+def _confirm(settings: Settings, clock: Clock, arguments: argparse.Namespace) -> int:
+    from nightly_batch.cli.deliveries import confirm  # noqa: PLC0415
+
+    return confirm(settings.config, clock.now(), arguments.date, arguments.channel)
 
 
 def _alerts(settings: Settings, clock: Clock, arguments: argparse.Namespace) -> int:
@@ -163,11 +181,11 @@ def _start(settings: Settings, clock: Clock) -> Any:
     return app
 
 
-def _run_once(app: Any, task: str) -> int:
+def _run_once(app: Any, task: str, info: Any) -> int:
     from nightly_batch.alerts.wiring import flush  # noqa: PLC0415
     from nightly_batch.tasks.runner import run_task  # noqa: PLC0415
 
-    outcome = run_task(app, task, "manual")
+    outcome = run_task(app, task, info.trigger, info=info)
     _print_outcome(outcome)
     flush(app)
     return int(outcome.exit_code)

@@ -19,6 +19,30 @@ CONFIG_HELP = (
 
 def _run_once_arguments(parser: argparse.ArgumentParser, _: argparse.ArgumentParser) -> None:
     parser.add_argument("task", choices=list(REGISTRY))
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="send-digest only: resend deliberately, even to channels that have it",
+    )
+    parser.add_argument(
+        "--channel", choices=channel_names(), help="with --force: only this channel"
+    )
+    parser.add_argument(
+        "--date", metavar="DATE", help="with --force: the digest of this date (YYYY-MM-DD)"
+    )
+
+
+def _deliveries_arguments(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(
+        dest="deliveries_command", required=True, metavar="confirm|resend"
+    )
+    for name, summary in (
+        ("confirm", "an ambiguous delivery did arrive: record it as sent"),
+        ("resend", "an ambiguous delivery did not arrive: send it again"),
+    ):
+        action = actions.add_parser(name, parents=[common], help=summary, formatter_class=_fit)
+        action.add_argument("date", metavar="DATE", help="business date, YYYY-MM-DD")
+        action.add_argument("--channel", required=True, choices=channel_names())
 
 
 def _serve_arguments(parser: argparse.ArgumentParser, _: argparse.ArgumentParser) -> None:
@@ -90,6 +114,7 @@ COMMANDS: dict[str, tuple[str, AddArguments | None]] = {
     "schedule": ("the next fire times of each job, local and UTC", _schedule_arguments),
     "status": ("last runs, heartbeat, last digest", _json_argument),
     "digests": ("list or show digests", _digests_arguments),
+    "deliveries": ("settle an ambiguous delivery: confirm or resend it", _deliveries_arguments),
 }
 
 

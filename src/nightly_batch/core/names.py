@@ -66,7 +66,16 @@ class RecordStatus(StrEnum):
     PENDING = "pending"  # written before the send: a crash mid-send leaves it visible
     SENT = "sent"
     FAILED = "failed"
-    AMBIGUOUS = "ambiguous"
+    AMBIGUOUS = "ambiguous"  # may have arrived: until the operator confirms or resends
+    NOTHING_NEW = "nothing-new"  # a re-run of a delivered date brought no lead: no message
+
+
+class DeliveryKind(StrEnum):
+    """What a delivery record announced."""
+
+    DIGEST = "digest"  # the digest of a date
+    UPDATE = "update"  # only the leads a channel had not seen, after a re-run of its date
+    RESEND = "resend"  # a deliberate resend (send-digest --force, deliveries resend)
 
 
 class AlertName(StrEnum):
@@ -78,6 +87,7 @@ class AlertName(StrEnum):
     DIGEST_UNDELIVERED = "digest_undelivered"
     EMPTY_BATCH = "empty_batch"
     INVALID_LEADS = "invalid_leads"
+    DELIVERY_AMBIGUOUS = "delivery_ambiguous"
     TASK_HUNG = "task_hung"
     HEARTBEAT_STALE = "heartbeat_stale"
     CLOCK_JUMP = "clock_jump"

@@ -2,32 +2,29 @@
 
 A delivery is recorded `pending` before the attempt and `sent`, `failed` or `ambiguous` after
 it. A crash between a POST and its record leaves `pending`, and that one message may be sent
-again later: the one documented case of a repeat.
+again later: the one documented case of a repeat. What each channel gets is decided from the
+date's delivery (storage/delivery_state.py): nothing if it has the newest version or may have
+it (ambiguous), only the new leads if it had an earlier version, the digest otherwise.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from nightly_batch.core.clock import iso_utc, parse_iso
-from nightly_batch.core.names import DeliveryStatus, RecordStatus
-from nightly_batch.core.retrying import Backoff
+from nightly_batch.core.names import DeliveryKind, DeliveryStatus, RecordStatus
 from nightly_batch.delivery.channel import Delivery
-from nightly_batch.errors import ConfigError, DigestError
+from nightly_batch.delivery.updates import new_leads, since_text
+from nightly_batch.errors import ConfigError
 from nightly_batch.observability.events import get_logger
-from nightly_batch.rules.message import DigestMessage, build_message
+from nightly_batch.rules.message import DigestMessage, update_message
 from nightly_batch.runtime.app import App
-from nightly_batch.storage.digests import read_digest
-from nightly_batch.storage.records import DeliveryRecord
+from nightly_batch.storage.delivery_state import ChannelDelivery, ChannelState, delivery_of
+from nightly_batch.storage.records import AttemptOutcome
 
 # A `pending` record this old belongs to a process that died mid-send.
 PENDING_STALE = timedelta(minutes=10)
-# A delivery owed after a transient failure is retried by a later heartbeat, no sooner than
-# this: 5 minutes after the first failure, doubling, at most an hour.
-REDELIVERY = Backoff(
-    base=timedelta(minutes=5).total_seconds(), cap=timedelta(hours=1).total_seconds()
-)
 
 log = get_logger(__name__)
 
@@ -39,26 +36,39 @@ class FanOut:
     sent: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # channel -> redacted reason
     misconfigured: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # it has this version already
+    ambiguous: list[str] = field(default_factory=list)  # it may have it: the operator decides
+    nothing_new: list[str] = field(default_factory=list)  # a re-run brought it no new lead
     notes: dict[str, str] = field(default_factory=dict)  # delivered, with a remark
 
 
-def already_handled(app: App, message: DigestMessage, channel: str) -> str | None:
-    """Why `channel` must not get this digest again, or None if it may."""
-    record = app.store.delivery(message.batch_id, channel)
-    if record is not None and record.status == RecordStatus.SENT:
+def plan(channel: ChannelDelivery, app: App, *, force: bool = False) -> DeliveryKind | str:
+    """What `channel` gets of the newest version: a kind of delivery, or why nothing."""
+    if force:
+        return DeliveryKind.RESEND
+    state = channel.state
+    if state in (ChannelState.SENT, ChannelState.NOTHING_NEW):
         return "already sent"
-    if record is not None and record.status == RecordStatus.AMBIGUOUS:
+    if state == ChannelState.AMBIGUOUS:
         # The service may have posted it; Slack and Discord cannot tell us, so never guess.
-        return "an earlier attempt may have been posted (ambiguous); not resent automatically"
-    earlier = app.store.sent_for_date(message.digest_date, channel)
-    if earlier is not None:
-        return f"the digest of {message.digest_date} was already sent as batch {earlier.batch_id}"
-    return None
+        return "an earlier attempt may have been posted (ambiguous); confirm or resend it"
+    if state == ChannelState.PENDING and channel.record is not None:
+        since = app.clock.now() - parse_iso(channel.record.updated_at)
+        if since < PENDING_STALE:
+            return "another run is sending it now"
+    if state == ChannelState.UPDATE_OWED:
+        return DeliveryKind.UPDATE
+    return DeliveryKind.DIGEST
 
 
 def deliver(
-    app: App, channel_name: str, message: DigestMessage, *, retries: bool = True
+    app: App,
+    channel_name: str,
+    message: DigestMessage,
+    *,
+    kind: DeliveryKind = DeliveryKind.DIGEST,
+    retries: bool = True,
+    note: str | None = None,
 ) -> tuple[str, str | None]:
     """Send `message` to one channel with records around it; returns (outcome, redacted error).
 
@@ -66,69 +76,104 @@ def deliver(
     configuration, payload).
     """
     store = app.store
+    now = iso_utc(app.clock.now())
     record = store.begin_delivery(
-        message.batch_id,
-        channel_name,
-        message.digest_date,
-        message.digest_file,
-        iso_utc(app.clock.now()),
+        message.batch_id, channel_name, message.digest_date, message.digest_file, now, kind
     )
     try:
         result = app.channel(channel_name, retries=retries).send(message)
     except ConfigError as problem:
         result = Delivery(DeliveryStatus.CONFIGURATION, error=str(problem))
     error = app.redactor.text(result.error) if result.error else None
-    failure: str | None
     if result.delivered:
-        status, failure = RecordStatus.SENT, None
+        outcome = AttemptOutcome(RecordStatus.SENT, result.provider_id, error, note=note)
     elif result.status == DeliveryStatus.AMBIGUOUS:
-        status, failure = RecordStatus.AMBIGUOUS, DeliveryStatus.AMBIGUOUS
+        outcome = AttemptOutcome(RecordStatus.AMBIGUOUS, None, error, DeliveryStatus.AMBIGUOUS)
     else:
-        status, failure = RecordStatus.FAILED, result.status
-    store.finish_delivery(
-        message.batch_id,
-        channel_name,
-        status=status,
-        provider_id=result.provider_id,
-        error=error,
-        now=iso_utc(app.clock.now()),
-        failure=failure,
-    )
+        outcome = AttemptOutcome(RecordStatus.FAILED, None, error, result.status)
+    store.finish_delivery(message.batch_id, channel_name, outcome, iso_utc(app.clock.now()))
     log.info(
         "delivery.finished",
         channel=channel_name,
         batch_id=message.batch_id,
-        status=status,
-        failure=failure,
+        kind=str(kind),
+        status=str(outcome.status),
+        failure=outcome.failure,
         attempt=record.attempts,
         error=error,
     )
-    return (failure or status), error
+    return (outcome.failure or str(outcome.status)), error
 
 
-def fan_out(app: App, message: DigestMessage, channels: list[str], fallback: str | None) -> FanOut:
+def deliver_planned(
+    app: App, channel: ChannelDelivery, message: DigestMessage, kind: DeliveryKind
+) -> tuple[str, str | None]:
+    """The delivery `plan` chose: an update carries only the leads the channel has not seen,
+    and one with none is recorded as nothing new, with no message."""
+    if kind != DeliveryKind.UPDATE:
+        return deliver(app, channel.channel, message, kind=kind)
+    fresh = new_leads(app, message, channel.delivered_before)
+    since = since_text(app, channel.delivered_before)
+    if not fresh:
+        now = iso_utc(app.clock.now())
+        store = app.store
+        store.begin_delivery(
+            message.batch_id, channel.channel, message.digest_date, message.digest_file, now, kind
+        )
+        note = f"no new lead since {since}"
+        store.finish_delivery(
+            message.batch_id,
+            channel.channel,
+            AttemptOutcome(RecordStatus.NOTHING_NEW, note=note),
+            now,
+        )
+        log.info("delivery.nothing_new", channel=channel.channel, batch_id=message.batch_id)
+        return str(RecordStatus.NOTHING_NEW), None
+    update = update_message(message, fresh, since)
+    note = f"{len(fresh)} new {'lead' if len(fresh) == 1 else 'leads'} since {since}"
+    return deliver(app, channel.channel, update, kind=kind, note=note)
+
+
+def fan_out(
+    app: App,
+    message: DigestMessage,
+    channels: list[str],
+    fallback: str | None,
+    *,
+    force: bool = False,
+) -> FanOut:
     """Deliver to every channel that still lacks the digest; the fallback when all of them failed."""
     outcome = FanOut()
+    state = delivery_of(
+        app.store,
+        message.digest_date,
+        message.batch_id,
+        [*channels, *([fallback] if fallback else [])],
+    )
     for name in channels:
-        reason = already_handled(app, message, name)
-        if reason:
-            log.info("delivery.skipped", channel=name, batch_id=message.batch_id, reason=reason)
-            outcome.skipped.append(name)
-            continue
-        _record(outcome, name, *deliver(app, name, message))
+        _one(app, outcome, state.channels[name], message, force=force)
     # Only when every primary failed for this digest version: a channel that already has it
     # (skipped) or may have it (ambiguous) means the digest got out.
     every_primary_failed = bool(channels) and all(name in outcome.failed for name in channels)
-    if (
-        fallback
-        and every_primary_failed
-        and fallback not in channels
-        and not already_handled(app, message, fallback)
-    ):
+    if fallback and every_primary_failed and fallback not in channels:
         log.warning("delivery.fallback", channel=fallback, failed=sorted(outcome.failed))
-        _record(outcome, fallback, *deliver(app, fallback, message))
+        _one(app, outcome, state.channels[fallback], message, force=force)
     report_misconfigured(app, outcome)
     return outcome
+
+
+def _one(
+    app: App, outcome: FanOut, channel: ChannelDelivery, message: DigestMessage, *, force: bool
+) -> None:
+    decided = plan(channel, app, force=force)
+    if not isinstance(decided, DeliveryKind):
+        log.info(
+            "delivery.skipped", channel=channel.channel, batch_id=message.batch_id, reason=decided
+        )
+        kept = outcome.ambiguous if channel.state == ChannelState.AMBIGUOUS else outcome.skipped
+        kept.append(channel.channel)
+        return
+    _record(outcome, channel.channel, *deliver_planned(app, channel, message, decided))
 
 
 def _record(outcome: FanOut, name: str, status: str, error: str | None) -> None:
@@ -136,6 +181,12 @@ def _record(outcome: FanOut, name: str, status: str, error: str | None) -> None:
         outcome.sent.append(name)
         if error:
             outcome.notes[name] = error
+        return
+    if status == RecordStatus.NOTHING_NEW:
+        outcome.nothing_new.append(name)
+        return
+    if status == DeliveryStatus.AMBIGUOUS:
+        outcome.ambiguous.append(name)
         return
     outcome.failed[name] = f"{status}: {error}" if error else status
     if status == DeliveryStatus.CONFIGURATION:
@@ -153,49 +204,3 @@ def report_misconfigured(app: App, outcome: FanOut) -> None:
         for working in outcome.sent:
             if working != broken:
                 app.channel(working).notify(app.redactor.text(text))
-
-
-def _due(record: DeliveryRecord, now: datetime) -> bool:
-    updated = parse_iso(record.updated_at)
-    if record.status == RecordStatus.PENDING:
-        return now - updated >= PENDING_STALE
-    if record.failure not in (DeliveryStatus.TRANSIENT, DeliveryStatus.RATE_LIMITED):
-        # A wrong setting or payload needs a person: a changed config and a manual run.
-        return False
-    return now - updated >= timedelta(seconds=REDELIVERY.ceiling(record.attempts))
-
-
-def retry_owed(app: App) -> list[str]:
-    """Retry deliveries still owed (heartbeat): transient failures with back-off, stale pending.
-
-    Only for digests younger than `digestMaxAgeHours` and channels still configured.
-    """
-    config = app.config
-    now = app.clock.now()
-    channels = {*config.digest_notification_channel, config.digest_fallback_channel}
-    oldest = (now - timedelta(hours=config.digest_max_age_hours + 24)).date().isoformat()
-    done = []
-    for record in app.store.unsent_deliveries(oldest):
-        if record.channel not in channels or not _due(record, now):
-            continue
-        try:
-            digest = read_digest(config.digests / record.digest_file)
-        except DigestError:
-            continue
-        age = now - parse_iso(str(digest["generatedAt"]))
-        if digest["batchId"] != record.batch_id or age > timedelta(
-            hours=config.digest_max_age_hours
-        ):
-            continue  # replaced by a re-run, or too old to be worth sending
-        message = build_message(digest, record.digest_file, app.environment.get("APP_URL"))
-        if already_handled(app, message, record.channel):
-            continue
-        log.info(
-            "delivery.retrying",
-            channel=record.channel,
-            batch_id=record.batch_id,
-            attempts=record.attempts,
-        )
-        status, _ = deliver(app, record.channel, message)
-        done.append(f"{record.channel} {status}")
-    return done

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -75,4 +75,19 @@ def build_message(digest: dict[str, Any], digest_file: str, app_url: str | None)
         digest_date=str(digest.get("digestDate", "")),
         batch_id=str(digest["batchId"]),
         url=url,
+    )
+
+
+def update_message(message: DigestMessage, new: tuple[Lead, ...], since: str) -> DigestMessage:
+    """The message for a channel that had an earlier version of the date: only its new leads."""
+    count = len(new)
+    leads = "lead" if count == 1 else "leads"
+    return replace(
+        message,
+        title=f"🚀 {count} new Reddit {leads} since {since}",
+        summary=(
+            f"The nightly batch ran again for {message.digest_date}: {count} new {leads} since "
+            f"the digest sent at {since} ({len(message.leads)} ready in all)."
+        ),
+        leads=new,
     )

@@ -71,6 +71,20 @@ def write_digest(directory: Path, day: date, data: bytes) -> tuple[Path, Path | 
     return target, kept
 
 
+def version_path(directory: Path, digest_date: str, batch_id: str) -> Path | None:
+    """Where the version `batch_id` of a date's digest is: the current file, or the archived
+    copy a re-run kept; None when neither holds it (deleted by hand)."""
+    try:
+        day = date.fromisoformat(digest_date)
+    except ValueError:
+        return None
+    current = digest_path(directory, day)
+    if current.exists() and _previous_id(current) == batch_id:
+        return current
+    kept = directory / ARCHIVE / f"{current.stem}.{batch_id}.json"
+    return kept if kept.exists() else None
+
+
 def _previous_id(path: Path) -> str:
     try:
         with path.open("rb") as handle:

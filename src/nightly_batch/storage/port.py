@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from nightly_batch.core.names import RecordStatus, RunResult
+from nightly_batch.core.names import RunResult
 from nightly_batch.storage.records import (
     AlertRecord,
+    AttemptOutcome,
     DeliveryRecord,
     NotificationRecord,
     PendingNotice,
@@ -114,25 +115,27 @@ class RuntimeStore(Protocol):
 
     def delivery(self, batch_id: str, channel: str) -> DeliveryRecord | None: ...
 
-    def sent_for_date(self, digest_date: str, channel: str) -> DeliveryRecord | None: ...
+    def deliveries_on(self, digest_date: str) -> list[DeliveryRecord]: ...
 
     def deliveries_for(self, batch_id: str) -> list[DeliveryRecord]: ...
 
     def begin_delivery(
-        self, batch_id: str, channel: str, digest_date: str, digest_file: str, now: str
-    ) -> DeliveryRecord: ...
-
-    def finish_delivery(
         self,
         batch_id: str,
         channel: str,
-        *,
-        status: RecordStatus,
-        provider_id: str | None,
-        error: str | None,
+        digest_date: str,
+        digest_file: str,
         now: str,
-        failure: str | None = None,
+        kind: str = ...,
+    ) -> DeliveryRecord: ...
+
+    def finish_delivery(
+        self, batch_id: str, channel: str, outcome: AttemptOutcome, now: str
     ) -> None: ...
+
+    def resolve_ambiguous(
+        self, batch_id: str, channel: str, status: str, note: str, now: str
+    ) -> bool: ...
 
     def unsent_deliveries(self, since_date: str) -> list[DeliveryRecord]: ...
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from nightly_batch.core.names import RecordStatus, RunResult
+from nightly_batch.core.names import DeliveryKind, RecordStatus, RunResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,19 @@ class DeliveryRecord:
     created_at: str
     updated_at: str
     failure: str | None = None
+    kind: DeliveryKind = DeliveryKind.DIGEST
+    note: str | None = None  # "confirmed by the operator", "2 new leads", ...
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptOutcome:
+    """How one delivery attempt ended, as its record keeps it."""
+
+    status: RecordStatus
+    provider_id: str | None = None
+    error: str | None = None
+    failure: str | None = None  # the DeliveryStatus of a failed or ambiguous attempt
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

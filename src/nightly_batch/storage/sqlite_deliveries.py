@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 
-from nightly_batch.core.names import RecordStatus
-from nightly_batch.storage.records import DeliveryRecord
+from nightly_batch.core.names import DeliveryKind, RecordStatus
+from nightly_batch.errors import StoreError
+from nightly_batch.storage.records import AttemptOutcome, DeliveryRecord
 from nightly_batch.storage.sqlite_schema import COUNT_EVENT, SqliteConnection
 
 UPDATE_DELIVERY = (
     "UPDATE deliveries SET status = ?, provider_id = ?, last_error = ?, updated_at = ?, "
-    "failure = ? WHERE batch_id = ? AND channel = ?"
+    "failure = ?, note = ? WHERE batch_id = ? AND channel = ?"
 )
 
 
@@ -23,13 +24,14 @@ class SqliteDeliveries(SqliteConnection):
         )
         return _delivery(rows[0]) if rows else None
 
-    def sent_for_date(self, digest_date: str, channel: str) -> DeliveryRecord | None:
+    def deliveries_on(self, digest_date: str) -> list[DeliveryRecord]:
+        """Every record of the digests of `digest_date` (each version, each channel), oldest
+        first: what storage/delivery_state.py reads the date's delivery from."""
         rows = self._read(
-            "SELECT * FROM deliveries WHERE digest_date = ? AND channel = ? AND status = 'sent' "
-            "ORDER BY updated_at DESC LIMIT 1",
-            (digest_date, channel),
+            "SELECT * FROM deliveries WHERE digest_date = ? ORDER BY created_at, channel",
+            (digest_date,),
         )
-        return _delivery(rows[0]) if rows else None
+        return [_delivery(row) for row in rows]
 
     def deliveries_for(self, batch_id: str) -> list[DeliveryRecord]:
         rows = self._read(
@@ -38,38 +40,64 @@ class SqliteDeliveries(SqliteConnection):
         return [_delivery(row) for row in rows]
 
     def begin_delivery(
-        self, batch_id: str, channel: str, digest_date: str, digest_file: str, now: str
+        self,
+        batch_id: str,
+        channel: str,
+        digest_date: str,
+        digest_file: str,
+        now: str,
+        kind: str = DeliveryKind.DIGEST,
     ) -> DeliveryRecord:
         self._write(
             "INSERT INTO deliveries (batch_id, channel, digest_date, digest_file, status, "
-            "attempts, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 1, ?, ?) "
+            "attempts, created_at, updated_at, kind) VALUES (?, ?, ?, ?, 'pending', 1, ?, ?, ?) "
             "ON CONFLICT (batch_id, channel) DO UPDATE SET status = 'pending', "
-            "attempts = attempts + 1, updated_at = excluded.updated_at",
-            (batch_id, channel, digest_date, digest_file, now, now),
+            "attempts = attempts + 1, updated_at = excluded.updated_at, kind = excluded.kind",
+            (batch_id, channel, digest_date, digest_file, now, now, kind),
         )
         record = self.delivery(batch_id, channel)
         assert record is not None  # noqa: S101  (written just above)
         return record
 
     def finish_delivery(
-        self,
-        batch_id: str,
-        channel: str,
-        *,
-        status: str,
-        provider_id: str | None,
-        error: str | None,
-        now: str,
-        failure: str | None = None,
+        self, batch_id: str, channel: str, outcome: AttemptOutcome, now: str
     ) -> None:
         self._write_all(
             (
                 UPDATE_DELIVERY,
-                (status, provider_id, error, now, failure, batch_id, channel),
+                (
+                    outcome.status,
+                    outcome.provider_id,
+                    outcome.error,
+                    now,
+                    outcome.failure,
+                    outcome.note,
+                    batch_id,
+                    channel,
+                ),
             ),
             # One outcome of one attempt, counted once: the metric's `result`.
-            (COUNT_EVENT, ("deliveries", f"{channel}|{status}")),
+            (COUNT_EVENT, ("deliveries", f"{channel}|{outcome.status}")),
         )
+
+    def resolve_ambiguous(
+        self, batch_id: str, channel: str, status: str, note: str, now: str
+    ) -> bool:
+        """Settle an ambiguous record (the operator saw the message, or it was resent), only if
+        it is still ambiguous: compare and set."""
+        with self._lock:
+            try:
+                with self._db:
+                    cursor = self._db.execute(
+                        "UPDATE deliveries SET status = ?, note = ?, updated_at = ? "
+                        "WHERE batch_id = ? AND channel = ? AND status = 'ambiguous'",
+                        (status, note, now, batch_id, channel),
+                    )
+                    return cursor.rowcount == 1
+            except sqlite3.Error as error:
+                raise StoreError(
+                    f"{self.path}: the runtime store cannot be written ({error})."
+                ) from None
 
     def unsent_deliveries(self, since_date: str) -> list[DeliveryRecord]:
         """Pending and failed deliveries of digests dated `since_date` or later."""
@@ -83,4 +111,10 @@ class SqliteDeliveries(SqliteConnection):
 
 def _delivery(row: sqlite3.Row) -> DeliveryRecord:
     fields = {key: row[key] for key in row.keys()}  # noqa: SIM118
-    return DeliveryRecord(**{**fields, "status": RecordStatus(fields["status"])})
+    return DeliveryRecord(
+        **{
+            **fields,
+            "status": RecordStatus(fields["status"]),
+            "kind": DeliveryKind(fields["kind"]),
+        }
+    )

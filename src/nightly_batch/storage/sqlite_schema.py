@@ -137,6 +137,12 @@ MIGRATIONS = (
         PRIMARY KEY (name, labels)
     );
     """,
+    # What a record announced (the digest, an update with only new leads, a resend), and a
+    # note for the reader (who confirmed an ambiguous one, how many leads were new).
+    """
+    ALTER TABLE deliveries ADD COLUMN kind TEXT NOT NULL DEFAULT 'digest';
+    ALTER TABLE deliveries ADD COLUMN note TEXT;
+    """,
 )
 
 COUNT_EVENT = (

@@ -15,6 +15,7 @@ from nightly_batch.errors import DigestError
 from nightly_batch.rules.heartbeat_age import heartbeat_age
 from nightly_batch.rules.jobs import daily_jobs
 from nightly_batch.settings.config import Config
+from nightly_batch.storage.delivery_state import delivery_of
 from nightly_batch.storage.digests import list_digests, read_digest_head
 from nightly_batch.storage.port import RuntimeStore
 from nightly_batch.storage.records import RunRecord
@@ -110,18 +111,26 @@ def _last_digest(config: Config, store: RuntimeStore | None) -> dict[str, Any] |
     except DigestError as error:
         entry["error"] = str(error)
         return entry
+    date = str(digest.get("digestDate") or newest.day.isoformat())
+    channels = list(config.digest_notification_channel)
+    if config.digest_fallback_channel:
+        channels.append(config.digest_fallback_channel)
+    delivery = delivery_of(store, date, str(digest["batchId"]), channels) if store else None
     entry.update(
         batchId=digest["batchId"],
         generatedAt=digest["generatedAt"],
         leads=digest["summary"].get("selectedTotal", len(digest.get("redditQueue", []))),
+        delivery=delivery.state if delivery else "not sent",
+        deliveredAt=delivery.delivered_at if delivery else None,
         deliveries=[
             {
-                "channel": record.channel,
-                "status": record.status,
-                "attempts": record.attempts,
-                "at": record.updated_at,
+                "channel": channel.channel,
+                "status": str(channel.state),
+                "attempts": channel.record.attempts if channel.record else 0,
+                "at": channel.record.updated_at if channel.record else None,
+                "note": channel.record.note if channel.record else None,
             }
-            for record in (store.deliveries_for(digest["batchId"]) if store else [])
+            for channel in (delivery.channels.values() if delivery else [])
         ],
     )
     return entry
@@ -152,11 +161,12 @@ def render_status(status: dict[str, Any]) -> str:
     elif "error" in digest:
         lines.append(f"last digest: {digest['file']} is unreadable: {digest['error']}")
     else:
-        sent = (
-            ", ".join(f"{d['channel']} {d['status']}" for d in digest["deliveries"])
-            or "not delivered"
+        each = ", ".join(f"{d['channel']} {d['status']}" for d in digest["deliveries"])
+        lines.append(
+            f"last digest: {digest['file']} ({digest['leads']} leads; {digest['delivery']}"
+            + (f": {each}" if each else "")
+            + ")"
         )
-        lines.append(f"last digest: {digest['file']} ({digest['leads']} leads; {sent})")
     lines.extend(
         f"ALERT {a['severity']}: {a['name']} ({a['task']}) since {a['since']}: {a['summary']}"
         for a in status["alerts"]

@@ -76,7 +76,7 @@ def _delivered_late(app: App, retried: list[str]) -> None:
 def _retry_owed_deliveries(app: App) -> list[str]:
     # Only the runtime store is read to find out whether anything is owed, so a quiet heartbeat
     # stays cheap; the digest file is read only for a delivery that is due.
-    from nightly_batch.delivery.fanout import retry_owed  # noqa: PLC0415
+    from nightly_batch.delivery.redelivery import retry_owed  # noqa: PLC0415
 
     try:
         return retry_owed(app)

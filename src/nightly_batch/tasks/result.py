@@ -8,6 +8,15 @@ from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
+class Resend:
+    """A deliberate resend (`send-digest --force`, `deliveries resend`): of the digest of `day`
+    (None: the newest), to `channel` (None: every configured channel)."""
+
+    channel: str | None = None
+    day: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RunInfo:
     """Why a run happens: its trigger and, for a scheduled daily run, the slot it belongs to."""
 
@@ -15,6 +24,7 @@ class RunInfo:
     slot: str | None = None
     # The business date of a scheduled slot; a late or catch-up batch is filed under it.
     business_day: date | None = None
+    resend: Resend | None = None
 
 
 @dataclass(frozen=True, slots=True)

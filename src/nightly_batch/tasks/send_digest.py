@@ -1,71 +1,119 @@
 """The send-digest task: deliver the newest digest once to each configured channel.
 
-Delivery records (see `delivery`) make re-runs, manual runs and restarts safe: a channel that
-already received any digest of the same business date is not sent another one.
+What each channel gets follows from the date's delivery (storage/delivery_state.py): nothing
+if it has this version or may have it (ambiguous), an update with only the new leads if it had
+an earlier version of the date, the digest otherwise. `--force` resends deliberately.
 """
 
 from __future__ import annotations
 
-from nightly_batch.core.clock import iso_utc, parse_iso
-from nightly_batch.delivery.fanout import fan_out
-from nightly_batch.errors import DigestError, TaskError
+from nightly_batch.core.clock import parse_iso
+from nightly_batch.delivery.fanout import FanOut, fan_out
+from nightly_batch.errors import ConfigError, DigestError, TaskError
 from nightly_batch.observability.events import get_logger
-from nightly_batch.rules.message import build_message
+from nightly_batch.rules.message import DigestMessage, build_message
 from nightly_batch.runtime.app import App
-from nightly_batch.storage.digests import DigestFile, list_digests, read_digest
-from nightly_batch.tasks.result import RunInfo, TaskResult
+from nightly_batch.storage.delivery_state import delivery_of, settle_hint
+from nightly_batch.storage.digests import DigestFile, find_digest, list_digests, read_digest
+from nightly_batch.tasks.result import Resend, RunInfo, TaskResult
 
 TASK = "send-digest"
 
 log = get_logger(__name__)
 
 
-def run_send_digest(app: App, _run: RunInfo) -> TaskResult:
+def run_send_digest(app: App, run: RunInfo) -> TaskResult:
     """Deliver the newest digest not older than `digestMaxAgeHours` to every channel that lacks it."""
     config = app.config
-    now = app.clock.now()
-    found = list_digests(config.digests)
-    if not found:
-        return TaskResult(f"nothing to send: no digest in {config.digests}")
-    newest: DigestFile = found[0]
+    chosen = _chosen_digest(app, run.resend)
+    if isinstance(chosen, str):
+        return TaskResult(chosen)
+    newest, digest = chosen
+    message = build_message(digest, newest.path.name, app.environment.get("APP_URL"))
+    if not message.leads and not config.send_empty_digest and run.resend is None:
+        log.warning("digest.empty", digest=newest.path.name, reason="sendEmptyDigest is false")
+        return TaskResult(f"not sent: {newest.path.name} holds no leads (sendEmptyDigest is false)")
+    channels = list(config.digest_notification_channel)
+    if run.resend is not None and run.resend.channel is not None:
+        channels = [run.resend.channel]
+    outcome = fan_out(
+        app,
+        message,
+        channels,
+        None if run.resend else config.digest_fallback_channel,
+        force=run.resend is not None,
+    )
+    _watch_deliveries(app)
+    return _result(app, message, outcome)
+
+
+def _chosen_digest(app: App, resend: Resend | None) -> tuple[DigestFile, dict[str, object]] | str:
+    """The digest to send and its content, or why there is none to send."""
+    config = app.config
+    if resend is not None and resend.day is not None:
+        found = find_digest(config.digests, resend.day)
+        if found is None:
+            raise ConfigError(
+                f"there is no digest of {resend.day.isoformat()} in {config.digests}."
+            )
+        return found, read_digest(found.path)
+    listed = list_digests(config.digests)
+    if not listed:
+        return f"nothing to send: no digest in {config.digests}"
+    newest = listed[0]
     digest = read_digest(newest.path)
     try:
-        generated = parse_iso(digest["generatedAt"])
+        generated = parse_iso(str(digest["generatedAt"]))
     except ValueError:
         raise DigestError(
             f"{newest.path}: generatedAt {digest['generatedAt']!r} is not an ISO-8601 time."
         ) from None
-    age_hours = (now - generated).total_seconds() / 3600
-    if age_hours > config.digest_max_age_hours:
-        return TaskResult(
+    age_hours = (app.clock.now() - generated).total_seconds() / 3600
+    if age_hours > config.digest_max_age_hours and resend is None:
+        return (
             f"nothing to send: the newest digest {newest.path.name} is {age_hours:.1f} h old, "
             f"older than digestMaxAgeHours ({config.digest_max_age_hours:g})"
         )
-    message = build_message(digest, newest.path.name, app.environment.get("APP_URL"))
-    if not message.leads and not config.send_empty_digest:
-        log.warning("digest.empty", digest=newest.path.name, reason="sendEmptyDigest is false")
-        return TaskResult(f"not sent: {newest.path.name} holds no leads (sendEmptyDigest is false)")
-    outcome = fan_out(
-        app, message, list(config.digest_notification_channel), config.digest_fallback_channel
-    )
+    return newest, digest
+
+
+def _result(app: App, message: DigestMessage, outcome: FanOut) -> TaskResult:
     details = {
-        "digest": newest.path.name,
+        "digest": message.digest_file,
         "batchId": message.batch_id,
         "sent": outcome.sent,
         "failed": outcome.failed,
         "alreadySent": outcome.skipped,
+        "ambiguous": outcome.ambiguous,
+        "nothingNew": outcome.nothing_new,
     }
     failures = "; ".join(f"{name}: {reason}" for name, reason in outcome.failed.items())
-    if outcome.failed and not outcome.sent and not outcome.skipped:
+    settled = outcome.sent or outcome.skipped or outcome.nothing_new or outcome.ambiguous
+    if outcome.failed and not settled:
         raise TaskError(f"every channel failed ({failures})")
-    if not outcome.sent:
-        text = f"{newest.path.name} was already delivered to {', '.join(outcome.skipped)}"
-        return TaskResult(text + (f"; failed on {failures}" if failures else ""), details)
-    text = f"digest notification sent ({len(message.leads)} leads) to {', '.join(outcome.sent)}"
-    if outcome.notes:
-        text += "; " + "; ".join(f"{name}: {note}" for name, note in outcome.notes.items())
-    if outcome.failed:
-        text += f"; failed on {failures}"
-    return TaskResult(
-        text, details, state_updates={"lastDigestNotificationAt": iso_utc(app.clock.now())}
-    )
+    parts = []
+    if outcome.sent:
+        parts.append(
+            f"digest notification sent ({len(message.leads)} leads) to {', '.join(outcome.sent)}"
+        )
+    if outcome.nothing_new:
+        parts.append(f"nothing new for {', '.join(outcome.nothing_new)}")
+    if outcome.skipped and not outcome.sent:
+        parts.append(f"{message.digest_file} was already delivered to {', '.join(outcome.skipped)}")
+    parts += [
+        f"{name}: ambiguous, {settle_hint(message.digest_date, name)}" for name in outcome.ambiguous
+    ]
+    parts += [f"{name}: {note}" for name, note in outcome.notes.items()]
+    if failures:
+        parts.append(f"failed on {failures}")
+    delivery = delivery_of(app.store, message.digest_date, message.batch_id)
+    updates = {}
+    if (outcome.sent or outcome.nothing_new) and delivery.delivered_at:
+        updates["lastDigestNotificationAt"] = delivery.delivered_at
+    return TaskResult("; ".join(parts), details, state_updates=updates)
+
+
+def _watch_deliveries(app: App) -> None:
+    from nightly_batch.alerts.checks import check_deliveries  # noqa: PLC0415
+
+    check_deliveries(app, app.clock.now())

@@ -1,0 +1,78 @@
+"""Deliveries still owed, retried by the heartbeat: transient failures with back-off, and
+attempts whose process died mid-send (`pending` for longer than PENDING_STALE)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from nightly_batch.core.clock import parse_iso
+from nightly_batch.core.names import DeliveryKind, DeliveryStatus, RecordStatus
+from nightly_batch.core.retrying import Backoff
+from nightly_batch.delivery.fanout import PENDING_STALE, deliver_planned, plan
+from nightly_batch.errors import DigestError
+from nightly_batch.observability.events import get_logger
+from nightly_batch.rules.message import build_message
+from nightly_batch.runtime.app import App
+from nightly_batch.storage.delivery_state import delivery_of
+from nightly_batch.storage.digests import read_digest
+from nightly_batch.storage.records import DeliveryRecord
+
+# A delivery owed after a transient failure is retried by a later heartbeat, no sooner than
+# this: 5 minutes after the first failure, doubling, at most an hour.
+REDELIVERY = Backoff(
+    base=timedelta(minutes=5).total_seconds(), cap=timedelta(hours=1).total_seconds()
+)
+
+log = get_logger(__name__)
+
+
+def _due(record: DeliveryRecord, now: datetime) -> bool:
+    updated = parse_iso(record.updated_at)
+    if record.status == RecordStatus.PENDING:
+        return now - updated >= PENDING_STALE
+    if record.failure not in (DeliveryStatus.TRANSIENT, DeliveryStatus.RATE_LIMITED):
+        # A wrong setting or payload needs a person: a changed config and a manual run.
+        return False
+    return now - updated >= timedelta(seconds=REDELIVERY.ceiling(record.attempts))
+
+
+def retry_owed(app: App) -> list[str]:
+    """Retry deliveries still owed; returns "<channel> <outcome>" for each attempt.
+
+    Only for digests younger than `digestMaxAgeHours` and channels still configured.
+    """
+    config = app.config
+    now = app.clock.now()
+    channels = [*config.digest_notification_channel]
+    if config.digest_fallback_channel:
+        channels.append(config.digest_fallback_channel)
+    oldest = (now - timedelta(hours=config.digest_max_age_hours + 24)).date().isoformat()
+    done = []
+    for record in app.store.unsent_deliveries(oldest):
+        if record.channel not in channels or not _due(record, now):
+            continue
+        try:
+            digest = read_digest(config.digests / record.digest_file)
+        except DigestError:
+            continue
+        age = now - parse_iso(str(digest["generatedAt"]))
+        if digest["batchId"] != record.batch_id or age > timedelta(
+            hours=config.digest_max_age_hours
+        ):
+            continue  # replaced by a re-run, or too old to be worth sending
+        message = build_message(digest, record.digest_file, app.environment.get("APP_URL"))
+        state = delivery_of(app.store, record.digest_date, record.batch_id, channels)
+        channel = state.channels[record.channel]
+        decided = plan(channel, app)
+        if not isinstance(decided, DeliveryKind):
+            continue
+        log.info(
+            "delivery.retrying",
+            channel=record.channel,
+            batch_id=record.batch_id,
+            attempts=record.attempts,
+            kind=str(decided),
+        )
+        status, _ = deliver_planned(app, channel, message, decided)
+        done.append(f"{record.channel} {status}")
+    return done

@@ -1,0 +1,62 @@
+"""What an update carries: the leads of the newest version a channel has not been shown.
+
+A channel has seen every lead of every version of the date that reached it; those versions
+are read back from the digest folder (a re-run keeps the replaced file under archive/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from nightly_batch.core.clock import parse_iso
+from nightly_batch.errors import DigestError
+from nightly_batch.observability.events import get_logger
+from nightly_batch.rules.message import DigestMessage, Lead
+from nightly_batch.runtime.app import App
+from nightly_batch.storage.digests import read_digest, version_path
+from nightly_batch.storage.records import DeliveryRecord
+
+log = get_logger(__name__)
+
+
+def new_leads(
+    app: App, message: DigestMessage, delivered: Iterable[DeliveryRecord]
+) -> tuple[Lead, ...]:
+    """The message's leads that no delivered version showed (all of them if a version is
+    gone from the folder: better a repeat than a lead never announced)."""
+    seen: set[str] = set()
+    for record in delivered:
+        shown = _lead_ids(app, record)
+        if shown is None:
+            return message.leads
+        seen.update(shown)
+    return tuple(lead for lead in message.leads if lead.id not in seen)
+
+
+def _lead_ids(app: App, record: DeliveryRecord) -> set[str] | None:
+    """The lead ids of the version `record` delivered; None if that version cannot be read."""
+    path = version_path(app.config.digests, record.digest_date, record.batch_id)
+    reason = f"version {record.batch_id} of {record.digest_date} is gone"
+    if path is not None:
+        try:
+            digest = read_digest(path)
+        except DigestError as error:
+            reason = str(error)
+        else:
+            queue = digest.get("redditQueue", [])
+            return {str(lead.get("id", "")) for lead in queue if isinstance(lead, dict)}
+    log.warning(
+        "delivery.update_unknown_seen",
+        channel=record.channel,
+        batch_id=record.batch_id,
+        reason=reason,
+    )
+    return None
+
+
+def since_text(app: App, delivered: Iterable[DeliveryRecord]) -> str:
+    """When the channel last got this date, as the operator's clock reads it ("06:00")."""
+    last = max((record.updated_at for record in delivered), default=None)
+    if last is None:
+        return "the last digest"
+    return f"{parse_iso(last).astimezone(app.config.zone):%H:%M}"
