@@ -39,6 +39,7 @@ class FanOut:
     skipped: list[str] = field(default_factory=list)  # it has this version already
     ambiguous: list[str] = field(default_factory=list)  # it may have it: the operator decides
     nothing_new: list[str] = field(default_factory=list)  # a re-run brought it no new lead
+    updates: dict[str, str] = field(default_factory=dict)  # sent an update: what it carried
     notes: dict[str, str] = field(default_factory=dict)  # delivered, with a remark
 
 
@@ -107,11 +108,12 @@ def deliver(
 
 def deliver_planned(
     app: App, channel: ChannelDelivery, message: DigestMessage, kind: DeliveryKind
-) -> tuple[str, str | None]:
+) -> tuple[str, str | None, str | None]:
     """The delivery `plan` chose: an update carries only the leads the channel has not seen,
-    and one with none is recorded as nothing new, with no message."""
+    and one with none is recorded as nothing new, with no message. Returns (outcome, redacted
+    error, what an update carried)."""
     if kind != DeliveryKind.UPDATE:
-        return deliver(app, channel.channel, message, kind=kind)
+        return (*deliver(app, channel.channel, message, kind=kind), None)
     fresh = new_leads(app, message, channel.delivered_before)
     since = since_text(app, channel.delivered_before)
     if not fresh:
@@ -128,10 +130,10 @@ def deliver_planned(
             now,
         )
         log.info("delivery.nothing_new", channel=channel.channel, batch_id=message.batch_id)
-        return str(RecordStatus.NOTHING_NEW), None
+        return str(RecordStatus.NOTHING_NEW), None, note
     update = update_message(message, fresh, since)
     note = f"{len(fresh)} new {'lead' if len(fresh) == 1 else 'leads'} since {since}"
-    return deliver(app, channel.channel, update, kind=kind, note=note)
+    return (*deliver(app, channel.channel, update, kind=kind, note=note), note)
 
 
 def fan_out(
@@ -176,8 +178,12 @@ def _one(
     _record(outcome, channel.channel, *deliver_planned(app, channel, message, decided))
 
 
-def _record(outcome: FanOut, name: str, status: str, error: str | None) -> None:
+def _record(
+    outcome: FanOut, name: str, status: str, error: str | None, update: str | None = None
+) -> None:
     if status == RecordStatus.SENT:
+        if update:
+            outcome.updates[name] = update
         outcome.sent.append(name)
         if error:
             outcome.notes[name] = error

@@ -73,6 +73,6 @@ def retry_owed(app: App) -> list[str]:
             attempts=record.attempts,
             kind=str(decided),
         )
-        status, _ = deliver_planned(app, channel, message, decided)
+        status, _, _ = deliver_planned(app, channel, message, decided)
         done.append(f"{record.channel} {status}")
     return done

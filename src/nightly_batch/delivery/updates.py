@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from nightly_batch.core.clock import parse_iso
+from nightly_batch.core.names import RecordStatus
 from nightly_batch.errors import DigestError
 from nightly_batch.observability.events import get_logger
 from nightly_batch.rules.message import DigestMessage, Lead
@@ -55,8 +56,12 @@ def _lead_ids(app: App, record: DeliveryRecord) -> set[str] | None:
 
 
 def since_text(app: App, delivered: Iterable[DeliveryRecord]) -> str:
-    """When the channel last got this date, as the operator's clock reads it ("06:00")."""
-    last = max((record.updated_at for record in delivered), default=None)
+    """When the channel last got a message of this date, as the operator's clock reads it
+    ("06:00"); a nothing-new record sent no message, so it does not count."""
+    last = max(
+        (record.updated_at for record in delivered if record.status == RecordStatus.SENT),
+        default=None,
+    )
     if last is None:
         return "the last digest"
     return f"{parse_iso(last).astimezone(app.config.zone):%H:%M}"

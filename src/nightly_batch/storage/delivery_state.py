@@ -48,7 +48,7 @@ class DateDelivery:
     digest_date: str
     batch_id: str | None  # the newest version
     channels: dict[str, ChannelDelivery]
-    delivered_at: str | None  # the last time any version of the date reached a channel
+    delivered_at: str | None  # the last message of the date that reached a channel
 
     @property
     def delivered(self) -> bool:
@@ -88,7 +88,8 @@ def date_delivery(
     mine = [record for record in records if record.digest_date == digest_date]
     names = list(dict.fromkeys([*channels, *(record.channel for record in mine)]))
     shown = {name: _channel(name, mine, batch_id) for name in names}
-    delivered = [record.updated_at for record in mine if record.status in DELIVERED]
+    # A nothing-new record sent no message: it settles the date but notifies nobody.
+    delivered = [record.updated_at for record in mine if record.status == RecordStatus.SENT]
     return DateDelivery(digest_date, batch_id, shown, max(delivered, default=None))
 
 

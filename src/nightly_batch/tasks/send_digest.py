@@ -92,10 +92,10 @@ def _result(app: App, message: DigestMessage, outcome: FanOut) -> TaskResult:
     if outcome.failed and not settled:
         raise TaskError(f"every channel failed ({failures})")
     parts = []
-    if outcome.sent:
-        parts.append(
-            f"digest notification sent ({len(message.leads)} leads) to {', '.join(outcome.sent)}"
-        )
+    full = [name for name in outcome.sent if name not in outcome.updates]
+    if full:
+        parts.append(f"digest notification sent ({len(message.leads)} leads) to {', '.join(full)}")
+    parts += [f"update sent to {name} ({note})" for name, note in outcome.updates.items()]
     if outcome.nothing_new:
         parts.append(f"nothing new for {', '.join(outcome.nothing_new)}")
     if outcome.skipped and not outcome.sent:
