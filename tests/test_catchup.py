@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -105,6 +106,13 @@ def test_missed_slots(
     assert [(m.slot.task, m.slot.key, m.cause) for m in missed] == expected
 
 
+def owed_at_one_after_a_restart(app: App, jobs: tuple[DailyJob, ...]) -> list[Any]:
+    """What catch-up owes at 01:00 to a daemon started a minute before."""
+    return missed_slots(
+        jobs, app.store, at(dated("2026-11-29T01:00:00Z")), 12, at(dated("2026-11-29T00:59:00Z"))
+    )
+
+
 def test_a_claimed_slot_is_not_owed_and_cannot_be_claimed_twice(project: Project) -> None:
     """The ledger: the first claim wins, later claims of the same slot are refused; a slot
     whose run is going (in a live process) is not owed."""
@@ -119,32 +127,14 @@ def test_a_claimed_slot_is_not_owed_and_cannot_be_claimed_twice(project: Project
     assert not app.store.claim_slot(
         "nightly-batch", NIGHT, dated("2026-11-29T01:00:01.000Z"), "schedule"
     )
-    assert (
-        missed_slots(
-            jobs,
-            app.store,
-            at(dated("2026-11-29T01:00:00Z")),
-            12,
-            at(dated("2026-11-29T00:59:00Z")),
-        )
-        == []
-    )
+    assert owed_at_one_after_a_restart(app, jobs) == []
 
 
 def test_a_fresh_install_does_not_replay_yesterday(project: Project) -> None:
     """Without any earlier run of a task, nothing is caught up (like a timer's first start)."""
     app, jobs = setup(project, history=False)
 
-    assert (
-        missed_slots(
-            jobs,
-            app.store,
-            at(dated("2026-11-29T01:00:00Z")),
-            12,
-            at(dated("2026-11-29T00:59:00Z")),
-        )
-        == []
-    )
+    assert owed_at_one_after_a_restart(app, jobs) == []
 
 
 def test_run_once_refuses_while_the_same_task_runs_elsewhere(project: Project) -> None:

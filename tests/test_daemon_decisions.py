@@ -16,6 +16,14 @@ from scheduler_driver import drive, driven_daemon, run_due
 Lead = Callable[..., dict[str, Any]]
 
 
+def assert_the_mornings_digest_was_sent(project: Project, app: Any) -> None:
+    """The 06:00 slot of the day after the epoch ran on schedule and sent that night's digest."""
+    assert runs_of(project, app, "send-digest")[-1] == (dated("2026-11-30T06:00"), "schedule", "ok")
+    assert [message.digest_date for message in project.channels["log"].sent] == [
+        dated("2026-11-29")
+    ]
+
+
 def runs_of(project: Project, app: Any, task: str) -> list[tuple[str | None, str, str]]:
     """(slot, trigger, result) of each run of `task`, oldest first."""
     return [
@@ -69,14 +77,7 @@ def test_a_suspend_across_both_slots_runs_each_once_when_the_host_wakes(
         "schedule",
         "ok",
     )
-    assert runs_of(project, app, "send-digest")[-1] == (
-        dated("2026-11-30T06:00"),
-        "schedule",
-        "ok",
-    )
-    assert [message.digest_date for message in project.channels["log"].sent] == [
-        dated("2026-11-29")
-    ]
+    assert_the_mornings_digest_was_sent(project, app)
     assert "catch-up" in [job for job, _ in later]
     assert len(runs_of(project, app, "nightly-batch")) == 1  # the catch-up ran nothing again
 
@@ -156,14 +157,7 @@ def test_after_a_suspend_send_digest_runs_after_the_nights_batch_whichever_fires
         night.func(*night.args)
 
     assert runs_of(project, app, "nightly-batch") == [(dated("2026-11-29T23:00"), "catch-up", "ok")]
-    assert runs_of(project, app, "send-digest")[-1] == (
-        dated("2026-11-30T06:00"),
-        "schedule",
-        "ok",
-    )
-    assert [message.digest_date for message in project.channels["log"].sent] == [
-        dated("2026-11-29")
-    ]
+    assert_the_mornings_digest_was_sent(project, app)
 
 
 def test_a_slot_whose_run_was_killed_is_run_again_at_the_next_start(

@@ -97,6 +97,7 @@ def test_help_loads_only_the_command_line(tmp_path: Path) -> None:
         "nightly_batch.core",
         "nightly_batch.core.channels",  # the channel registry, for test-notify's choices
         "nightly_batch.core.names",
+        "nightly_batch.core.registry",  # the registries' shared shape
         "nightly_batch.core.tasks",  # the task registry, for run-once's choices: data only
     ]
     assert heavy(modules) == []

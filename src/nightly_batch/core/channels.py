@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from nightly_batch.core.names import ChannelName
+from nightly_batch.core.registry import Registry
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,26 +32,17 @@ class ChannelSpec:
     hosts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-REGISTRY: dict[str, ChannelSpec] = {}
+REGISTRY: Registry[ChannelSpec] = Registry()
+register = REGISTRY.register
+unregister = REGISTRY.unregister
 
 
-def register(spec: ChannelSpec) -> ChannelSpec:
-    """Add `spec` to the registry (a test registers a channel of its own this way)."""
-    REGISTRY[spec.name] = spec
-    return spec
-
-
-def unregister(name: str) -> None:
-    REGISTRY.pop(name, None)
-
-
-def spec_of(name: str) -> ChannelSpec | None:
-    return REGISTRY.get(name)
+spec_of = REGISTRY.get
 
 
 def channel_names() -> tuple[str, ...]:
     """Every registered channel, in registry order: the names the config accepts."""
-    return tuple(str(name) for name in REGISTRY)
+    return REGISTRY.names()
 
 
 def channel_variables() -> tuple[str, ...]:

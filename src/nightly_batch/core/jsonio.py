@@ -8,9 +8,12 @@ queue two to three times faster on this project's benchmarks.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import msgspec
+
+from nightly_batch.errors import NightlyBatchError
 
 _decoder = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
@@ -24,6 +27,18 @@ class JsonSyntaxError(ValueError):
 def parse_json(data: bytes) -> Any:
     """Parse JSON bytes; raises JsonSyntaxError."""
     return parse_json_exact(data)[0]
+
+
+def read_json_file(path: Path, what: str, error: type[NightlyBatchError]) -> Any:
+    """The parsed file; a missing or unreadable one is `error` naming it and `what` it is
+    ("the config file"). A JsonSyntaxError passes through: each caller words its own."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise error(f"{path}: {what} does not exist.") from None
+    except OSError as failure:
+        raise error(f"{path}: {what} cannot be read ({failure.strerror}).") from None
+    return parse_json(data)
 
 
 def parse_json_exact(data: bytes) -> tuple[Any, bool]:

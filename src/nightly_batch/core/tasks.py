@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nightly_batch.core.names import TaskName
+from nightly_batch.core.registry import Registry
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,26 +28,17 @@ class TaskSpec:
     max_runtime_minutes: float = 60.0
 
 
-REGISTRY: dict[str, TaskSpec] = {}
+REGISTRY: Registry[TaskSpec] = Registry()
+register = REGISTRY.register
+unregister = REGISTRY.unregister
 
 
-def register(spec: TaskSpec) -> TaskSpec:
-    """Add `spec` to the registry (a test registers a task of its own this way)."""
-    REGISTRY[spec.name] = spec
-    return spec
-
-
-def unregister(name: str) -> None:
-    REGISTRY.pop(name, None)
-
-
-def spec_of(name: str) -> TaskSpec | None:
-    return REGISTRY.get(name)
+spec_of = REGISTRY.get
 
 
 def task_names() -> tuple[str, ...]:
     """Every registered task, in registry order: what status, the dashboard and metrics list."""
-    return tuple(REGISTRY)
+    return REGISTRY.names()
 
 
 def daily_tasks() -> list[TaskSpec]:

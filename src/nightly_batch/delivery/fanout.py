@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from nightly_batch.core.clock import iso_utc, parse_iso
+from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.names import DeliveryKind, DeliveryStatus, RecordStatus
 from nightly_batch.delivery.channel import Delivery
 from nightly_batch.delivery.updates import new_leads, since_text
@@ -43,7 +43,7 @@ class FanOut:
     notes: dict[str, str] = field(default_factory=dict)  # delivered, with a remark
 
 
-def plan(channel: ChannelDelivery, app: App, *, force: bool = False) -> DeliveryKind | str:
+def plan(channel: ChannelDelivery, *, force: bool = False) -> DeliveryKind | str:
     """What `channel` gets of the newest version: a kind of delivery, or why nothing."""
     if force:
         return DeliveryKind.RESEND
@@ -53,10 +53,9 @@ def plan(channel: ChannelDelivery, app: App, *, force: bool = False) -> Delivery
     if state == ChannelState.AMBIGUOUS:
         # The service may have posted it; Slack and Discord cannot tell us, so never guess.
         return "an earlier attempt may have been posted (ambiguous); confirm or resend it"
-    if state == ChannelState.PENDING and channel.record is not None:
-        since = app.clock.now() - parse_iso(channel.record.updated_at)
-        if since < PENDING_STALE:
-            return "another run is sending it now"
+    # A pending record here is a dead process's: send-digest runs hold the task's lock, and
+    # the heartbeat retries one only once it is PENDING_STALE old. Sending again is the one
+    # documented repeat.
     if state == ChannelState.UPDATE_OWED:
         return DeliveryKind.UPDATE
     return DeliveryKind.DIGEST
@@ -167,7 +166,7 @@ def fan_out(
 def _one(
     app: App, outcome: FanOut, channel: ChannelDelivery, message: DigestMessage, *, force: bool
 ) -> None:
-    decided = plan(channel, app, force=force)
+    decided = plan(channel, force=force)
     if not isinstance(decided, DeliveryKind):
         log.info(
             "delivery.skipped", channel=channel.channel, batch_id=message.batch_id, reason=decided

@@ -63,7 +63,7 @@ def retry_owed(app: App) -> list[str]:
         message = build_message(digest, record.digest_file, app.environment.get("APP_URL"))
         state = delivery_of(app.store, record.digest_date, record.batch_id, channels)
         channel = state.channels[record.channel]
-        decided = plan(channel, app)
+        decided = plan(channel)
         if not isinstance(decided, DeliveryKind):
             continue
         log.info(

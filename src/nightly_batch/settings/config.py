@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from nightly_batch.core.jsonio import JsonSyntaxError, parse_json
+from nightly_batch.core.jsonio import JsonSyntaxError, read_json_file
 from nightly_batch.errors import ConfigError
 from nightly_batch.settings.config_model import (
     DEFAULT_REPEATS,
@@ -46,11 +46,7 @@ def config_path_from(argument: str | None, environ: dict[str, str] | os._Environ
 def load_config(path: Path) -> tuple[Config, list[str]]:
     """Read and validate the config file; returns it with warnings about likely misspelt keys."""
     try:
-        raw = parse_json(path.read_bytes())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: the config file does not exist.") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: the config file cannot be read ({error.strerror}).") from None
+        raw = read_json_file(path, "the config file", ConfigError)
     except JsonSyntaxError as fault:
         raise ConfigError(f"{path}: the config file is {fault}.") from None
     if not isinstance(raw, dict):

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from nightly_batch.core.atomic import fsync_directory, keep_copy, write_atomic
-from nightly_batch.core.jsonio import JsonSyntaxError, parse_json
+from nightly_batch.core.jsonio import JsonSyntaxError, parse_json, read_json_file
 from nightly_batch.errors import DigestError, WriteError
 
 DIGEST_MODE = 0o640
@@ -126,11 +126,7 @@ def find_digest(directory: Path, day: date) -> DigestFile | None:
 def read_digest(path: Path) -> dict[str, Any]:
     """A digest's content; a missing or malformed file is a DigestError naming it."""
     try:
-        digest = parse_json(path.read_bytes())
-    except FileNotFoundError:
-        raise DigestError(f"{path}: the digest file does not exist.") from None
-    except OSError as error:
-        raise DigestError(f"{path}: the digest file cannot be read ({error.strerror}).") from None
+        digest = read_json_file(path, "the digest file", DigestError)
     except JsonSyntaxError as fault:
         raise DigestError(f"{path}: {fault}.") from None
     problem = _shape_problem(digest)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 
 from nightly_batch.core.names import DeliveryKind, RecordStatus
-from nightly_batch.errors import StoreError
 from nightly_batch.storage.records import AttemptOutcome, DeliveryRecord
 from nightly_batch.storage.sqlite_schema import COUNT_EVENT, SqliteConnection
 
@@ -85,19 +84,14 @@ class SqliteDeliveries(SqliteConnection):
     ) -> bool:
         """Settle an ambiguous record (the operator saw the message, or it was resent), only if
         it is still ambiguous: compare and set."""
-        with self._lock:
-            try:
-                with self._db:
-                    cursor = self._db.execute(
-                        "UPDATE deliveries SET status = ?, note = ?, updated_at = ? "
-                        "WHERE batch_id = ? AND channel = ? AND status = 'ambiguous'",
-                        (status, note, now, batch_id, channel),
-                    )
-                    return cursor.rowcount == 1
-            except sqlite3.Error as error:
-                raise StoreError(
-                    f"{self.path}: the runtime store cannot be written ({error})."
-                ) from None
+        return (
+            self._changed(
+                "UPDATE deliveries SET status = ?, note = ?, updated_at = ? "
+                "WHERE batch_id = ? AND channel = ? AND status = 'ambiguous'",
+                (status, note, now, batch_id, channel),
+            )
+            == 1
+        )
 
     def unsent_deliveries(self, since_date: str) -> list[DeliveryRecord]:
         """Pending and failed deliveries of digests dated `since_date` or later."""

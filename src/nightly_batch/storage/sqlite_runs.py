@@ -10,7 +10,7 @@ from nightly_batch.core.jsonio import parse_json, to_text
 from nightly_batch.core.names import RunResult
 from nightly_batch.errors import StoreError
 from nightly_batch.storage.records import RunRecord
-from nightly_batch.storage.sqlite_schema import COUNT_EVENT, SqliteConnection
+from nightly_batch.storage.sqlite_schema import SqliteConnection
 
 
 class SqliteRuns(SqliteConnection):
@@ -29,19 +29,13 @@ class SqliteRuns(SqliteConnection):
 
     def claim_slot(self, task: str, slot: str, at: str, trigger: str) -> bool:
         """Record that `slot` of `task` runs now; False if it was claimed before."""
-        with self._lock:
-            try:
-                with self._db:
-                    cursor = self._db.execute(
-                        "INSERT OR IGNORE INTO slots (task, slot, claimed_at, trigger) "
-                        "VALUES (?, ?, ?, ?)",
-                        (task, slot, at, trigger),
-                    )
-                    return cursor.rowcount == 1
-            except sqlite3.Error as error:
-                raise StoreError(
-                    f"{self.path}: the slot ledger cannot be written ({error})."
-                ) from None
+        return (
+            self._changed(
+                "INSERT OR IGNORE INTO slots (task, slot, claimed_at, trigger) VALUES (?, ?, ?, ?)",
+                (task, slot, at, trigger),
+            )
+            == 1
+        )
 
     def slot_claimed(self, task: str, slot: str) -> bool:
         return bool(self._read("SELECT 1 FROM slots WHERE task = ? AND slot = ?", (task, slot)))
@@ -62,19 +56,14 @@ class SqliteRuns(SqliteConnection):
     def reclaim_slot(self, task: str, slot: str, claimed_at: str, at: str, trigger: str) -> bool:
         """Take over a claim whose run was interrupted, only if it is still the claim made at
         `claimed_at` (compare and set: of two daemons, one reruns it)."""
-        with self._lock:
-            try:
-                with self._db:
-                    cursor = self._db.execute(
-                        "UPDATE slots SET claimed_at = ?, trigger = ? "
-                        "WHERE task = ? AND slot = ? AND claimed_at = ?",
-                        (at, trigger, task, slot, claimed_at),
-                    )
-                    return cursor.rowcount == 1
-            except sqlite3.Error as error:
-                raise StoreError(
-                    f"{self.path}: the runtime store cannot be written ({error})."
-                ) from None
+        return (
+            self._changed(
+                "UPDATE slots SET claimed_at = ?, trigger = ? "
+                "WHERE task = ? AND slot = ? AND claimed_at = ?",
+                (at, trigger, task, slot, claimed_at),
+            )
+            == 1
+        )
 
     def finish_run(
         self,
@@ -87,28 +76,33 @@ class SqliteRuns(SqliteConnection):
         error: str | None,
         details: dict[str, Any],
     ) -> None:
-        with self._lock:
-            try:
-                with self._db:
-                    self._db.execute(
-                        "UPDATE runs SET ended_at = ?, duration_s = ?, result = ?, message = ?, "
-                        "error = ?, details = ? WHERE id = ?",
-                        (ended_at, duration_s, result, message, error, to_text(details), run_id),
-                    )
-                    self._db.execute(
-                        "INSERT INTO run_days (day, task, result, runs, seconds) "
-                        "SELECT substr(started_at, 1, 10), task, ?, 1, ? FROM runs WHERE id = ? "
-                        "ON CONFLICT (day, task, result) DO UPDATE SET runs = runs + 1, "
-                        "seconds = seconds + excluded.seconds",
-                        (result, duration_s, run_id),
-                    )
-                    task = self._db.execute("SELECT task FROM runs WHERE id = ?", (run_id,))
-                    for (name,) in task.fetchall():
-                        self._db.execute(COUNT_EVENT, ("runs", f"{name}|{result}"))
-            except sqlite3.Error as failure:
-                raise StoreError(
-                    f"{self.path}: the runtime store cannot be written ({failure})."
-                ) from None
+        self._write_all(
+            (
+                (
+                    "UPDATE runs SET ended_at = ?, duration_s = ?, result = ?, message = ?, "
+                    "error = ?, details = ? WHERE id = ?"
+                ),
+                (ended_at, duration_s, result, message, error, to_text(details), run_id),
+            ),
+            (
+                (
+                    "INSERT INTO run_days (day, task, result, runs, seconds) "
+                    "SELECT substr(started_at, 1, 10), task, ?, 1, ? FROM runs WHERE id = ? "
+                    "ON CONFLICT (day, task, result) DO UPDATE SET runs = runs + 1, "
+                    "seconds = seconds + excluded.seconds"
+                ),
+                (result, duration_s, run_id),
+            ),
+            # The event counter, in the same transaction: a finished run counted once.
+            (
+                (
+                    "INSERT INTO counters (name, labels, value) "
+                    "SELECT 'runs', task || '|' || ?, 1 FROM runs WHERE id = ? "
+                    "ON CONFLICT (name, labels) DO UPDATE SET value = value + 1"
+                ),
+                (result, run_id),
+            ),
+        )
 
     def last_runs(self) -> dict[str, RunRecord]:
         # One indexed lookup per task: flat however many runs are kept.

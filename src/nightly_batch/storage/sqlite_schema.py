@@ -215,6 +215,18 @@ class SqliteConnection:
                     f"{self.path}: the runtime store cannot be written ({failure})."
                 ) from None
 
+    def _changed(self, sql: str, parameters: tuple[Any, ...]) -> int:
+        """Run one write and return how many rows it changed: compare and set in one statement
+        (0 when the row was no longer what the caller expected)."""
+        with self._lock:
+            try:
+                with self._db:
+                    return self._db.execute(sql, parameters).rowcount
+            except sqlite3.Error as failure:
+                raise StoreError(
+                    f"{self.path}: the runtime store cannot be written ({failure})."
+                ) from None
+
     def _write_all(self, *statements: tuple[str, tuple[Any, ...]]) -> None:
         """Several statements in one transaction: all of them or none."""
         with self._lock:
