@@ -12,18 +12,28 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+# (status, headers, body) a webhook answers with: Slack's own success.
+OK = (200, {}, b"ok")
+
 
 @contextlib.contextmanager
-def webhook_server() -> Iterator[tuple[int, list[tuple[str, bytes]]]]:
-    """Answers every POST with 200 "ok" and keeps (path, body); yields (port, received)."""
+def webhook_server(
+    answer: Any = None,
+) -> Iterator[tuple[int, list[tuple[str, bytes]]]]:
+    """Keeps each POST's (path, body) and answers it with `answer()` (status, headers, body),
+    200 "ok" by default; a test changes its answer between steps. Yields (port, received)."""
     received: list[tuple[str, bytes]] = []
 
     class Webhook(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             received.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
+            status, headers, body = answer() if answer is not None else OK
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(b"ok")
+            self.wfile.write(body)
 
         def log_message(self, *_: object) -> None:
             """Quiet."""
