@@ -6,19 +6,20 @@ import contextlib
 import errno
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
 # (status, headers, body) a webhook answers with: Slack's own success.
-OK = (200, {}, b"ok")
+Answer = tuple[int, dict[str, str], bytes]
+OK: Answer = (200, {}, b"ok")
 
 
 @contextlib.contextmanager
 def webhook_server(
-    answer: Any = None,
+    answer: Callable[[], Answer] | None = None,
 ) -> Iterator[tuple[int, list[tuple[str, bytes]]]]:
     """Keeps each POST's (path, body) and answers it with `answer()` (status, headers, body),
     200 "ok" by default; a test changes its answer between steps. Yields (port, received)."""

@@ -20,11 +20,11 @@ from nightly_batch.runtime.app import App
 from nightly_batch.storage.status import gather_status
 from nightly_batch.tasks.runner import run_task
 from nightly_batch.web.metrics import StoreCollector
-from servers import OK, webhook_server
+from servers import OK, Answer, webhook_server
 
 Lead = Callable[..., dict[str, Any]]
-TOO_MANY = (429, {"Retry-After": "9999"}, b"rate_limited")  # a wait over a minute: a heartbeat's
-DOWN = (503, {}, b"service unavailable")
+TOO_MANY: Answer = (429, {"Retry-After": "9999"}, b"rate_limited")  # over a minute: a heartbeat's
+DOWN: Answer = (503, {}, b"service unavailable")
 
 
 @dataclass(frozen=True)
@@ -118,9 +118,9 @@ def test_an_operators_week_tells_one_story(
     week = Week(project, port, received)
     d0, d1, d2 = (dated(f"2026-11-{day}T{{}}:00.000Z") for day in ("28", "29", "30"))
 
-    def add_leads(*new: dict[str, Any]) -> None:
+    def add_leads(*new: dict[str, Any]) -> bytes:
         state = project.read_state()
-        project.write_state({**state, "redditQueue": [*state["redditQueue"], *new]})
+        return project.write_state({**state, "redditQueue": [*state["redditQueue"], *new]})
 
     steps: list[tuple[str, Callable[[], object], Story]] = [
         (
