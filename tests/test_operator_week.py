@@ -1,6 +1,8 @@
 """An operator's week, on the test clock through the real runner, store and channels, with a
-local HTTP server as Slack: after every step, status, the alerts, /metrics and the state file
-must tell the same story. The table below is the specification: one row per step."""
+local HTTP server as Slack and a local SMTP server for the alerts: after every step, status,
+the alerts, /metrics and the state file must tell the same story. The table below is the
+specification: one row per step; then a real hang (ambiguous, confirmed) and two days of
+Slack down."""
 
 from __future__ import annotations
 
@@ -141,6 +143,7 @@ def hang() -> Answer:
     return OK
 
 
+@pytest.mark.slow  # the hang waits out the client's read timeout
 def test_an_operators_week_tells_one_story(
     project: Project,
     lead: Lead,
