@@ -473,3 +473,29 @@ def test_a_batch_with_too_many_invalid_leads_warns_with_the_count(
             "invalidLeadAlertRatio (0.2); the first: b0: score 'high' is not a finite number"
         ),
     ]
+
+
+def test_a_heartbeats_delivery_counts_as_the_mornings_success(project: Project, lead: Lead) -> None:
+    """Yesterday's send succeeded; today's 06:00 got a 429 and a heartbeat delivered at 07:00.
+    no_recent_success (send-digest) fired at 08:00 all the same (only send-digest runs were
+    counted) and stayed until the next morning."""
+    from nightly_batch.alerts.checks import check_health  # noqa: PLC0415
+
+    alerting = Alerting(project)
+    app = alerting.app
+    project.write_state({"redditQueue": [lead("a", 0.9)]})
+    run_task(app, "nightly-batch", "schedule")
+    project.clock.advance(hours(7))
+    assert run_task(app, "send-digest", "schedule").ok  # d1 06:00
+    project.clock.advance(hours(17))
+    run_task(app, "nightly-batch", "schedule")  # d1 23:00
+    project.clock.advance(hours(7))
+    project.channels["log"] = RecordingChannel("log", status="rate-limited", error="HTTP 429")
+    assert not run_task(app, "send-digest", "schedule").ok  # d2 06:00
+    project.channels["log"] = RecordingChannel("log")
+    project.clock.advance(hours(1))
+    run_task(app, "heartbeat", "schedule")  # d2 07:00: delivered
+    project.clock.advance(hours(1.5))
+    check_health(app, app.clock.now())
+
+    assert not [n for n in alerting.alert_lines() if "no_recent_success (send-digest)" in n]

@@ -16,6 +16,7 @@ from nightly_batch.cli.main import main
 from nightly_batch.core.jsonio import parse_json
 from nightly_batch.runtime.app import App
 from nightly_batch.storage.status import gather_status
+from nightly_batch.tasks.result import Resend, RunInfo
 from nightly_batch.tasks.runner import run_task
 from test_alerts import Alerting
 
@@ -106,9 +107,10 @@ def test_ambiguous_stays_ambiguous_until_the_operator_confirms(
     project.channels["log"] = RecordingChannel("log")
     second = run_task(app, "send-digest", "manual")
 
+    where = f"--channel log --config {project.config_path}"  # runs as printed
     hint = (
-        f"it may have arrived: `nightly-batch deliveries confirm {DAY} --channel log` if it "
-        f"did, `nightly-batch deliveries resend {DAY} --channel log` if not"
+        f"it may have arrived: `nightly-batch deliveries confirm {DAY} {where}` if it did, "
+        f"`nightly-batch deliveries resend {DAY} {where}` if not"
     )
     assert first.message == second.message == f"log: ambiguous, {hint}"
     assert project.channels["log"].sent == []  # never resent by itself
@@ -124,6 +126,8 @@ def test_ambiguous_stays_ambiguous_until_the_operator_confirms(
     assert f"{DAY} on log: sent (confirmed by the operator at " in capsys.readouterr().out
     run_task(app, "heartbeat", "schedule")
 
+    # The send's own time, not the confirm's, in the record and the state file alike.
+    assert story(project, app)["lastDigestNotificationAt"] == dated("2026-11-29T06:00:00.000Z")
     assert story(project, app)["delivery"] == "delivered"
     assert story(project, app)["alerts"] == []
     assert [line.split(":")[0] for line in alerting.alert_lines()] == [
@@ -223,3 +227,77 @@ def test_status_json_tells_the_delivery_story(project: Project, lead: Lead) -> N
         dated("2026-11-29T06:00:00.000Z"),
     )
     assert [(d["channel"], d["status"]) for d in digest["deliveries"]] == [("log", "sent")]
+
+
+def test_an_older_dates_ambiguous_delivery_stays_alerted_after_the_next_digest(
+    project: Project, lead: Lead
+) -> None:
+    """The next night's digest made the older date's ambiguity vanish from the alert (it
+    resolved) while its record stayed ambiguous; now it fires until settled."""
+    alerting = Alerting(project)
+    app = alerting.app
+    project.write_state({"redditQueue": [lead("a", 0.9)]})
+    run_task(app, "nightly-batch", "schedule")
+    project.clock.advance(hours(7))
+    project.channels["log"] = RecordingChannel("log", status="ambiguous", error="read timeout")
+    run_task(app, "send-digest", "schedule")
+    project.channels["log"] = RecordingChannel("log")
+    project.clock.advance(hours(17))
+    run_task(app, "nightly-batch", "schedule")  # the next date's digest
+    project.clock.advance(hours(1))
+    run_task(app, "heartbeat", "schedule")
+
+    assert "delivery_ambiguous (send-digest)" in story(project, app)["alerts"]
+    assert not [line for line in alerting.alert_lines() if line.startswith("[RESOLVED]")]
+
+
+def test_a_dead_update_is_sent_again_as_the_update_not_the_whole_digest(
+    project: Project, lead: Lead
+) -> None:
+    """A process died mid-update (the newest record pending): the next send repeated every
+    lead the channel had already seen; it sends only the new ones again."""
+    project.clock.set(EPOCH - hours(2))  # 21:00: the re-run below stays on the same date
+    app = project.app()
+    project.write_state({"redditQueue": [lead("a", 0.9)]})
+    run_task(app, "nightly-batch", "manual")
+    run_task(app, "send-digest", "manual")
+    queue = project.read_state()["redditQueue"] + [lead("b", 0.95)]
+    project.write_state({**project.read_state(), "redditQueue": queue})
+    project.clock.advance(timedelta(minutes=10))  # the same business date
+    run_task(app, "nightly-batch", "manual")
+    newest = parse_json((project.digests / f"digest-{DAY}.json").read_bytes())["batchId"]
+    app.store.begin_delivery(newest, "log", DAY, f"digest-{DAY}.json", "2026-01-01", "update")
+
+    run_task(app, "send-digest", "manual")
+
+    assert [lead.id for lead in project.channels["log"].sent[-1].leads] == ["b"]
+
+
+def test_a_failed_resend_leaves_the_earlier_delivery_standing(project: Project, lead: Lead) -> None:
+    project.write_state({"redditQueue": [lead("a", 0.9)]})
+    app = project.app()
+    run_task(app, "nightly-batch", "manual")
+    run_task(app, "send-digest", "manual")
+    project.channels["log"] = RecordingChannel("log", status="transient", error="503")
+
+    forced = run_task(app, "send-digest", "force", info=RunInfo("force", resend=Resend()))
+
+    assert (forced.ok, forced.message) == (False, "every channel failed (log: transient: 503)")
+    assert story(project, app)["delivery"] == "delivered"
+    [record] = app.store.deliveries_on(DAY)
+    assert (record.status, record.note) == ("sent", "a resend failed (transient)")
+
+
+def test_resend_is_for_an_ambiguous_delivery_only(
+    project: Project, lead: Lead, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.write_state({"redditQueue": [lead("a", 0.9)]})
+    assert main(project.main_args("run-once", "nightly-batch")) == 0
+    assert main(project.main_args("run-once", "send-digest")) == 0
+    capsys.readouterr()
+
+    assert main(project.main_args("deliveries", "resend", DAY, "--channel", "log")) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"nightly-batch: the delivery of {DAY} to log is sent, not ambiguous: to send it "
+        f"anyway, `nightly-batch run-once send-digest --force --date {DAY} --channel log`."
+    )

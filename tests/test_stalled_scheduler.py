@@ -90,3 +90,26 @@ def test_a_stalled_scheduler_raises_one_critical_alert_and_stops_the_watchdog_pi
     assert slack.notices == [
         "[CRITICAL] heartbeat_stale (heartbeat): no heartbeat processed for 20 min; the scheduler may be stalled"
     ]
+
+
+def test_a_stalled_scheduler_behind_a_stepped_back_clock_is_still_noticed(
+    project: Project,
+) -> None:
+    """The clock stepped back an hour, then the scheduler stalled: the last stamp lies in the
+    future for an hour, and the watchdog took that for fresh. A future stamp that does not
+    change for heartbeatStaleMinutes (15) is stale."""
+    from nightly_batch.alerts.watchdog import Watchdog  # noqa: PLC0415
+    from nightly_batch.tasks.runner import run_task  # noqa: PLC0415
+
+    app = project.app()
+    run_task(app, "heartbeat", "schedule")
+    project.clock.current -= timedelta(hours=1)  # stepped back; no heartbeat runs again
+    watchdog = Watchdog(app, app.clock.now())
+
+    first = watchdog.check()
+    project.clock.advance(timedelta(minutes=10))
+    still = watchdog.check()
+    project.clock.advance(timedelta(minutes=6))
+    stalled = watchdog.check()
+
+    assert (first, still, stalled) == (True, True, False)

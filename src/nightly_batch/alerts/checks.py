@@ -9,7 +9,7 @@ low disk space, a jump of the wall clock.
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from nightly_batch.core.clock import parse_iso
@@ -18,8 +18,13 @@ from nightly_batch.core.tasks import task_names
 from nightly_batch.errors import DigestError
 from nightly_batch.rules.jobs import daily_jobs
 from nightly_batch.runtime.app import App
-from nightly_batch.storage.delivery_state import delivery_of, settle_hint
-from nightly_batch.storage.digests import digest_path, list_digests, read_digest_head
+from nightly_batch.storage.delivery_state import delivery_of, last_success, settle_hint
+from nightly_batch.storage.digests import (
+    digest_path,
+    find_digest,
+    list_digests,
+    read_digest_head,
+)
 from nightly_batch.storage.installation import installed_at
 
 # After an expected fire, how long its run may take to succeed before it counts as missed:
@@ -46,7 +51,7 @@ def _success_windows(app: App, now: datetime) -> None:
     critical: limits that follow each job's own schedule, daily or weekly."""
     assert app.alerts is not None  # noqa: S101
     for job in daily_jobs(app.config):
-        reference = app.store.last_success(job.task) or app.store.first_run(job.task)
+        reference = last_success(app.store, job.task) or app.store.first_run(job.task)
         if reference is None:
             continue  # never ran here: nothing is overdue yet
         since = parse_iso(reference)
@@ -88,32 +93,50 @@ def _digest_missing(app: App, now: datetime) -> None:
 
 
 def check_deliveries(app: App, now: datetime) -> None:
-    """digest_undelivered and delivery_ambiguous, read from the date's one delivery state."""
+    """digest_undelivered and delivery_ambiguous, read from the dates' one delivery state."""
     if app.alerts is None:
         return
     found = list_digests(app.config.digests)
     try:
         digest = read_digest_head(found[0].path) if found else None
     except DigestError:
-        return
+        digest = None
     if digest is None:
         app.alerts.resolve("digest_undelivered", "send-digest")
+    else:
+        day = str(digest.get("digestDate") or found[0].day.isoformat())
+        delivery = delivery_of(app.store, day, str(digest["batchId"]), _channels(app))
+        _undelivered(app, now, found[0].path.name, digest, delivered=delivery.delivered)
+    _ambiguous(app, now)
+
+
+def _ambiguous(app: App, now: datetime) -> None:
+    """Every delivery still ambiguous within digestMaxAgeHours (and a day), of any date: a
+    newer digest does not settle an older one."""
+    assert app.alerts is not None  # noqa: S101
+    config = app.config
+    since = (now - timedelta(hours=config.digest_max_age_hours + 24)).date().isoformat()
+    unsettled = []
+    for day in app.store.ambiguous_dates(since):
+        current = find_digest(config.digests, date.fromisoformat(day))
+        try:
+            batch_id = str(read_digest_head(current.path)["batchId"]) if current else None
+        except DigestError:
+            batch_id = None
+        delivery = delivery_of(app.store, day, batch_id, _channels(app))
+        unsettled += [(day, name) for name in delivery.ambiguous]
+    if not unsettled:
         app.alerts.resolve("delivery_ambiguous", "send-digest")
         return
-    date = str(digest.get("digestDate") or found[0].day.isoformat())
-    delivery = delivery_of(app.store, date, str(digest["batchId"]), _channels(app))
-    _undelivered(app, now, found[0].path.name, digest, delivered=delivery.delivered)
-    if delivery.ambiguous:
-        hints = "; ".join(settle_hint(date, name) for name in delivery.ambiguous)
-        app.alerts.fire(
-            "delivery_ambiguous",
-            "send-digest",
-            "warning",
-            f"the digest of {date} may or may not have reached "
-            f"{', '.join(delivery.ambiguous)} (the request went out, no answer came); {hints}",
-        )
-    else:
-        app.alerts.resolve("delivery_ambiguous", "send-digest")
+    where = ", ".join(f"{name} ({day})" for day, name in unsettled)
+    hints = "; ".join(settle_hint(day, name, config.config_path) for day, name in unsettled)
+    app.alerts.fire(
+        "delivery_ambiguous",
+        "send-digest",
+        "warning",
+        f"a digest may or may not have reached {where} (the request went out, no answer "
+        f"came); {hints}",
+    )
 
 
 def _channels(app: App) -> list[str]:

@@ -25,6 +25,9 @@ class Watchdog:
         self.app = app
         self.started = started
         self._thread: threading.Thread | None = None
+        # The last stamp seen and when (monotonic): a stamp in the future that never changes
+        # is a stalled scheduler behind a stepped-back clock.
+        self._seen: tuple[str | None, float] = (None, app.clock.monotonic())
 
     def check(self) -> bool:
         """One look; True if the heartbeat is fresh."""
@@ -32,10 +35,16 @@ class Watchdog:
         now = app.clock.now()
         beat = app.store.last_heartbeat()
         since = parse_iso(beat) if beat else self.started
-        age = heartbeat_age(since, now, timedelta(minutes=app.config.heartbeat_stale_minutes))
-        # A stamp in the future is the clock's doing: the clock guard reruns the heartbeat,
-        # whose new stamp settles it; until then it is not evidence of a stalled scheduler.
-        fresh = age.state in (BeatState.FRESH, BeatState.FUTURE)
+        limit = timedelta(minutes=app.config.heartbeat_stale_minutes)
+        age = heartbeat_age(since, now, limit)
+        if beat != self._seen[0]:
+            self._seen = (beat, app.clock.monotonic())
+        unchanged = app.clock.monotonic() - self._seen[1]
+        # A stamp in the future is the clock's doing, and the clock guard reruns the heartbeat
+        # at once; it is stale only once no new stamp came for as long as the limit allows.
+        fresh = age.state == BeatState.FRESH or (
+            age.state == BeatState.FUTURE and unchanged <= limit.total_seconds()
+        )
         if app.alerts is not None:
             if fresh:
                 app.alerts.resolve("heartbeat_stale", "heartbeat")
@@ -44,7 +53,7 @@ class Watchdog:
                     "heartbeat_stale",
                     "heartbeat",
                     "critical",
-                    f"no heartbeat processed for {age.seconds / 60:.0f} min; "
+                    f"no heartbeat processed for {max(age.seconds, unchanged) / 60:.0f} min; "
                     "the scheduler may be stalled",
                 )
             check_hung_runs(app, now)

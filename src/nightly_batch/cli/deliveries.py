@@ -13,6 +13,7 @@ from nightly_batch.settings.config import Config
 from nightly_batch.storage.delivery_state import ChannelState, delivery_of
 from nightly_batch.storage.digests import find_digest, read_digest_head
 from nightly_batch.storage.opening import open_existing_store
+from nightly_batch.storage.state import SharedStateStore
 from nightly_batch.tasks.result import Resend, RunInfo
 
 
@@ -56,14 +57,48 @@ def confirm(config: Config, now: datetime, day_text: str, channel: str) -> int:
             )
         note = f"confirmed by the operator at {iso_utc(now)}"
         record = state.record
-        if not store.resolve_ambiguous(
-            record.batch_id, channel, RecordStatus.SENT, note, iso_utc(now)
-        ):
+        if not store.resolve_ambiguous(record.batch_id, channel, RecordStatus.SENT, note):
             raise ConfigError(
                 f"the delivery of {day.isoformat()} to {channel} changed meanwhile; "
                 "run `nightly-batch status` and try again."
             )
     finally:
         store.close()
+    _note_delivery(config, record.updated_at)
     print(f"{day.isoformat()} on {channel}: sent ({note})")
     return 0
+
+
+def require_ambiguous(config: Config, day: date, channel: str) -> None:
+    """`deliveries resend` is for a delivery that may not have arrived; anything else is a
+    deliberate resend, `run-once send-digest --force`."""
+    found = find_digest(config.digests, day)
+    if found is None:
+        raise DigestError(f"no digest for {day.isoformat()} in {config.digests}.")
+    batch_id = str(read_digest_head(found.path)["batchId"])
+    store = open_existing_store(config)
+    try:
+        state = (
+            delivery_of(store, day.isoformat(), batch_id, [channel]).channels[channel].state
+            if store
+            else ChannelState.NOT_SENT
+        )
+    finally:
+        if store is not None:
+            store.close()
+    if state != ChannelState.AMBIGUOUS:
+        raise ConfigError(
+            f"the delivery of {day.isoformat()} to {channel} is {state}, not ambiguous: to send "
+            f"it anyway, `nightly-batch run-once send-digest --force --date {day.isoformat()} "
+            f"--channel {channel}`."
+        )
+
+
+def _note_delivery(config: Config, sent_at: str) -> None:
+    """The state's lastDigestNotificationAt follows a confirmed delivery, as it follows a send."""
+    state_store = SharedStateStore(config.state_file)
+    with state_store.transaction() as transaction:
+        state = transaction.read()
+        if str(state.get("lastDigestNotificationAt") or "") < sent_at:
+            state["lastDigestNotificationAt"] = sent_at
+            transaction.write(state)

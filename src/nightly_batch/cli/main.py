@@ -121,11 +121,12 @@ def _serve_or_run(app: Any, command: str, arguments: argparse.Namespace) -> int:
     if command == "test-notify":
         return _test_notify(app, arguments.channel)
     if command in ("run-once", "deliveries"):
-        from nightly_batch.cli.deliveries import parse_date, run_info  # noqa: PLC0415
+        from nightly_batch.cli.deliveries import parse_date, require_ambiguous, run_info  # noqa: PLC0415
         from nightly_batch.tasks.result import Resend, RunInfo  # noqa: PLC0415
 
         if command == "deliveries":  # resend: a forced send-digest of that date and channel
             day = parse_date(arguments.date)
+            require_ambiguous(app.config, day, arguments.channel)
             return _run_once(
                 app, "send-digest", RunInfo("force", resend=Resend(arguments.channel, day))
             )

@@ -44,21 +44,25 @@ class FanOut:
 
 
 def plan(channel: ChannelDelivery, *, force: bool = False) -> DeliveryKind | str:
-    """What `channel` gets of the newest version: a kind of delivery, or why nothing."""
-    if force:
-        return DeliveryKind.RESEND
+    """What `channel` gets of the newest version: a kind of delivery, or why nothing. A channel
+    that had an earlier version only ever gets the leads it has not seen: after a dead
+    update's pending record and on a resend of an update too."""
     state = channel.state
+    an_update = bool(channel.delivered_before) and state not in (
+        ChannelState.SENT,
+        ChannelState.NOTHING_NEW,
+    )
+    if force:
+        return DeliveryKind.UPDATE if an_update else DeliveryKind.RESEND
     if state in (ChannelState.SENT, ChannelState.NOTHING_NEW):
         return "already sent"
     if state == ChannelState.AMBIGUOUS:
         # The service may have posted it; Slack and Discord cannot tell us, so never guess.
         return "an earlier attempt may have been posted (ambiguous); confirm or resend it"
     # A pending record here is a dead process's: send-digest runs hold the task's lock, and
-    # the heartbeat retries one only once it is PENDING_STALE old. Sending again is the one
-    # documented repeat.
-    if state == ChannelState.UPDATE_OWED:
-        return DeliveryKind.UPDATE
-    return DeliveryKind.DIGEST
+    # the heartbeat retries only while holding it too, once a record is PENDING_STALE old.
+    # Sending again is the one documented repeat.
+    return DeliveryKind.UPDATE if an_update else DeliveryKind.DIGEST
 
 
 def deliver(
@@ -77,6 +81,7 @@ def deliver(
     """
     store = app.store
     now = iso_utc(app.clock.now())
+    before = store.delivery(message.batch_id, channel_name)
     record = store.begin_delivery(
         message.batch_id, channel_name, message.digest_date, message.digest_file, now, kind
     )
@@ -91,6 +96,16 @@ def deliver(
         outcome = AttemptOutcome(RecordStatus.AMBIGUOUS, None, error, DeliveryStatus.AMBIGUOUS)
     else:
         outcome = AttemptOutcome(RecordStatus.FAILED, None, error, result.status)
+    if before is not None and before.status == RecordStatus.SENT and not result.delivered:
+        # A resend that failed takes nothing away: the channel still has the earlier send.
+        outcome = AttemptOutcome(
+            RecordStatus.SENT,
+            before.provider_id,
+            error,
+            outcome.failure,
+            note=f"a resend failed ({outcome.failure})",
+            attempt=str(RecordStatus.FAILED),
+        )
     store.finish_delivery(message.batch_id, channel_name, outcome, iso_utc(app.clock.now()))
     log.info(
         "delivery.finished",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from nightly_batch.core.clock import parse_iso
+from nightly_batch.core.locks import FileLock
 from nightly_batch.core.names import DeliveryKind, DeliveryStatus, RecordStatus
 from nightly_batch.core.retrying import Backoff
 from nightly_batch.delivery.fanout import PENDING_STALE, deliver_planned, plan
@@ -41,6 +42,19 @@ def retry_owed(app: App) -> list[str]:
 
     Only for digests younger than `digestMaxAgeHours` and channels still configured.
     """
+    # A send-digest run (a manual one, a catch-up) may be sending the same records now: the
+    # heartbeat then leaves them to it rather than post a second copy.
+    lock = FileLock(app.config.logs_dir / "send-digest.lock")
+    if not lock.acquire(0):
+        log.info("delivery.retry_deferred", reason="send-digest is running")
+        return []
+    try:
+        return _retry(app)
+    finally:
+        lock.release()
+
+
+def _retry(app: App) -> list[str]:
     config = app.config
     now = app.clock.now()
     channels = [*config.digest_notification_channel]

@@ -107,8 +107,10 @@ def _channel(name: str, records: list[DeliveryRecord], batch_id: str | None) -> 
     before = tuple(record for record in earlier if record.status in DELIVERED)
     if newest is not None and newest.status != RecordStatus.FAILED:
         return ChannelDelivery(name, ChannelState(str(newest.status)), newest, before)
-    unsettled = next((r for r in earlier if r.status == RecordStatus.AMBIGUOUS), None)
-    if unsettled is not None and not before:
+    # An earlier version that may have arrived is settled first: until then nobody can say
+    # which leads the channel has seen.
+    unsettled = next((r for r in reversed(earlier) if r.status == RecordStatus.AMBIGUOUS), None)
+    if unsettled is not None:
         return ChannelDelivery(name, ChannelState.AMBIGUOUS, unsettled, before)
     if before:
         return ChannelDelivery(name, ChannelState.UPDATE_OWED, newest or before[-1], before)
@@ -117,10 +119,21 @@ def _channel(name: str, records: list[DeliveryRecord], batch_id: str | None) -> 
     return ChannelDelivery(name, ChannelState.NOT_SENT, None, before)
 
 
-def settle_hint(digest_date: str, channel: str) -> str:
-    """The two commands that settle an ambiguous delivery, as every reader words them."""
+def settle_hint(digest_date: str, channel: str, config_path: object) -> str:
+    """The two commands that settle an ambiguous delivery, as every reader words them, with
+    the config they need to run as printed."""
+    where = f"--channel {channel} --config {config_path}"
     return (
-        f"it may have arrived: `nightly-batch deliveries confirm {digest_date} --channel "
-        f"{channel}` if it did, `nightly-batch deliveries resend {digest_date} --channel "
-        f"{channel}` if not"
+        f"it may have arrived: `nightly-batch deliveries confirm {digest_date} {where}` if it "
+        f"did, `nightly-batch deliveries resend {digest_date} {where}` if not"
     )
+
+
+def last_success(store: RuntimeStore, task: str) -> str | None:
+    """When `task` last succeeded; for send-digest also when a heartbeat delivered an owed
+    digest, which is the same success (the alerts and the metrics read this)."""
+    ran = store.last_success(task)
+    if task != "send-digest":
+        return ran
+    delivered = store.last_delivered_at()
+    return max((moment for moment in (ran, delivered) if moment), default=None)

@@ -57,6 +57,9 @@ class AttemptOutcome:
     error: str | None = None
     failure: str | None = None  # the DeliveryStatus of a failed or ambiguous attempt
     note: str | None = None
+    # What the attempt itself came to, for the counters, when the record keeps another status
+    # (a failed resend leaves the earlier send standing).
+    attempt: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

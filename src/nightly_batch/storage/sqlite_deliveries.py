@@ -76,22 +76,34 @@ class SqliteDeliveries(SqliteConnection):
                 ),
             ),
             # One outcome of one attempt, counted once: the metric's `result`.
-            (COUNT_EVENT, ("deliveries", f"{channel}|{outcome.status}")),
+            (COUNT_EVENT, ("deliveries", f"{channel}|{outcome.attempt or outcome.status}")),
         )
 
-    def resolve_ambiguous(
-        self, batch_id: str, channel: str, status: str, note: str, now: str
-    ) -> bool:
-        """Settle an ambiguous record (the operator saw the message, or it was resent), only if
-        it is still ambiguous: compare and set."""
+    def resolve_ambiguous(self, batch_id: str, channel: str, status: str, note: str) -> bool:
+        """Settle an ambiguous record (the operator saw the message arrive), only if it is
+        still ambiguous: compare and set. Its time stays the attempt's: when it was sent."""
         return (
             self._changed(
-                "UPDATE deliveries SET status = ?, note = ?, updated_at = ? "
+                "UPDATE deliveries SET status = ?, note = ? "
                 "WHERE batch_id = ? AND channel = ? AND status = 'ambiguous'",
-                (status, note, now, batch_id, channel),
+                (status, note, batch_id, channel),
             )
             == 1
         )
+
+    def ambiguous_dates(self, since_date: str) -> list[str]:
+        """The dates since `since_date` with an ambiguous record, settled or not by a later one."""
+        rows = self._read(
+            "SELECT DISTINCT digest_date FROM deliveries WHERE status = 'ambiguous' "
+            "AND digest_date >= ? ORDER BY digest_date",
+            (since_date,),
+        )
+        return [str(row["digest_date"]) for row in rows]
+
+    def last_delivered_at(self) -> str | None:
+        """When a message last reached a channel, whichever run sent it."""
+        rows = self._read("SELECT MAX(updated_at) AS at FROM deliveries WHERE status = 'sent'")
+        return rows[0]["at"] if rows else None
 
     def unsent_deliveries(self, since_date: str) -> list[DeliveryRecord]:
         """Pending and failed deliveries of digests dated `since_date` or later."""

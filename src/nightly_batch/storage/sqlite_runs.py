@@ -37,9 +37,6 @@ class SqliteRuns(SqliteConnection):
             == 1
         )
 
-    def slot_claimed(self, task: str, slot: str) -> bool:
-        return bool(self._read("SELECT 1 FROM slots WHERE task = ? AND slot = ?", (task, slot)))
-
     def slot_claim(self, task: str, slot: str) -> str | None:
         """When `slot` of `task` was claimed (None: never)."""
         rows = self._read("SELECT claimed_at FROM slots WHERE task = ? AND slot = ?", (task, slot))

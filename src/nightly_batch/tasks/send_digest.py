@@ -101,7 +101,8 @@ def _result(app: App, message: DigestMessage, outcome: FanOut) -> TaskResult:
     if outcome.skipped and not outcome.sent:
         parts.append(f"{message.digest_file} was already delivered to {', '.join(outcome.skipped)}")
     parts += [
-        f"{name}: ambiguous, {settle_hint(message.digest_date, name)}" for name in outcome.ambiguous
+        f"{name}: ambiguous, {settle_hint(message.digest_date, name, app.config.config_path)}"
+        for name in outcome.ambiguous
     ]
     parts += [f"{name}: {note}" for name, note in outcome.notes.items()]
     if failures:

@@ -24,6 +24,7 @@ from nightly_batch.core.names import SEVERITIES, RunResult
 from nightly_batch.core.tasks import task_names
 from nightly_batch.rules.heartbeat_age import BeatState, heartbeat_age
 from nightly_batch.runtime.app import App
+from nightly_batch.storage.delivery_state import last_success as succeeded_at
 
 PREFIX = "nightly_batch"
 
@@ -58,7 +59,7 @@ class StoreCollector(Collector):
         )
         last = store.last_runs()
         for task in task_names():
-            moment = _seconds(store.last_success(task))
+            moment = _seconds(succeeded_at(store, task))
             if moment is not None:
                 last_success.add_metric([task], moment)
             run = last.get(task)
@@ -94,7 +95,7 @@ class StoreCollector(Collector):
     def _deliveries(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         attempts = CounterMetricFamily(
             f"{PREFIX}_deliveries",
-            "Delivery attempts finished, by channel and result (sent, failed, ambiguous).",
+            "Delivery attempts finished, by channel and result (sent, failed, ambiguous, nothing-new).",
             labels=["channel", "result"],
         )
         for (channel, result), count in self.app.store.counters("deliveries"):
