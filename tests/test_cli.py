@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from conftest import Project
-from fakes import dated
+from fakes import dated, day
 from nightly_batch.cli.main import main
 from nightly_batch.core.jsonio import parse_json
 
@@ -161,7 +161,8 @@ def test_digests_list_and_show(
             2,
             "DATE '2026-13-01' is not a date of the form YYYY-MM-DD.",
         ),
-        (("digests", "show", "2020-01-01"), 1, "no digest for 2020-01-01 in"),
+        # A date with no digest is the caller's mistake: a usage error, not a failed task (1).
+        (("digests", "show", "2020-01-01"), 2, "there is no digest of 2020-01-01 in"),
     ],
 )
 def test_digests_show_errors_are_one_sentence(
@@ -269,3 +270,34 @@ def test_the_tests_clock_option_is_checked_and_refused_by_run(
     )
     assert main(["run", *config]) == 2
     assert "NIGHTLY_BATCH_TEST_NOW cannot be used with run" in capsys.readouterr().err
+
+
+def test_digests_show_never_hands_a_terminal_a_control_character(
+    project: Project, lead: Lead, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An ANSI colour, an OSC window title and a forged line in a Reddit title reached the
+    terminal raw; each control character is shown as \\xNN instead."""
+    title = "\x1b[31mred\x1b[0m \x1b]0;owned\x07 fake\rline \x9b2J"
+    project.write_state({"redditQueue": [lead("a", 0.9, question=title)]})
+    assert cli(project, "run-once", "nightly-batch") == 0
+    capsys.readouterr()
+
+    assert cli(project, "digests", "show", day()) == 0
+
+    out = capsys.readouterr().out
+    assert "\\x1b[31mred\\x1b[0m \\x1b]0;owned\\x07 fake\\x0dline \\x9b2J" in out
+    assert not any(ch in out for ch in "\x1b\x07\r\x9b")
+
+
+def test_a_closed_pipe_ends_quietly(project: Project) -> None:
+    """`schedule --count 1000 | head -1` ended in a BrokenPipe traceback (its output is larger
+    than a pipe holds, so the writer meets the closed end)."""
+    arguments = project.cli("schedule", "--count", "1000")
+    reader = subprocess.Popen(["head", "-1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    assert reader.stdin is not None
+    writer = subprocess.run(arguments, stdout=reader.stdin, stderr=subprocess.PIPE, check=False)
+    reader.stdin.close()
+    reader.wait(timeout=60)
+
+    assert writer.stderr.decode() == ""
+    assert writer.returncode == 0

@@ -6,6 +6,7 @@ import sys
 from datetime import date
 
 from nightly_batch.errors import ConfigError, DigestError
+from nightly_batch.rules import escape
 from nightly_batch.rules.message import build_message
 from nightly_batch.settings.config import Config
 from nightly_batch.storage.delivery_state import delivery_of
@@ -59,8 +60,8 @@ def show_command(config: Config, day_text: str, *, as_json: bool) -> int:
     except ValueError:
         raise ConfigError(f"DATE '{day_text}' is not a date of the form YYYY-MM-DD.") from None
     entry = find_digest(config.digests, day)
-    if entry is None:
-        raise DigestError(f"no digest for {day.isoformat()} in {config.digests}.")
+    if entry is None:  # a wrong date is the caller's mistake (exit 2), not a failed task
+        raise ConfigError(f"there is no digest of {day.isoformat()} in {config.digests}.")
     if as_json:
         sys.stdout.write(entry.path.read_text(encoding="utf-8") + "\n")
         return 0
@@ -68,9 +69,14 @@ def show_command(config: Config, day_text: str, *, as_json: bool) -> int:
     message = build_message(digest, entry.path.name, None)
     print(message.title)
     print(message.summary)
-    print(f"batch {digest['batchId']}, generated {digest['generatedAt']}, file {entry.path}")
+    print(
+        escape.terminal(
+            f"batch {digest['batchId']}, generated {digest['generatedAt']}, file {entry.path}"
+        )
+    )
     for rank, lead in enumerate(message.leads, start=1):
         confidence = f"{lead.confidence:.2f}" if lead.confidence is not None else "?"
         where = f"r/{lead.subreddit}" if lead.subreddit else ""
-        print(f"{rank:>4}. [{confidence}] {lead.title} {where} {lead.link or ''}".rstrip())
+        line = f"{rank:>4}. [{confidence}] {lead.title} {where} {lead.link or ''}".rstrip()
+        print(escape.terminal(line))
     return 0

@@ -33,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return _dispatch(arguments)
+    except BrokenPipeError:
+        return _closed_pipe()
     except (ConfigError, StateError) as error:
         print(f"nightly-batch: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -41,6 +43,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+
+
+def _closed_pipe() -> int:
+    """`status | head -2`: the reader left, which is not an error. Python's advice: point
+    stdout at /dev/null so the interpreter's own flush at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_OK
 
 
 def _settings(arguments: argparse.Namespace) -> Settings:

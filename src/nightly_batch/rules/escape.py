@@ -12,6 +12,8 @@ from urllib.parse import quote, urlsplit
 ELLIPSIS = "…"
 _DISCORD_SPECIALS = re.compile(r"([\\*_~`|>#\[\]()<:-])")
 _DISCORD_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
+# C0 and C1 controls and DEL: the start of every ANSI and OSC escape a terminal obeys.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def shorten(text: str, limit: int) -> str:
@@ -54,3 +56,10 @@ def discord(text: str) -> str:
 def discord_link(url: str | None, label: str) -> str:
     link = safe_url(url)
     return f"[{discord(label)}]({link})" if link else discord(label)
+
+
+def terminal(text: str) -> str:
+    """Untrusted text as a terminal may show it: every control character (C0, C1, DEL, so
+    every ANSI or OSC escape) as a visible `\\xNN`, so a Reddit title cannot recolour the
+    terminal, retitle its window or forge a line."""
+    return _CONTROLS.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
