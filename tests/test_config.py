@@ -397,7 +397,11 @@ def test_check_config_prints_effective_config_with_secrets_masked(
     }
     for secret in ("SECRETTOKEN", "hunter22", "mnopqrstuvwxyz"):
         assert secret not in out + err
-    assert err == f"nightly-batch: {project.config_path} is valid.\n"
+    # No alert channel is set here: valid, but check-config says nobody would be told.
+    assert err == (
+        "nightly-batch: warning: alerts go only to the log: set SLACK_ERROR_WEBHOOK or "
+        f"ALERT_EMAIL_TO to be told.\nnightly-batch: {project.config_path} is valid.\n"
+    )
 
 
 def test_bad_config_exits_2_with_one_line_and_no_traceback(
@@ -427,3 +431,45 @@ def test_config_path_from_environment_variable(
 
     assert code == 0
     assert str(project.config_path) in capsys.readouterr().out
+
+
+def test_check_config_reports_every_problem_in_one_run(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three channels missing their variables, a plain-http ping URL and a state file that is
+    not JSON: check-config named one channel per run and said "valid" for the state."""
+    project.write_config(digestNotificationChannel=["slack", "discord", "email"])
+    monkeypatch.setenv("HEARTBEAT_PING_URL", "http://hc-ping.example/uuid-secret")
+    project.state_path.write_text("not json at all")
+
+    code = main(["check-config", "--config", str(project.config_path)])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    for sentence in (
+        "the slack channel needs SLACK_WEBHOOK_URL",
+        "the discord channel needs DISCORD_WEBHOOK_URL.",
+        "the email channel needs EMAIL_FROM, the sender address.",
+        (
+            "HEARTBEAT_PING_URL must use https (plain http only for hosts in allowedWebhookHosts): "
+            "http://hc-ping.example/..."
+        ),
+        f"{project.state_path}: the state file does not hold a JSON object.",
+    ):
+        assert sentence in err, sentence
+    assert "uuid-secret" not in err
+    assert len(err.strip().splitlines()) == 1  # one line of sentences
+
+
+def test_check_config_warns_about_an_open_dashboard(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write_config(dashboardPort=8080, dashboardHost="0.0.0.0")  # noqa: S104
+    monkeypatch.setenv("SLACK_ERROR_WEBHOOK", "https://hooks.slack.com/services/T/B/X")
+
+    assert main(["check-config", "--config", str(project.config_path)]) == 0
+
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "nightly-batch: warning: the dashboard listens on 0.0.0.0, beyond this host, without "
+        "DASHBOARD_TOKEN: anyone who can reach it reads the leads."
+    )

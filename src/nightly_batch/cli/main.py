@@ -257,23 +257,9 @@ def _test_notify(app: Any, channel: str | None) -> int:
 
 
 def _check_config(settings: Settings) -> int:
-    from nightly_batch.cli.notify import check_channels  # noqa: PLC0415
-    from nightly_batch.core.jsonio import to_text  # noqa: PLC0415
+    from nightly_batch.cli.check_config import check_config  # noqa: PLC0415
 
-    config = settings.config
-    channels, alert_channels = check_channels(config, settings.environment)
-    effective = config.shown()
-    shown = {
-        "configFile": str(config.config_path),
-        "config": effective,
-        "environment": settings.environment.masked(),
-        "channels": channels,
-        "alertChannels": alert_channels if settings.environment.alerts_enabled else "disabled",
-        "warnings": settings.warnings,
-    }
-    sys.stdout.write(to_text(shown, indent=True) + "\n")
-    print(f"nightly-batch: {config.config_path} is valid.", file=sys.stderr)
-    return EXIT_OK
+    return check_config(settings)
 
 
 def _status(settings: Settings, clock: Clock, *, as_json: bool) -> int:

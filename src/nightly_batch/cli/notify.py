@@ -59,17 +59,29 @@ def configured_channels(config: Config, only: str | None = None) -> list[str]:
 
 
 def check_channels(config: Config, environment: Environment) -> tuple[list[str], list[str]]:
-    """Build each digest and alert channel; the first that cannot be built raises ConfigError."""
+    """Build each digest and alert channel; every one that cannot be built is named in one
+    ConfigError (one sentence each), so a single run shows all that is missing."""
     context = ChannelCheck(
         config, environment, Redactor(environment.secret_values()), SystemClock()
     )
     names = configured_channels(config)
+    problems: list[str] = []
+    alert_channels: list[str] = []
     try:
         for name in names:
-            build_channel(name, context)
-        return names, sorted(build_alert_channels(context))
+            try:
+                build_channel(name, context)
+            except ConfigError as error:
+                problems.append(str(error))
+        try:
+            alert_channels = sorted(build_alert_channels(context))
+        except ConfigError as error:
+            problems.append(str(error))
     finally:
         context.close()
+    if problems:
+        raise ConfigError(" ".join(problems))
+    return names, alert_channels
 
 
 def test_notify(app: ChannelCheck, only: str | None) -> tuple[int, list[str]]:
