@@ -173,3 +173,33 @@ def test_stale_temp_files_of_a_killed_writer_are_swept(tmp_path: Path) -> None:
 
     assert not leftover.exists()
     assert unrelated.exists()
+
+
+def test_a_long_wait_for_the_lock_says_who_holds_it(tmp_path: Path) -> None:
+    """Waiting on the state lock was silent for up to a minute; after two seconds it says
+    which pid holds it and how long it will wait (the holder lets go once it is said)."""
+    from structlog.testing import capture_logs  # noqa: PLC0415
+
+    from nightly_batch.core.locks import FileLock  # noqa: PLC0415
+
+    path = tmp_path / "state.json"
+    holder = FileLock(tmp_path / "state.json.lock")
+    assert holder.acquire(0, record_pid=True)
+
+    with capture_logs() as logs:
+
+        def release_once_said() -> None:
+            pause = threading.Event()
+            while not any(entry["event"] == "state.lock_waiting" for entry in logs):
+                pause.wait(0.05)
+            holder.release()
+
+        released = threading.Thread(target=release_once_said, daemon=True)
+        released.start()
+        with SharedStateStore(path, lock_timeout=60).transaction() as transaction:
+            transaction.write({"v": 1})
+        released.join(60)
+
+    waits = [entry for entry in logs if entry["event"] == "state.lock_waiting"]
+    assert [(w["holder_pid"], w["waiting_up_to_s"]) for w in waits] == [(str(os.getpid()), 60)]
+    assert SharedStateStore(path).read() == {"v": 1}

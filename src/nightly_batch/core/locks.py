@@ -11,13 +11,15 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from nightly_batch.errors import BusyError
 
 LOCK_MODE = 0o600
 POLL_SECONDS = 0.05
+# A wait this long is worth saying who is in the way.
+SAY_AFTER_SECONDS = 2.0
 
 
 class FileLock:
@@ -27,17 +29,34 @@ class FileLock:
         self.path = path
         self._fd: int | None = None
 
-    def acquire(self, timeout: float = 0.0, *, record_pid: bool = False) -> bool:
-        """Take the lock, waiting up to `timeout` seconds; False if another holder kept it."""
+    def acquire(
+        self,
+        timeout: float = 0.0,
+        *,
+        record_pid: bool = False,
+        on_wait: Callable[[str], object] | None = None,
+    ) -> bool:
+        """Take the lock, waiting up to `timeout` seconds; False if another holder kept it.
+
+        `on_wait(holder)` is called once after SAY_AFTER_SECONDS of waiting, so a wait of a
+        minute is never silent about who is in the way.
+        """
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, LOCK_MODE)
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
+        said = on_wait is None
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                if time.monotonic() >= deadline:
+                now = time.monotonic()
+                if now >= deadline:
                     os.close(fd)
                     return False
+                if not said and now - started >= SAY_AFTER_SECONDS:
+                    said = True
+                    assert on_wait is not None  # noqa: S101  (for mypy)
+                    on_wait(self.holder())
                 # An Event wait, not time.sleep: it is what the rest of the daemon waits on.
                 threading.Event().wait(POLL_SECONDS)
             else:

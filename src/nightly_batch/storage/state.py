@@ -149,8 +149,20 @@ class SharedStateStore:
     def transaction(self) -> Iterator[StateTransaction]:
         """Hold the exclusive lock for one read-change-write."""
         lock = FileLock(self.lock_path)
+
+        def waiting(holder: str) -> None:
+            # Imported here: reading the state must not load the logging stack (status).
+            from nightly_batch.observability.events import get_logger  # noqa: PLC0415
+
+            get_logger(__name__).warning(
+                "state.lock_waiting",
+                lock=str(self.lock_path),
+                holder_pid=holder,
+                waiting_up_to_s=self.lock_timeout,
+            )
+
         try:
-            acquired = lock.acquire(self.lock_timeout)
+            acquired = lock.acquire(self.lock_timeout, record_pid=True, on_wait=waiting)
         except OSError as error:
             raise StateError(
                 f"{self.lock_path}: the lock file cannot be opened ({error.strerror})."
