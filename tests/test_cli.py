@@ -301,3 +301,29 @@ def test_a_closed_pipe_ends_quietly(project: Project) -> None:
 
     assert writer.stderr.decode() == ""
     assert writer.returncode == 0
+
+
+def test_status_check_fails_on_a_stale_heartbeat_or_an_error_alert(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """status exited 0 with critical alerts firing; --check exits 1 and says why, for a cron
+    wrapper or a Nagios-style check."""
+    assert cli(project, "status", "--check") == 1
+    assert capsys.readouterr().err == "nightly-batch: check: no heartbeat recorded yet\n"
+
+    assert cli(project, "run-once", "heartbeat") == 0
+    capsys.readouterr()
+    assert cli(project, "status", "--check") == 0
+    assert capsys.readouterr().err == ""
+
+    app = project.app()
+    from nightly_batch.alerts.wiring import attach_alerting  # noqa: PLC0415
+
+    attach_alerting(app)
+    assert app.alerts is not None
+    app.alerts.fire("low_disk", "-", "critical", "0.5% free")
+    capsys.readouterr()  # the alert's own log line
+    assert cli(project, "status", "--check") == 1
+    assert capsys.readouterr().err == (
+        "nightly-batch: check: critical alert low_disk (-): 0.5% free\n"
+    )

@@ -111,7 +111,7 @@ def _dispatch(arguments: argparse.Namespace) -> int:
             app.close()
     readers = {
         "check-config": lambda: _check_config(settings),
-        "status": lambda: _status(settings, clock, as_json=arguments.json),
+        "status": lambda: _status(settings, clock, as_json=arguments.json, check=arguments.check),
         "alerts": lambda: _alerts(settings, clock, arguments),
         "schedule": lambda: _schedule(
             settings, clock, arguments.start, arguments.count, as_json=arguments.json
@@ -262,7 +262,7 @@ def _check_config(settings: Settings) -> int:
     return check_config(settings)
 
 
-def _status(settings: Settings, clock: Clock, *, as_json: bool) -> int:
+def _status(settings: Settings, clock: Clock, *, as_json: bool, check: bool = False) -> int:
     from nightly_batch.core.jsonio import to_text  # noqa: PLC0415
     from nightly_batch.storage.opening import open_existing_store  # noqa: PLC0415
     from nightly_batch.storage.status import gather_status, render_status  # noqa: PLC0415
@@ -277,4 +277,9 @@ def _status(settings: Settings, clock: Clock, *, as_json: bool) -> int:
         sys.stdout.write(to_text(status, indent=True) + "\n")
     else:
         print(render_status(status))
-    return EXIT_OK
+    from nightly_batch.storage.status import health_problems  # noqa: PLC0415
+
+    problems = health_problems(status) if check else []
+    for problem in problems:
+        print(f"nightly-batch: check: {problem}", file=sys.stderr)
+    return EXIT_FAILED if problems else EXIT_OK

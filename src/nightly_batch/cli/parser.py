@@ -88,6 +88,16 @@ def _schedule_arguments(parser: argparse.ArgumentParser, _: argparse.ArgumentPar
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _status_arguments(parser: argparse.ArgumentParser, _: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when an error or critical alert fires or the heartbeat is not fresh "
+        "(for cron wrappers and Nagios-style checks)",
+    )
+
+
 def _json_argument(parser: argparse.ArgumentParser, _: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
 
@@ -112,7 +122,7 @@ COMMANDS: dict[str, tuple[str, AddArguments | None]] = {
     "alerts": ("alerts, their notifications, silences", _alerts_arguments),
     "test-notify": ("send a short test message through each channel", _notify_arguments),
     "schedule": ("the next fire times of each job, local and UTC", _schedule_arguments),
-    "status": ("last runs, heartbeat, last digest", _json_argument),
+    "status": ("last runs, heartbeat, last digest", _status_arguments),
     "digests": ("list or show digests", _digests_arguments),
     "deliveries": ("settle an ambiguous delivery: confirm or resend it", _deliveries_arguments),
 }

@@ -182,3 +182,19 @@ def render_status(status: dict[str, Any]) -> str:
         else "queue: unknown until the first nightly batch"
     )
     return "\n".join(lines)
+
+
+def health_problems(status: dict[str, Any]) -> list[str]:
+    """What `status --check` fails on: an error or critical alert firing, or a heartbeat that
+    is missing, stale or stamped in the future."""
+    problems = [
+        f"{alert['severity']} alert {alert['name']} ({alert['task']}): {alert['summary']}"
+        for alert in status["alerts"]
+        if alert["severity"] in ("error", "critical")
+    ]
+    beat = status["heartbeat"]
+    if beat is None:
+        problems.append("no heartbeat recorded yet")
+    elif beat["state"] != "fresh":
+        problems.append(beat["text"])
+    return problems
