@@ -192,3 +192,28 @@ def test_the_fallback_is_not_used_while_a_primary_has_the_digest(
         dated("digest-2026-11-28.json was already delivered to slack")
         + "; failed on discord: transient: 502"
     )
+
+
+def test_a_lead_linked_by_url_or_permalink_is_sent_with_its_link(
+    project: Project, lead: Lead
+) -> None:
+    """Leads whose link is in `url` (not `link`) were sent with no link at all."""
+    project.write_state(
+        {
+            "redditQueue": [
+                {**lead("u", 0.9), "link": None, "url": "https://old.reddit.com/r/x/comments/u/"},
+                {**lead("p", 0.9), "link": None, "permalink": "/r/x/comments/p/"},
+                {**lead("n", 0.9), "link": None},
+            ]
+        }
+    )
+    run_task(project.app(), "nightly-batch", "schedule")
+
+    assert run_task(project.app(), "send-digest", "schedule").ok
+
+    [message] = project.channels["log"].sent
+    assert {lead.id: lead.link for lead in message.leads} == {
+        "u": "https://old.reddit.com/r/x/comments/u/",
+        "p": "https://www.reddit.com/r/x/comments/p/",
+        "n": None,  # listed without a link, not dropped
+    }

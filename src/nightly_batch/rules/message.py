@@ -45,12 +45,28 @@ def _text(value: Any) -> str | None:
     return value if value.strip() else None
 
 
+REDDIT = "https://www.reddit.com"
+
+
+def _link(item: dict[str, Any]) -> str | None:
+    """The lead's link: `link`, else `url`, else Reddit's `permalink` (a path on reddit.com);
+    None when there is none, and the lead is listed without one, never dropped."""
+    for key in ("link", "url"):
+        found = _text(item.get(key))
+        if found:
+            return found
+    permalink = _text(item.get("permalink"))
+    if permalink and permalink.startswith("/"):
+        return REDDIT + permalink
+    return permalink
+
+
 def _lead(item: dict[str, Any]) -> Lead:
     confidence = item.get("confidence")
     return Lead(
         id=str(item.get("id", "")),
         title=_text(item.get("question")) or _text(item.get("title")) or "(untitled lead)",
-        link=_text(item.get("link")),
+        link=_link(item),
         subreddit=_text(item.get("subreddit")),
         confidence=float(confidence) if isinstance(confidence, int | float) else None,
     )
