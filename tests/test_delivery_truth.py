@@ -165,7 +165,7 @@ def test_force_resends_deliberately_and_is_recorded_as_a_resend(
 
     assert main(project.main_args("run-once", "send-digest", "--force", "--date", DAY)) == 0
 
-    assert "digest notification sent (1 leads) to log" in capsys.readouterr().out
+    assert "digest notification sent (1 lead) to log" in capsys.readouterr().out
     app = project.app()
     [record] = app.store.deliveries_on(DAY)
     assert (record.status, record.kind, record.attempts) == ("sent", "resend", 2)

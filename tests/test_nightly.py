@@ -206,7 +206,7 @@ def test_a_rerun_on_the_same_day_keeps_the_first_digest_and_sends_once(
     sent = run_task(app, "send-digest", "schedule")
     again = run_task(app, "send-digest", "manual")
 
-    assert sent.message == "digest notification sent (1 leads) to log"
+    assert sent.message == "digest notification sent (1 lead) to log"
     assert again.message == dated("digest-2026-11-28.json was already delivered to log")
     assert [m.batch_id for m in project.channels["log"].sent] == [second["batchId"]]
 

@@ -140,10 +140,9 @@ def test_fan_out_sends_to_each_channel_once(project: Project, lead: Lead) -> Non
     third = run_task(app, "send-digest", "manual")
 
     assert (
-        first.message
-        == "digest notification sent (1 leads) to log; failed on slack: transient: 503"
+        first.message == "digest notification sent (1 lead) to log; failed on slack: transient: 503"
     )
-    assert second.message == "digest notification sent (1 leads) to slack"
+    assert second.message == "digest notification sent (1 lead) to slack"
     assert third.message == dated("digest-2026-11-28.json was already delivered to log, slack")
     assert len(project.channels["log"].sent) == 1
     assert len(project.channels["slack"].sent) == 2

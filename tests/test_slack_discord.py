@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -307,3 +308,17 @@ def test_redirects_are_not_followed() -> None:
     assert result.status == "configuration"
     assert route.call_count == 1
     assert evil.call_count == 0
+
+
+def test_the_more_line_groups_its_thousands() -> None:
+    """ "+271933 more" read as a serial number; it is "+271,933 more" now, on both services."""
+    from nightly_batch.delivery.channels import discord as discord_channel  # noqa: PLC0415
+    from nightly_batch.delivery.channels import slack as slack_channel  # noqa: PLC0415
+
+    big = message(5000)
+    slack_text = str(slack_channel.build_payload(big))
+    discord_text = str(discord_channel.build_payload(big))
+
+    for text in (slack_text, discord_text):
+        [more] = re.findall(r"\+([\d,]+) more", text)
+        assert re.fullmatch(r"\d,\d{3}", more), more

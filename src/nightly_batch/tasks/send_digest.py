@@ -94,7 +94,9 @@ def _result(app: App, message: DigestMessage, outcome: FanOut) -> TaskResult:
     parts = []
     full = [name for name in outcome.sent if name not in outcome.updates]
     if full:
-        parts.append(f"digest notification sent ({len(message.leads)} leads) to {', '.join(full)}")
+        count = len(message.leads)
+        leads = f"{count:,} lead" + ("" if count == 1 else "s")
+        parts.append(f"digest notification sent ({leads}) to {', '.join(full)}")
     parts += [f"update sent to {name} ({note})" for name, note in outcome.updates.items()]
     if outcome.nothing_new:
         parts.append(f"nothing new for {', '.join(outcome.nothing_new)}")

@@ -50,7 +50,7 @@ def lead_line(lead: Lead) -> str:
 
 def more_line(count: int, message: DigestMessage) -> str:
     link = escape.safe_url(message.url)
-    return f"+{count} more in " + (
+    return f"+{count:,} more in " + (
         f"[the digest]({link})" if link else escape.discord(message.digest_file)
     )
 

@@ -52,7 +52,7 @@ def lead_line(lead: Lead) -> str:
 
 def more_line(count: int, message: DigestMessage) -> str:
     link = escape.safe_url(message.url)
-    return f"+{count} more in {f'<{link}|the digest>' if link else message.digest_file}"
+    return f"+{count:,} more in {f'<{link}|the digest>' if link else message.digest_file}"
 
 
 def pack_sections(lines: list[str], budget: int, blocks: int) -> tuple[list[str], int]:
