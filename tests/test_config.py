@@ -392,7 +392,7 @@ def test_check_config_prints_effective_config_with_secrets_masked(
     assert shown["environment"] == {
         "SLACK_WEBHOOK_URL": "https://hooks.slack.com/*** (set)",
         "EMAIL_API_KEY": "*** (set)",
-        "SMTP_URL": "smtps://mail.example.com/*** (set)",
+        "SMTP_URL": "smtps://mail.example.com:465/*** (set)",  # the port kept, the login not
         "APP_URL": "https://leads.example.com",
     }
     for secret in ("SECRETTOKEN", "hunter22", "mnopqrstuvwxyz"):

@@ -161,10 +161,16 @@ PLAIN_NAMES = tuple(name for name in Environment.model_fields if name not in SEC
 
 
 def mask(value: str) -> str:
-    """Hide a secret but keep enough to recognise which service it points at."""
+    """Hide a secret but keep enough to recognise which service it points at: the scheme,
+    the host and the port (a relay on :2525 and the provider on :465 are different setups)."""
     parts = urlsplit(value)
     if parts.scheme and parts.hostname:
-        return f"{parts.scheme}://{parts.hostname}/*** (set)"
+        try:
+            port = f":{parts.port}" if parts.port is not None else ""
+        except ValueError:  # a port that is not a number: not shown, still masked
+            port = ""
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        return f"{parts.scheme}://{host}{port}/*** (set)"
     return "*** (set)"
 
 
