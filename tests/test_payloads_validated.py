@@ -81,3 +81,25 @@ def test_bidi_controls_in_untrusted_text_reach_no_channel() -> None:
         )
     assert built.leads[0].title == "Need help etadpu ot deen with isolates?"
     assert built.leads[0].subreddit == "selfhosted"
+
+
+def test_a_confidence_is_shown_to_the_places_that_decide_it() -> None:
+    """0.7519 read as 0.75 under "scored above 0.75"; every channel shows 0.752 now, and a
+    plain 0.9 stays 0.90."""
+    from nightly_batch.delivery.channels.email.content import build_email  # noqa: PLC0415
+
+    digest = {
+        "batchId": "b-1",
+        "summary": {"selectedTotal": 2, "threshold": 0.75},
+        "redditQueue": [
+            {"id": "a", "question": "Close call?", "confidence": 0.7519},
+            {"id": "b", "question": "Clear?", "confidence": 0.9},
+        ],
+    }
+
+    built = build_message(digest, "digest.json", None)
+
+    assert [lead.confidence_text for lead in built.leads] == ["0.752", "0.90"]
+    assert "· 0.752" in str(slack_channel.build_payload(built))
+    assert "· 0.752" in str(discord_channel.build_payload(built))
+    assert "confidence 0.752" in build_email(built).text

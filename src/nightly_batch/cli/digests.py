@@ -75,7 +75,7 @@ def show_command(config: Config, day_text: str, *, as_json: bool) -> int:
         )
     )
     for rank, lead in enumerate(message.leads, start=1):
-        confidence = f"{lead.confidence:.2f}" if lead.confidence is not None else "?"
+        confidence = lead.confidence_text or "?"
         where = f"r/{lead.subreddit}" if lead.subreddit else ""
         line = f"{rank:>4}. [{confidence}] {lead.title} {where} {lead.link or ''}".rstrip()
         print(escape.terminal(line))

@@ -15,6 +15,24 @@ class Lead:
     link: str | None
     subreddit: str | None
     confidence: float | None
+    # The digest's threshold, so a confidence is shown to the places that decide it.
+    threshold: float | None = None
+
+    @property
+    def confidence_text(self) -> str | None:
+        """0.90, or 0.7519 where two places would read 0.75 under "scored above 0.75"."""
+        if self.confidence is None:
+            return None
+        return shown_confidence(self.confidence, self.threshold)
+
+
+def shown_confidence(value: float, threshold: float | None) -> str:
+    """`value` with the fewest places (at least 2) that leave it on its side of `threshold`."""
+    for places in range(2, 7):
+        text = f"{value:.{places}f}"
+        if threshold is None or ((float(text) > threshold) == (value > threshold)):
+            return text
+    return f"{value:.6f}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +79,7 @@ def _link(item: dict[str, Any]) -> str | None:
     return permalink
 
 
-def _lead(item: dict[str, Any]) -> Lead:
+def _lead(item: dict[str, Any], threshold: float | None) -> Lead:
     confidence = item.get("confidence")
     return Lead(
         id=str(item.get("id", "")),
@@ -69,15 +87,19 @@ def _lead(item: dict[str, Any]) -> Lead:
         link=_link(item),
         subreddit=_text(item.get("subreddit")),
         confidence=float(confidence) if isinstance(confidence, int | float) else None,
+        threshold=threshold,
     )
 
 
 def build_message(digest: dict[str, Any], digest_file: str, app_url: str | None) -> DigestMessage:
     """The message for a digest; the "View digest" link only when APP_URL is set."""
     summary = digest.get("summary", {})
-    leads = tuple(_lead(item) for item in digest.get("redditQueue", []) if isinstance(item, dict))
-    ready = summary.get("selectedTotal", len(leads))
     threshold = summary.get("threshold", 0.75)
+    decides = float(threshold) if isinstance(threshold, int | float) else None
+    leads = tuple(
+        _lead(item, decides) for item in digest.get("redditQueue", []) if isinstance(item, dict)
+    )
+    ready = summary.get("selectedTotal", len(leads))
     text = (
         f"The nightly sweep holds {summary.get('queueTotal', 0)} leads; {ready} scored above "
         f"{threshold} and are ready for drafting ({summary.get('markedForDraft', 0)} new tonight)."

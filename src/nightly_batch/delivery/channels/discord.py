@@ -44,7 +44,7 @@ def webhook_url(url: str) -> str:
 
 def lead_line(lead: Lead) -> str:
     where = f" — r/{escape.discord(lead.subreddit)}" if lead.subreddit else ""
-    score = f" · {lead.confidence:.2f}" if lead.confidence is not None else ""
+    score = f" · {lead.confidence_text}" if lead.confidence_text else ""
     return f"• {escape.discord_link(lead.link, escape.shorten(lead.title, LEAD_TITLE_MAX))}{where}{score}"
 
 

@@ -46,7 +46,7 @@ TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "req
 
 def lead_line(lead: Lead) -> str:
     where = f" — r/{escape.slack(lead.subreddit)}" if lead.subreddit else ""
-    score = f" · {lead.confidence:.2f}" if lead.confidence is not None else ""
+    score = f" · {lead.confidence_text}" if lead.confidence_text else ""
     return f"• {escape.slack_link(lead.link, escape.shorten(lead.title, TITLE_MAX))}{where}{score}"
 
 

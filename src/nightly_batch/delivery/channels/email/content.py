@@ -39,7 +39,7 @@ def build_email(message: DigestMessage) -> EmailContent:
             part
             for part in (
                 f"r/{lead.subreddit}" if lead.subreddit else "",
-                f"confidence {lead.confidence:.2f}" if lead.confidence is not None else "",
+                f"confidence {lead.confidence_text}" if lead.confidence_text else "",
             )
             if part
         )
