@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from nightly_batch.core.jsonio import dump_json, parse_json
 
 TRIALS = 10
 STOP_AT = Path(__file__).with_name("stop_at.py")
+Lead = Callable[..., dict[str, Any]]
 OWNED_ITEM_FIELDS = ("selectedForDraft", "confidence", "selectedAt")
 
 
@@ -153,3 +155,47 @@ def test_sigkill_at_random_moments_never_tears_the_state(project: Project) -> No
         seen[assert_old_or_new(project.state_path, old, old_state)] += 1
         for digest in project.digests.glob("digest-*.json"):
             assert parse_json(digest.read_bytes())["summary"]["queueTotal"] == 100_000
+
+
+def test_a_sigterm_to_run_once_is_recorded_and_said(project: Project, lead: Lead) -> None:
+    """A SIGTERM'd run-once exited 143 silently and status showed "interrupted" with no
+    message. Frozen before the state's rename, then SIGTERM and SIGCONT: the batch's write is
+    abandoned, the run is recorded as failed, "interrupted by SIGTERM" (in the run record and
+    in taskHistory, whose own write is let through), and the command exits 143."""
+    project.write_state({"redditQueue": [lead(f"l{i}", 0.9) for i in range(50)]})
+    old_queue = project.read_state()["redditQueue"]
+    argv = [
+        sys.executable,
+        str(STOP_AT),
+        "before-replace",
+        project.state_path.name,
+        *project.cli("run-once", "nightly-batch")[3:],
+    ]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    guard = threading.Timer(120, process.kill)
+    guard.start()
+    try:
+        signalled = False
+        while True:  # every write of the state freezes there: let each one go on
+            reached = os.waitid(os.P_PID, process.pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
+            if reached is None or reached.si_code != os.CLD_STOPPED:
+                break
+            if not signalled:
+                os.kill(process.pid, signal.SIGTERM)
+                signalled = True
+            os.kill(process.pid, signal.SIGCONT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        guard.cancel()
+
+    assert process.returncode == 143
+    assert "nightly-batch: failed after " in err.decode()
+    assert "interrupted by SIGTERM" in err.decode()
+    state = project.read_state()
+    assert state["redditQueue"] == old_queue  # the batch's own write never happened
+    assert (state["taskHistory"][-1]["result"], state["taskHistory"][-1]["message"]) == (
+        "error",
+        "interrupted by SIGTERM",
+    )
+    [run] = project.app().store.recent_runs(5, task="nightly-batch")
+    assert (run.result, run.message) == ("error", "interrupted by SIGTERM")

@@ -41,3 +41,7 @@ class ConflictError(BusyError):
 
 class InstanceError(ConfigError):
     """Another daemon already runs for the same state file (exit code 2)."""
+
+
+class SignalledError(NightlyBatchError):
+    """A signal stopped the run (SIGTERM to a `run-once`): recorded, then exit 128 + signal."""

@@ -132,15 +132,16 @@ def _serve_or_run(app: Any, command: str, arguments: argparse.Namespace) -> int:
         return _test_notify(app, arguments.channel)
     if command in ("run-once", "deliveries"):
         from nightly_batch.cli.deliveries import parse_date, require_ambiguous, run_info  # noqa: PLC0415
+        from nightly_batch.cli.run_once import run_once  # noqa: PLC0415
         from nightly_batch.tasks.result import Resend, RunInfo  # noqa: PLC0415
 
         if command == "deliveries":  # resend: a forced send-digest of that date and channel
             day = parse_date(arguments.date)
             require_ambiguous(app.config, day, arguments.channel)
-            return _run_once(
+            return run_once(
                 app, "send-digest", RunInfo("force", resend=Resend(arguments.channel, day))
             )
-        return _run_once(app, arguments.task, run_info(arguments))
+        return run_once(app, arguments.task, run_info(arguments))
     return _run(app)
 
 
@@ -190,26 +191,6 @@ def _start(settings: Settings, clock: Clock) -> Any:
     )
     attach_alerting(app)
     return app
-
-
-def _run_once(app: Any, task: str, info: Any) -> int:
-    from nightly_batch.alerts.wiring import flush  # noqa: PLC0415
-    from nightly_batch.tasks.runner import run_task  # noqa: PLC0415
-
-    outcome = run_task(app, task, info.trigger, info=info)
-    _print_outcome(outcome)
-    flush(app)
-    return int(outcome.exit_code)
-
-
-def _print_outcome(outcome: Any) -> None:
-    if outcome.ok:
-        print(f"{outcome.task}: ok in {outcome.duration_s:.2f} s: {outcome.message}")
-    else:
-        print(
-            f"{outcome.task}: failed after {outcome.duration_s:.2f} s: {outcome.message}",
-            file=sys.stderr,
-        )
 
 
 def _run(app: Any) -> int:
