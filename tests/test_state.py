@@ -203,3 +203,51 @@ def test_a_long_wait_for_the_lock_says_who_holds_it(tmp_path: Path) -> None:
     waits = [entry for entry in logs if entry["event"] == "state.lock_waiting"]
     assert [(w["holder_pid"], w["waiting_up_to_s"]) for w in waits] == [(str(os.getpid()), 60)]
     assert SharedStateStore(path).read() == {"v": 1}
+
+
+SHARED_GID = 100  # Debian's `users` group
+can_share = pytest.mark.skipif(
+    os.geteuid() != 0 and SHARED_GID not in os.getgroups(),
+    reason="needs root or membership of gid 100 to hand files to that group",
+)
+
+
+@can_share
+def test_files_keep_their_owner_group_and_mode_across_writes(tmp_path: Path) -> None:
+    """A state shared by group (root:users 0660, for the sweeper) came back root:root after
+    one write, and the lock was created 0600: the sweeper lost both."""
+    path = tmp_path / "state.json"
+    path.write_bytes(b'{"redditQueue": []}')
+    os.chown(path, -1, SHARED_GID)
+    path.chmod(0o660)
+    store = SharedStateStore(path)
+
+    with store.transaction() as transaction:
+        transaction.write({"redditQueue": [], "v": 1})
+    with store.transaction() as transaction:
+        transaction.write({"redditQueue": [], "v": 2})
+
+    for written in (path, tmp_path / "state.json.bak"):
+        info = written.stat()
+        assert (info.st_gid, info.st_mode & 0o777) == (SHARED_GID, 0o660), written
+    lock = (tmp_path / "state.json.lock").stat()
+    assert (lock.st_gid, lock.st_mode & 0o777) == (SHARED_GID, 0o660)
+
+
+@can_share
+def test_a_replaced_digest_keeps_its_group_and_mode(tmp_path: Path) -> None:
+    from datetime import date  # noqa: PLC0415
+
+    from nightly_batch.storage.digests import write_digest  # noqa: PLC0415
+
+    first, _ = write_digest(tmp_path, date(2026, 11, 28), b'{"batchId": "a"}')
+    os.chown(first, -1, SHARED_GID)
+    first.chmod(0o640)
+
+    again, kept = write_digest(tmp_path, date(2026, 11, 28), b'{"batchId": "b"}')
+
+    assert again == first
+    assert kept is not None
+    for written in (again, kept):
+        info = written.stat()
+        assert (info.st_gid, info.st_mode & 0o777) == (SHARED_GID, 0o640), written

@@ -35,10 +35,16 @@ def fsync_directory(directory: Path) -> None:
 def write_atomic(
     target: Path, chunks: Iterable[Any], mode: int, before_replace: Callable[[], None] | None = None
 ) -> None:
-    """Replace `target` with `chunks` atomically and durably, created with permission bits `mode`.
+    """Replace `target` with `chunks` atomically and durably. A new file gets permission bits
+    `mode`; a replaced one keeps its own mode, owner and group (a state shared with a sweeper's
+    group stays shared: the rename would otherwise hand it to whoever ran the batch).
 
     `before_replace` runs right before the rename and may raise to abandon the write.
     """
+    try:
+        existing: os.stat_result | None = target.stat()
+    except FileNotFoundError:
+        existing = None
     fd, temp_name = tempfile.mkstemp(
         prefix=temp_prefix(target), suffix=TEMP_SUFFIX, dir=target.parent
     )
@@ -49,6 +55,9 @@ def write_atomic(
                 handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
+            if existing is not None:
+                _same_owner(handle.fileno(), existing)
+                mode = existing.st_mode & 0o7777
             os.fchmod(handle.fileno(), mode)
         if before_replace is not None:
             before_replace()
@@ -58,6 +67,17 @@ def write_atomic(
             temp.unlink()
         raise
     fsync_directory(target.parent)
+
+
+def _same_owner(fd: int, existing: os.stat_result) -> None:
+    """The replaced file's owner and group, as far as this process may give them: root may
+    give both, an owner in the file's group the group alone, anyone else neither."""
+    for uid, gid in ((existing.st_uid, existing.st_gid), (-1, existing.st_gid)):
+        try:
+            os.fchown(fd, uid, gid)
+        except PermissionError:
+            continue
+        return
 
 
 def keep_copy(source: Path, copy: Path) -> None:

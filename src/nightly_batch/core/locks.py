@@ -25,8 +25,11 @@ SAY_AFTER_SECONDS = 2.0
 class FileLock:
     """An exclusive lock on `path`, optionally recording the holder's pid in the file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, like: Path | None = None) -> None:
+        """`like`: a file whose group (and group read and write) a newly created lock file
+        takes, so other programs of that group can lock it too (the state's sweeper)."""
         self.path = path
+        self.like = like
         self._fd: int | None = None
 
     def acquire(
@@ -41,7 +44,7 @@ class FileLock:
         `on_wait(holder)` is called once after SAY_AFTER_SECONDS of waiting, so a wait of a
         minute is never silent about who is in the way.
         """
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, LOCK_MODE)
+        fd = self._open()
         started = time.monotonic()
         deadline = started + timeout
         said = on_wait is None
@@ -66,6 +69,22 @@ class FileLock:
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
         return True
+
+    def _open(self) -> int:
+        try:
+            return os.open(self.path, os.O_RDWR)
+        except FileNotFoundError:
+            pass
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, LOCK_MODE)
+        if self.like is not None:
+            try:
+                shared = self.like.stat()
+            except FileNotFoundError:
+                return fd
+            with contextlib.suppress(PermissionError):
+                os.fchown(fd, -1, shared.st_gid)
+            os.fchmod(fd, LOCK_MODE | (shared.st_mode & 0o060))
+        return fd
 
     def release(self) -> None:
         if self._fd is not None:

@@ -148,7 +148,7 @@ class SharedStateStore:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[StateTransaction]:
         """Hold the exclusive lock for one read-change-write."""
-        lock = FileLock(self.lock_path)
+        lock = FileLock(self.lock_path, like=self.path)
 
         def waiting(holder: str) -> None:
             # Imported here: reading the state must not load the logging stack (status).
