@@ -499,3 +499,20 @@ def test_a_heartbeats_delivery_counts_as_the_mornings_success(project: Project, 
     check_health(app, app.clock.now())
 
     assert not [n for n in alerting.alert_lines() if "no_recent_success (send-digest)" in n]
+
+
+def test_a_critical_alert_is_logged_at_critical(project: Project) -> None:
+    """A critical alert was logged at error, so `journalctl -p crit` (and the seed's
+    `grep CRITICAL`) could never find one."""
+    from structlog.testing import capture_logs  # noqa: PLC0415
+
+    alerting = Alerting(project)
+    assert alerting.app.alerts is not None
+    with capture_logs() as logs:
+        alerting.app.alerts.fire("low_disk", "-", "critical", "0.5% free")
+        alerting.app.alerts.fire("clock_jump", "-", "warning", "moved 300 s")
+
+    levels = {
+        entry["alert"]: entry["log_level"] for entry in logs if entry["event"] == "alert.firing"
+    }
+    assert levels == {"low_disk": "critical", "clock_jump": "warning"}

@@ -196,11 +196,9 @@ class AlertManager:
         ident = self.store.transition(expected, notified, (kind, alert.severity, text, status, now))
         if ident is False or ident is None:
             return False
-        log_method = (
-            log.info
-            if kind == "resolved"
-            else getattr(log, "error" if rank(alert.severity) >= 2 else "warning")
-        )
+        # The log level follows the severity, so `journalctl -p crit` finds critical alerts.
+        levels = {"info": "info", "warning": "warning", "error": "error", "critical": "critical"}
+        log_method = getattr(log, "info" if kind == "resolved" else levels[alert.severity])
         log_method(
             f"alert.{kind}",
             alert=alert.name,
