@@ -98,4 +98,8 @@ def test_a_day_forward_and_an_hour_back(project: Project) -> None:
         for e in events()
         if e.get("alert") == "clock_jump" and e["event"] == "alert.firing"
     ]
-    assert jumps[0].startswith("the wall clock jumped forward by 864")
+    # The day forward is reported as such. Not necessarily first: once in CI, under
+    # libfaketime 0.9.10 re-reading its offset file on every call (FAKETIME_NO_CACHE), one
+    # read near the replacement of that file returned the machine's real time, days from the
+    # faked one, and that heartbeat reported a jump of its own.
+    assert any(jump.startswith("the wall clock jumped forward by 864") for jump in jumps), jumps
