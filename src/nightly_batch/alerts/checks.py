@@ -105,7 +105,7 @@ def check_deliveries(app: App, now: datetime) -> None:
         app.alerts.resolve("digest_undelivered", "send-digest")
     else:
         day = str(digest.get("digestDate") or found[0].day.isoformat())
-        delivery = delivery_of(app.store, day, str(digest["batchId"]), _channels(app))
+        delivery = delivery_of(app.store, day, str(digest["batchId"]), app.config.delivery_channels)
         _undelivered(app, now, found[0].path.name, digest, delivered=delivery.delivered)
     _ambiguous(app, now)
 
@@ -123,7 +123,7 @@ def _ambiguous(app: App, now: datetime) -> None:
             batch_id = str(read_digest_head(current.path)["batchId"]) if current else None
         except DigestError:
             batch_id = None
-        delivery = delivery_of(app.store, day, batch_id, _channels(app))
+        delivery = delivery_of(app.store, day, batch_id, app.config.delivery_channels)
         unsettled += [(day, name) for name in delivery.ambiguous]
     if not unsettled:
         app.alerts.resolve("delivery_ambiguous", "send-digest")
@@ -137,12 +137,6 @@ def _ambiguous(app: App, now: datetime) -> None:
         f"a digest may or may not have reached {where} (the request went out, no answer "
         f"came); {hints}",
     )
-
-
-def _channels(app: App) -> list[str]:
-    config = app.config
-    fallback = [config.digest_fallback_channel] if config.digest_fallback_channel else []
-    return [*config.digest_notification_channel, *fallback]
 
 
 def _undelivered(

@@ -20,9 +20,7 @@ def list_command(config: Config) -> int:
     if not found:
         print(f"no digests in {config.digests}")
         return 0
-    channels = list(config.digest_notification_channel)
-    if config.digest_fallback_channel:
-        channels.append(config.digest_fallback_channel)
+    channels = config.delivery_channels
     store = open_existing_store(config)
     try:
         print(

@@ -52,10 +52,7 @@ class ChannelCheck:
 def configured_channels(config: Config, only: str | None = None) -> list[str]:
     if only is not None:
         return [only]
-    names: list[str] = list(config.digest_notification_channel)
-    if config.digest_fallback_channel and config.digest_fallback_channel not in names:
-        names.append(config.digest_fallback_channel)
-    return names
+    return config.delivery_channels
 
 
 def check_channels(config: Config, environment: Environment) -> tuple[list[str], list[str]]:

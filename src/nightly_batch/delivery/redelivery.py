@@ -57,9 +57,7 @@ def retry_owed(app: App) -> list[str]:
 def _retry(app: App) -> list[str]:
     config = app.config
     now = app.clock.now()
-    channels = [*config.digest_notification_channel]
-    if config.digest_fallback_channel:
-        channels.append(config.digest_fallback_channel)
+    channels = config.delivery_channels
     oldest = (now - timedelta(hours=config.digest_max_age_hours + 24)).date().isoformat()
     done = []
     for record in app.store.unsent_deliveries(oldest):

@@ -236,6 +236,12 @@ class Config(BaseModel):
         chosen = {str(name): minutes for name, minutes in self.alert_repeat_minutes.items()}
         return float(chosen.get(severity, DEFAULT_REPEATS[severity]))
 
+    @property
+    def delivery_channels(self) -> list[str]:
+        """Every channel a digest may go to: the listed ones, then the fallback (each once)."""
+        fallback = [self.digest_fallback_channel] if self.digest_fallback_channel else []
+        return list(dict.fromkeys([*self.digest_notification_channel, *fallback]))
+
     def max_runtime(self, task: str) -> float:
         """Minutes a run of `task` may take before it is reported as hung."""
         spec = spec_of(task)

@@ -112,9 +112,7 @@ def _last_digest(config: Config, store: RuntimeStore | None) -> dict[str, Any] |
         entry["error"] = str(error)
         return entry
     date = str(digest.get("digestDate") or newest.day.isoformat())
-    channels = list(config.digest_notification_channel)
-    if config.digest_fallback_channel:
-        channels.append(config.digest_fallback_channel)
+    channels = config.delivery_channels
     delivery = delivery_of(store, date, str(digest["batchId"]), channels) if store else None
     entry.update(
         batchId=digest["batchId"],
