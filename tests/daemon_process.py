@@ -133,14 +133,28 @@ class DaemonProcess:
             self.process.wait()
 
 
-def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
-    """Poll `condition` until it is true; fail the test with `what` after `timeout` seconds."""
+def wait_for(
+    condition: Callable[[], object],
+    timeout: float,
+    what: str,
+    explain: Callable[[], str] | None = None,
+) -> None:
+    """Poll `condition` until it is true; fail the test with `what` after `timeout` seconds,
+    and with what `explain` returns then (the daemon's own account, for a failure in CI)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+    account = f"\n{explain()}" if explain is not None else ""
+    pytest.fail(f"timed out after {timeout} s waiting for {what}{account}")
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    """The last `lines` lines of `path`, or a note that it does not exist."""
+    if not path.exists():
+        return f"({path.name} does not exist)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
 def runs(database: Path, task: str) -> list[RunRecord]:

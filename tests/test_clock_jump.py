@@ -22,6 +22,7 @@ from daemon_process import (
     needs_faketime,
     real_time,
     runs,
+    tail,
     wait_for,
 )
 from fakes import EPOCH, dated
@@ -68,25 +69,41 @@ def test_a_day_forward_and_an_hour_back(project: Project) -> None:
         path = project.logs / "orchestrator.log"
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
+    def account() -> str:
+        recorded = [
+            (run.task, str(run.slot), run.result) for run in runs(database, "nightly-batch")
+        ]
+        return (
+            f"nightly runs: {recorded}\n"
+            f"offset file: {offset_file.read_text().strip()} (start offset {offset:+d})\n"
+            f"daemon stderr:\n{tail(daemon.err_path)}\n"
+            f"orchestrator.log:\n{tail(project.logs / 'orchestrator.log')}"
+        )
+
     try:
         wait_for(
             lambda: nightly_slots() == [dated("2026-11-28T23:00")],
             SLOT_WAIT_SECONDS,
             "the first night's batch",
+            account,
         )
         set_offset(offset_file, offset + 86400)  # a day forward: 23:00 the next night
-        wait_for(lambda: len(nightly_slots()) == 2, 150, "the second night's batch")
+        wait_for(lambda: len(nightly_slots()) == 2, 150, "the second night's batch", account)
         wait_for(
             lambda: any(
                 e["event"] == "alert.firing" and e.get("alert") == "clock_jump" for e in events()
             ),
             150,
             "the clock_jump warning",
+            account,
         )
         beats = len(runs(database, "heartbeat"))
         set_offset(offset_file, offset + 86400 - 3600)  # an hour back
         wait_for(
-            lambda: len(runs(database, "heartbeat")) > beats, 150, "a heartbeat after the jump back"
+            lambda: len(runs(database, "heartbeat")) > beats,
+            150,
+            "a heartbeat after the jump back",
+            account,
         )
     finally:
         code = daemon.stop()
