@@ -52,7 +52,8 @@ test-epochs: $(VENV)/.test
 # thread wait never time out. Left real, it breaks time.sleep instead, which tests/conftest.py
 # replaces with an Event wait in this run; tests that need a clock of their own drop the
 # inherited settings (tests/daemon_process.py).
-LIBFAKETIME = $(firstword $(wildcard /usr/lib/*/faketime/libfaketime.so.1))
+# The MT build: the plain one races between threads (see tests/daemon_process.py).
+LIBFAKETIME = $(firstword $(wildcard /usr/lib/*/faketime/libfaketimeMT.so.1))
 SHIFTED = LD_PRELOAD=$(LIBFAKETIME) FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_NO_CACHE=1
 ## test-year-ahead, test-year-back: the suite with the real clock a year ahead, a year back
 test-year-ahead: $(VENV)/.test
