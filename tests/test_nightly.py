@@ -173,7 +173,7 @@ def test_invalid_leads_are_counted_logged_and_never_fatal(project: Project, lead
     ]
     assert outcome.ok
     assert invalid == [
-        ("nan", "score nan is not a finite number"),
+        ("nan", "score NaN is not a finite number"),
         ("neg", "score -1 is negative"),
         ("#3", "score is missing"),
     ]

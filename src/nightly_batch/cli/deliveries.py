@@ -98,7 +98,6 @@ def _note_delivery(config: Config, sent_at: str) -> None:
     """The state's lastDigestNotificationAt follows a confirmed delivery, as it follows a send."""
     state_store = SharedStateStore(config.state_file)
     with state_store.transaction() as transaction:
-        state = transaction.read()
+        state = transaction.read_keys("lastDigestNotificationAt")
         if str(state.get("lastDigestNotificationAt") or "") < sent_at:
-            state["lastDigestNotificationAt"] = sent_at
-            transaction.write(state)
+            transaction.write_keys({"lastDigestNotificationAt": sent_at})

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from nightly_batch.core.json_literals import parse_literal
 from nightly_batch.errors import NightlyBatchError
 
 _decoder = msgspec.json.Decoder()
@@ -25,8 +26,39 @@ class JsonSyntaxError(ValueError):
 
 
 def parse_json(data: bytes) -> Any:
-    """Parse JSON bytes; raises JsonSyntaxError."""
-    return parse_json_exact(data)[0]
+    """Parse JSON bytes to read them (not to write them back: see json_literals); raises
+    JsonSyntaxError. What msgspec refuses (NaN, a lone surrogate) the standard library reads;
+    for a real fault, its error carries the line and column."""
+    try:
+        return _decoder.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        pass
+    except RecursionError:
+        raise JsonSyntaxError("nested too deeply to read") from None
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as error:
+        raise syntax_error(error) from None
+    except (ValueError, RecursionError):
+        pass  # an integer beyond Python's 4300 digits beside a number msgspec refuses
+    try:
+        return parse_literal(data)
+    except (ValueError, RecursionError) as error:
+        raise syntax_error(error) from None
+
+
+def syntax_error(error: ValueError | RecursionError) -> JsonSyntaxError:
+    """The standard library's parse failure as one JsonSyntaxError sentence."""
+    if isinstance(error, json.JSONDecodeError):
+        return JsonSyntaxError(
+            f"not valid JSON at line {error.lineno}, column {error.colno} ({error.msg})"
+        )
+    if isinstance(error, UnicodeDecodeError):
+        return JsonSyntaxError(f"not valid UTF-8 at byte {error.start}")
+    if isinstance(error, RecursionError):
+        return JsonSyntaxError("nested too deeply to read")
+    # Python refuses integers of more than 4300 digits (a denial-of-service guard).
+    return JsonSyntaxError(f"not readable JSON ({error})")
 
 
 def read_json_file(path: Path, what: str, error: type[NightlyBatchError]) -> Any:
@@ -41,39 +73,11 @@ def read_json_file(path: Path, what: str, error: type[NightlyBatchError]) -> Any
     return parse_json(data)
 
 
-def parse_json_exact(data: bytes) -> tuple[Any, bool]:
-    """Parse JSON bytes; the flag says the value must be written back with `dump_json(exact=True)`.
+def dump_json(value: Any, *, indent: bool = False) -> bytes:
+    """Compact JSON of our own values, or two-space indented when `indent` is set.
 
-    Lone surrogates and NaN or Infinity literals, which other writers may produce, are read by the
-    standard library. msgspec would write NaN back as null, so such a value takes the exact path
-    out as well. For a real fault, the standard library's error carries the line and column.
+    Values read from a file another program shares are written with json_literals instead.
     """
-    try:
-        return _decoder.decode(data), False
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        pass
-    except RecursionError:
-        raise JsonSyntaxError("nested too deeply to read") from None
-    try:
-        return json.loads(data), True
-    except json.JSONDecodeError as error:
-        raise JsonSyntaxError(
-            f"not valid JSON at line {error.lineno}, column {error.colno} ({error.msg})"
-        ) from None
-    except UnicodeDecodeError as error:
-        raise JsonSyntaxError(f"not valid UTF-8 at byte {error.start}") from None
-    except RecursionError:
-        raise JsonSyntaxError("nested too deeply to read") from None
-    except ValueError as error:
-        # Python refuses integers of more than 4300 digits (a denial-of-service guard).
-        raise JsonSyntaxError(f"not readable JSON ({error})") from None
-
-
-def dump_json(value: Any, *, indent: bool = False, exact: bool = False) -> bytes:
-    """Compact JSON, or two-space indented like the original writers when `indent` is set."""
-    if exact:
-        separators = (",", ": ") if indent else (",", ":")
-        return json.dumps(value, indent=2 if indent else None, separators=separators).encode()
     data = _encoder.encode(value)
     return msgspec.json.format(data, indent=2) if indent else data
 

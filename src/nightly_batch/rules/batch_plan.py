@@ -13,13 +13,15 @@ from typing import Any
 
 import msgspec
 
+from nightly_batch.core.json_literals import dump_literal
+from nightly_batch.core.json_members import Chunk, Members, NotSplittable, split_members
 from nightly_batch.core.jsonio import dump_json
 from nightly_batch.rules.fastmark import (
     LEAD_SEPARATOR,
     NotFast,
     digest_lead_lines,
+    lay_out,
     mark_raw,
-    split_state,
 )
 from nightly_batch.rules.history import append_history, owned_list
 from nightly_batch.rules.marking import Rule, digest_entries, mark_queue
@@ -27,7 +29,6 @@ from nightly_batch.rules.shapes import State
 from nightly_batch.settings.config import ConfidenceWeights
 
 TASK = "nightly-batch"
-_encode = msgspec.json.Encoder().encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ class BatchInputs:
 
 @dataclass(frozen=True, slots=True)
 class BatchPlan:
-    state: list[bytes | bytearray | msgspec.Raw]  # the new state file, in pieces
+    state: list[Chunk]  # the new state file, in pieces
     digest: bytes
     summary: dict[str, Any]
     invalid: list[tuple[str, str]]
@@ -105,8 +106,11 @@ def lay_out_digest(
     )
 
 
-def plan_from_dicts(state: State, inputs: BatchInputs, *, exact: bool) -> BatchPlan:
-    """The reference path: every value parsed, changed in place, written back whole."""
+def plan_from_dicts(
+    state: State, inputs: BatchInputs, *, indent: str | None = None, tail: bytes = b""
+) -> BatchPlan:
+    """The reference path: every value parsed (with its literal, json_literals), changed in
+    place, written back whole in the file's layout (`indent`, then `tail`)."""
     path = inputs.state_path
     queue = owned_list(state, "redditQueue", path)
     docs = owned_list(state, "pendingDocChanges", path)
@@ -122,11 +126,11 @@ def plan_from_dicts(state: State, inputs: BatchInputs, *, exact: bool) -> BatchP
     message = _message(len(docs), selection.marked)
     _add_history(state, inputs, message)
     return BatchPlan(
-        [dump_json(state, exact=exact)],
+        [dump_literal(state, indent), tail],
         lay_out_digest(
             _head(inputs, summary),
-            LEAD_SEPARATOR.join(dump_json(entry, exact=exact) for entry in entries),
-            dump_json(list(docs), exact=exact),
+            LEAD_SEPARATOR.join(dump_literal(entry) for entry in entries),
+            dump_literal(list(docs)),
         ),
         summary,
         selection.invalid,
@@ -134,12 +138,12 @@ def plan_from_dicts(state: State, inputs: BatchInputs, *, exact: bool) -> BatchP
     )
 
 
-def _owned(top: dict[str, msgspec.Raw], key: str) -> list[Any]:
-    if key not in top:
+def _owned(members: Members, key: str) -> list[Any]:
+    if key not in members.values:
         return []
     try:
-        value = msgspec.json.decode(top[key])
-    except (msgspec.DecodeError, RecursionError) as error:
+        value = members.decoded(key)
+    except (ValueError, RecursionError) as error:
         raise NotFast(str(error)) from None
     if value is None:
         return []
@@ -150,14 +154,18 @@ def _owned(top: dict[str, msgspec.Raw], key: str) -> list[Any]:
 
 def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     """The fast path; raises NotFast for anything the reference path should handle."""
-    top = split_state(data)
-    written = top.get("redditQueue")
+    try:
+        members = split_members(data)
+    except NotSplittable:
+        raise NotFast("msgspec cannot split the file") from None
+    written = members.values.get("redditQueue")
     # A missing or null queue is an empty one, and is left as the sweeper wrote it (so both
     # paths write the same file).
-    no_queue = written is None or (len(written) == 4 and bytes(written) == b"null")
-    raw_queue = msgspec.Raw(b"[]") if no_queue or written is None else written
-    docs = _owned(top, "pendingDocChanges")
-    history = _owned(top, "taskHistory")
+    raw = written[1] if written is not None else None
+    no_queue = raw is None or (len(raw) == 4 and bytes(raw) == b"null")
+    raw_queue = msgspec.Raw(b"[]") if no_queue or raw is None else raw
+    docs = _owned(members, "pendingDocChanges")
+    history = _owned(members, "taskHistory")
     selection = mark_raw(raw_queue, inputs.rule, inputs.stamp)
     queue = selection.finish()
     lead_lines = digest_lead_lines(selection, inputs.weights)
@@ -172,22 +180,14 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     message = _message(len(docs), selection.marked)
     holder: State = {"taskHistory": history}
     _add_history(holder, inputs, message)
-    replaced: dict[str, bytes | bytearray] = {
-        "redditQueue": queue,
-        "pendingDocChanges": b"[]",
-        "lastNightlyBatchAt": _encode(inputs.stamp),
-        "taskHistory": _encode(holder["taskHistory"]),
-    }
-    if no_queue:
-        del replaced["redditQueue"]
-    keys = [*top, *(key for key in ("lastNightlyBatchAt", "taskHistory") if key not in top)]
-    # Pieces, not one joined buffer: the queue's hundreds of megabytes are written as they are.
-    chunks: list[bytes | bytearray | msgspec.Raw] = [b"{"]
-    for number, key in enumerate(keys):
-        chunks += [b"," if number else b"", _encode(key), b":", replaced.get(key) or top[key]]
-    chunks.append(b"}")
-    if b"\n" in data[:1024]:
-        # An indented file: written compact throughout, not half indented.
-        chunks = [msgspec.json.format(b"".join(chunks), indent=-1)]
-    digest = lay_out_digest(_head(inputs, summary), lead_lines, _encode(docs))
-    return BatchPlan(chunks, digest, summary, selection.invalid, message)
+    replaced: State = {"lastNightlyBatchAt": inputs.stamp, "taskHistory": holder["taskHistory"]}
+    laid_out: dict[str, bytes | bytearray] = {}
+    if "pendingDocChanges" in members.values:
+        laid_out["pendingDocChanges"] = b"[]"
+    if not no_queue:
+        # Pieces, not one joined buffer: the queue's hundreds of megabytes are written as is.
+        laid_out["redditQueue"] = lay_out(queue, members.indent)
+    digest = lay_out_digest(_head(inputs, summary), lead_lines, dump_literal(docs))
+    return BatchPlan(
+        members.joined(replaced, laid_out), digest, summary, selection.invalid, message
+    )

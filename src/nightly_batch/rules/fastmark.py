@@ -5,17 +5,20 @@ does not change is written back as the very bytes it was read from, and a lead t
 our fields gets them appended to its bytes. Anything unusual (a lead that already carries our
 fields with other values, a malformed owned key, a file msgspec cannot read) goes through the
 plain dict path (`marking.mark_queue`) or makes the caller fall back to it entirely, so both
-paths always agree; a differential test holds them to that.
+paths always agree; a differential test holds them to that. A lead that goes through dicts keeps
+its literals (json_literals), so a value another program wrote is never rewritten.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
+from nightly_batch.core.json_literals import dump_literal, parse_literal
 from nightly_batch.rules.confidence import DECIMALS, Invalid, Scored, is_selected, score_item
 from nightly_batch.rules.marking import Rule, mark_queue
 
@@ -36,10 +39,13 @@ class LeadView(msgspec.Struct, rename="camel"):
     confidence_breakdown: Any = UNSET
 
 
-_top = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _items = msgspec.json.Decoder(list[msgspec.Raw])
 # A lead that is an object decodes to a LeadView; anything else to itself (and is invalid).
-_views = msgspec.json.Decoder(list[LeadView | str | int | float | bool | list[Any] | None])
+_AnyLead = LeadView | str | int | float | bool | list[Any] | None
+_views = msgspec.json.Decoder(list[_AnyLead])
+_view = msgspec.json.Decoder(_AnyLead)
+# Stands for a lead msgspec cannot read as a view (a number beyond a float: `"score": 1e999`).
+_UNREADABLE = object()
 _encode = msgspec.json.Encoder().encode
 
 
@@ -94,14 +100,6 @@ class RawSelection:
         return self.queue
 
 
-def split_state(data: bytes) -> dict[str, msgspec.Raw]:
-    """The top-level keys with their values still as raw bytes; NotFast if that cannot be."""
-    try:
-        return _top.decode(data)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as error:
-        raise NotFast(str(error)) from None
-
-
 def _scored(view: LeadView, rule: Rule) -> Scored | Invalid:
     parts = (("score", view.score), ("llmScore", view.llm_score), ("modelScore", view.model_score))
     item = {key: value for key, value in parts if value is not UNSET}
@@ -112,13 +110,13 @@ def _via_dicts(
     raw: msgspec.Raw, index: int, rule: Rule, selected_at: str, result: RawSelection
 ) -> None:
     """One lead through the reference dict path."""
-    item = msgspec.json.decode(raw)
+    item = _literal(raw)
     one = mark_queue([item], rule, selected_at)
     result.marked += one.marked
     for _, reason in one.invalid:
         lead_id = str(item["id"]) if isinstance(item, dict) and "id" in item else f"#{index}"
         result.invalid.append((lead_id, reason))
-    start, end = result.add(_encode(item))
+    start, end = result.add(dump_literal(item))
     for _, lead, scored in one.selected:
         result.selected.append(
             (index, str(lead.get("selectedAt", "")), scored.confidence, start, end, scored)
@@ -129,10 +127,14 @@ def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelecti
     """mark_queue's result, computed on the raw queue."""
     try:
         # Two passes in C beat one Python-level decode per lead: the views, and the raw bytes.
-        views = _views.decode(raw_queue)
         raws = _items.decode(raw_queue)
     except (msgspec.DecodeError, RecursionError) as error:
         raise NotFast(str(error)) from None
+    try:
+        views: list[Any] = _views.decode(raw_queue)
+    except (msgspec.DecodeError, RecursionError):
+        # One lead msgspec cannot view takes that lead to dicts, not the whole queue.
+        views = [_view_of(raw) for raw in raws]
     result = RawSelection()
     queue, selected = result.queue, result.selected
     # The suffix replaces the lead's closing brace and brings the comma that follows it.
@@ -173,6 +175,36 @@ def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelecti
         _other(lead, raw, index, rule, selected_at, result)
     result.count, result.marked = result.count + added, result.marked + marked
     return result
+
+
+def _literal(raw: msgspec.Raw | memoryview) -> Any:
+    """One lead with its literals; nested beyond the pure-Python scanner's reach, NotFast
+    (and the reference path says the file is nested too deeply to read)."""
+    try:
+        return parse_literal(memoryview(raw))
+    except RecursionError:
+        raise NotFast("nested too deeply") from None
+
+
+def _view_of(raw: msgspec.Raw) -> Any:
+    try:
+        return _view.decode(raw)
+    except (msgspec.DecodeError, RecursionError):
+        return _UNREADABLE
+
+
+def lay_out(queue: bytearray, indent: str | None) -> bytes | bytearray:
+    """The new queue laid out for its place in the state file: one level in, as JSON.stringify
+    (or json.dumps) lays out an indented file; as it is in a compact one."""
+    if indent is None:
+        return queue
+    spaces = indent.strip(" ") == ""
+    formatted = msgspec.json.format(queue, indent=len(indent) if spaces else 1)
+    if spaces:
+        # A raw line break only ever separates members (a JSON string cannot hold one).
+        return formatted.replace(b"\n", b"\n" + indent.encode())
+    unit = indent.encode()
+    return re.sub(rb"\n( *)", lambda match: b"\n" + unit * (len(match.group(1)) + 1), formatted)
 
 
 def _other(
@@ -253,9 +285,9 @@ def digest_lead_lines(selection: RawSelection, weights: Any) -> bytearray:
             lines += known[1]
         else:
             # Already has one (an old or foreign key): replace it in place, as a dict would.
-            item = msgspec.json.decode(lead)
+            item = _literal(lead)
             item["confidenceBreakdown"] = msgspec.json.decode(known[0])
-            lines += _encode(item)
+            lines += dump_literal(item)
             lines += LEAD_SEPARATOR
     view.release()
     del lines[len(lines) - len(LEAD_SEPARATOR) :]  # no separator after the last lead

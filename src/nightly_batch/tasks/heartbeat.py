@@ -59,9 +59,8 @@ def _delivered_late(app: App, retried: list[str]) -> None:
     sent_at = iso_utc(app.clock.now())
     try:
         with app.state.transaction() as transaction:
-            state = transaction.read()
-            state["lastDigestNotificationAt"] = sent_at
-            transaction.write(state)
+            transaction.read_keys()
+            transaction.write_keys({"lastDigestNotificationAt": sent_at})
     except NightlyBatchError as error:
         log.warning("delivery.state_not_updated", reason=str(error))
     if app.alerts is not None:

@@ -47,7 +47,12 @@ def run_nightly_batch(app: App, run: RunInfo) -> TaskResult:
         data = transaction.read_bytes()
         plan = _fast_plan(data, inputs)
         if plan is None:
-            plan = plan_from_dicts(transaction.parse(data), inputs, exact=transaction.exact)
+            plan = plan_from_dicts(
+                transaction.parse_exact(data),
+                inputs,
+                indent=transaction.indent,
+                tail=transaction.tail,
+            )
         del data  # the old bytes are not needed while the new ones are written
         path, kept = write_digest(config.digests, inputs.day, plan.digest)
         transaction.write_bytes(plan.state)

@@ -202,7 +202,7 @@ def _write_history(
 ) -> None:
     """Add the run to `taskHistory`, together with the task's state updates, in one write."""
     with app.state.transaction() as transaction:
-        state = transaction.read()
+        state = transaction.read_keys("taskHistory")
         state.update(updates)
         append_history(
             state,
@@ -213,7 +213,7 @@ def _write_history(
             limit=app.config.task_history_limit,
             path=app.config.state_file,
         )
-        transaction.write(state)
+        transaction.write_keys(state)
 
 
 def _try_history(app: App, task: str, message: str) -> None:
