@@ -183,7 +183,7 @@ def test_help_works_without_a_config(capsys: pytest.CaptureFixture[str], flag: s
     assert main([flag]) == 0
 
     out = capsys.readouterr().out
-    assert out.startswith("usage: nightly-batch [-h] [--config PATH] COMMAND ...\n")
+    assert out.startswith("usage: nightly-batch [-h] [--config PATH] [-q | -v] COMMAND ...\n")
     assert re.search(r"^ +run-once +run one task now, as the daemon would$", out, re.MULTILINE)
     assert "  --config PATH  config file (default: $NIGHTLY_BATCH_CONFIG or\n" in out
     assert "--now" not in out  # the tests' clock option is never shown

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from pathlib import Path
+
+import pytest
 
 from conftest import Project
 from nightly_batch.cli.main import main
@@ -63,10 +66,11 @@ def test_secrets_are_redacted_from_events_tracebacks_and_library_logs(tmp_path: 
         assert secret not in written
     assert "Traceback" in log_file.read_text()
     assert "HTTP Request" not in written  # httpx's INFO lines carry full URLs: silenced
+    assert read_lines(log_file)[-1]["message"] == "calling *** with xox-***"
     assert [line["event"] for line in read_lines(log_file)] == [
         "posting",
         "delivery.crashed",
-        "calling *** with xox-***",
+        "library.log",
     ]
 
 
@@ -92,7 +96,8 @@ def test_events_inside_a_run_carry_its_task_and_run_id(project: Project) -> None
     get_logger("t").info("after.the_run")
 
     lines = {str(line["event"]): line for line in read_lines(project.logs / "orchestrator.log")}
-    for event in ("task.started", "inside.the_run", "a library speaks", "task.finished"):
+    assert lines["library.log"]["message"] == "a library speaks"
+    for event in ("task.started", "inside.the_run", "library.log", "task.finished"):
         assert (lines[event]["task"], lines[event]["run_id"]) == ("heartbeat", outcome.run_id)
     assert lines["inside.the_run"]["lead"] == "a"
     assert "run_id" not in lines["after.the_run"]
@@ -134,8 +139,11 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_a_terminal_gets_columns_and_the_traceback_on_its_own_lines(tmp_path: Path) -> None:
+def test_a_terminal_gets_columns_and_the_traceback_on_its_own_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """At a terminal: time, padded level and event, the fields, then the traceback as is."""
+    monkeypatch.setenv("NO_COLOR", "1")
     console = Terminal()
     configure_logging(console=console)
     log = get_logger("t")
@@ -153,8 +161,9 @@ def test_a_terminal_gets_columns_and_the_traceback_on_its_own_lines(tmp_path: Pa
     assert lines[-1] == "ValueError: boom"
 
 
-def test_console_values_read_as_logfmt_not_as_python_reprs() -> None:
+def test_console_values_read_as_logfmt_not_as_python_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
     """On a pipe and at a terminal: bare words, double quotes around spaces, JSON for containers."""
+    monkeypatch.setenv("NO_COLOR", "1")
     for console in (io.StringIO(), Terminal()):
         configure_logging(console=console)
 
@@ -163,3 +172,74 @@ def test_console_values_read_as_logfmt_not_as_python_reprs() -> None:
         line = console.getvalue()
         assert 'message="heartbeat ok" counts="{\\"sent\\":2}" ok=true' in line
         assert "'" not in line
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def test_a_terminal_is_in_colour_unless_no_color_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Colour at a terminal, the same text without it under NO_COLOR, none on a pipe."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    coloured, pipe = Terminal(), io.StringIO()
+    for console in (coloured, pipe):
+        configure_logging(console=console)
+        get_logger("t").warning("alert.firing", alert="task_failed")
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = Terminal()
+    configure_logging(console=plain)
+    get_logger("t").warning("alert.firing", alert="task_failed")
+
+    assert ANSI.search(coloured.getvalue())
+    assert not ANSI.search(plain.getvalue())
+    assert not ANSI.search(pipe.getvalue())
+    strip = ANSI.sub("", coloured.getvalue())
+    assert strip.split(" ", 1)[1] == plain.getvalue().split(" ", 1)[1]  # after the timestamp
+
+
+def test_quiet_and_verbose_change_the_console_and_not_the_log_file(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-q: no info lines on the console; -v: debug lines too; the file keeps its level."""
+    project.state_path.write_text('{"redditQueue": [{"id": "nan", "score": NaN}]}')
+    config = ["--config", str(project.config_path)]
+
+    assert main(["run-once", "heartbeat", "-q", *config]) == 0
+    quiet = capsys.readouterr().err
+    assert main(["run-once", "nightly-batch", "--verbose", *config]) == 0
+    verbose = capsys.readouterr().err
+    assert main(["-q", "run-once", "nightly-batch", *config]) == 0
+    warnings_only = capsys.readouterr().err
+
+    assert "task.finished" not in quiet
+    assert "batch.reference_path" in verbose  # a debug line: the NaN took the dict path
+    assert "task.finished" in verbose
+    assert "lead.invalid" in warnings_only  # a warning still shows under -q
+    assert "task.finished" not in warnings_only
+    logged = [line["event"] for line in read_lines(project.logs / "orchestrator.log")]
+    assert logged.count("task.finished") == 3
+    assert "batch.reference_path" not in logged
+
+
+def test_library_records_become_events_and_uvicorn_access_lines_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn's sentences are a `message`, not an event name; its access line has fields."""
+    # A server an earlier test made with access_log=False detached uvicorn's access logger.
+    monkeypatch.setattr(logging.getLogger("uvicorn.access"), "propagate", True)
+    configure_logging(log_file=tmp_path / "orchestrator.log", console=io.StringIO())
+
+    logging.getLogger("uvicorn.error").info("Started server process [%d]", 42)
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:50000", "GET", "/digests?page=2", "1.1", 200
+    )
+
+    started, request = read_lines(tmp_path / "orchestrator.log")
+    assert started["event"] == "library.log"
+    assert started["library"] == "uvicorn.error"
+    assert started["message"] == "Started server process [42]"
+    assert request["event"] == "http.request"
+    assert (request["method"], request["path"], request["status"]) == (
+        "GET",
+        "/digests?page=2",
+        200,
+    )

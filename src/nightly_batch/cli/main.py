@@ -104,7 +104,7 @@ def _dispatch(arguments: argparse.Namespace) -> int:
     command = arguments.command
     resending = command == "deliveries" and arguments.deliveries_command == "resend"
     if command in ("run", "run-once", "test-notify", "serve") or resending:
-        app = _start(settings, clock)
+        app = _start(settings, clock, getattr(arguments, "console_level", None))
         try:
             return _serve_or_run(app, command, arguments)
         finally:
@@ -177,17 +177,20 @@ def _digests(settings: Settings, arguments: argparse.Namespace) -> int:
     return show_command(settings.config, arguments.date, as_json=arguments.json)
 
 
-def _start(settings: Settings, clock: Clock) -> Any:
+def _start(settings: Settings, clock: Clock, console_level: str | None) -> Any:
     from nightly_batch.alerts.wiring import attach_alerting  # noqa: PLC0415
     from nightly_batch.delivery.factory import build_channel  # noqa: PLC0415
     from nightly_batch.observability.setup import configure_logging  # noqa: PLC0415
     from nightly_batch.runtime.app import build_app  # noqa: PLC0415
 
     app = build_app(settings, build_channel, clock)
+    level = os.environ.get("NIGHTLY_BATCH_LOG_LEVEL", settings.config.log_level).lower()
     configure_logging(
-        level=os.environ.get("NIGHTLY_BATCH_LOG_LEVEL", settings.config.log_level).lower(),
+        level=level,
         log_file=settings.config.log_file,
         redactor=app.redactor,
+        # -q and -v change the console only: the log file keeps the configured level.
+        console_level=console_level,
     )
     attach_alerting(app)
     return app

@@ -149,6 +149,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help=CONFIG_HELP,
     )
+    loudness = common.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "-q",
+        "--quiet",
+        action="store_const",
+        const="warning",
+        dest="console_level",
+        default=argparse.SUPPRESS,
+        help="print only warnings and errors to the console (the log file is unchanged)",
+    )
+    loudness.add_argument(
+        "-v",
+        "--verbose",
+        action="store_const",
+        const="debug",
+        dest="console_level",
+        default=argparse.SUPPRESS,
+        help="print debug lines to the console too",
+    )
     # For tests only, so never shown: the command's clock starts at this instant (ISO 8601
     # with an offset) and runs at the real rate, so a test's data and the command share a
     # timeline. Refused by `run`, whose scheduler keeps the real time.

@@ -31,6 +31,29 @@ SHARED_PROCESSORS: tuple[Processor, ...] = (
 )
 
 
+def library_event(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    """A library's record as an event of ours: `library.log` with the logger and its sentence
+    (uvicorn's "Started server process [42]" is not an event name), and uvicorn's access line
+    as `http.request` with its parts as fields."""
+    record = event.get("_record")
+    if record is None or event.get("_from_structlog"):
+        return event
+    sentence = event.pop("event", "")
+    arguments = event.pop("positional_args", ())
+    if record.name == "uvicorn.access" and isinstance(arguments, tuple) and len(arguments) == 5:
+        client, method, path, version, status = arguments
+        return {
+            **event,
+            "event": "http.request",
+            "method": method,
+            "path": path,
+            "status": status,
+            "client": client,
+            "http": version,
+        }
+    return {**event, "event": "library.log", "library": record.name, "message": sentence}
+
+
 class RedactSecrets:
     """Replaces secret values and credential shapes anywhere in the event, traceback included."""
 

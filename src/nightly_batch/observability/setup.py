@@ -23,6 +23,11 @@ from pathlib import Path
 from typing import TextIO
 
 from structlog.dev import (
+    BRIGHT,
+    CYAN,
+    DIM,
+    MAGENTA,
+    RESET_ALL,
     Column,
     ConsoleRenderer,
     KeyValueColumnFormatter,
@@ -39,6 +44,7 @@ from nightly_batch.observability.processors import (
     RedactSecrets,
     SyslogPriority,
     event_first,
+    library_event,
     plain_values,
     quoted,
     render_json,
@@ -59,7 +65,9 @@ EVENT_WIDTH = 24
 
 def _formatter(redactor: Redactor, *render: Processor) -> ProcessorFormatter:
     return ProcessorFormatter(
-        foreign_pre_chain=SHARED_PROCESSORS,
+        foreign_pre_chain=(*SHARED_PROCESSORS, library_event),
+        # The record's arguments, for library_event: uvicorn's access line is made of them.
+        pass_foreign_args=True,
         processors=[
             ProcessorFormatter.remove_processors_meta,
             # Before any renderer, and after the traceback was turned into text.
@@ -75,26 +83,39 @@ def _for_journal_or_pipe(*, journal: bool) -> Processor:
     return SyslogPriority(logfmt) if journal else logfmt
 
 
-def _for_people() -> ConsoleRenderer:
-    """2026-11-28T23:00:00.000000Z [info    ] task.finished            task=heartbeat ..."""
-    no_style = ""  # no colours: the same text on any terminal, and in a copied transcript
+def _for_people(*, colors: bool) -> ConsoleRenderer:
+    """2026-11-28T23:00:00.000000Z [info    ] task.finished            task=heartbeat ...
 
-    def column(key: str, width: int = 0) -> Column:
+    In colour (structlog's own level colours, dim keys, a bright event name) unless NO_COLOR
+    is set (no-color.org); the text is the same either way.
+    """
+    none = ""
+    reset = RESET_ALL if colors else none
+    levels = ConsoleRenderer.get_default_level_styles(colors=colors)
+    # The level column pads to the longest name among these keys: "critical".
+    levels = {name: levels.get(name, none) for name in PRIORITIES}
+
+    def column(key: str, width: int = 0, style: str = none) -> Column:
         formatter = KeyValueColumnFormatter(
-            key_style=None, value_style=no_style, reset_style=no_style, value_repr=str, width=width
+            key_style=None,
+            value_style=style if colors else none,
+            reset_style=reset,
+            value_repr=str,
+            width=width,
         )
         return Column(key, formatter)
 
     fields = KeyValueColumnFormatter(
-        key_style=no_style, value_style=no_style, reset_style=no_style, value_repr=quoted
+        key_style=CYAN if colors else none,
+        value_style=MAGENTA if colors else none,
+        reset_style=reset,
+        value_repr=quoted,
     )
-    # The level column pads to the longest name among these keys: "critical".
-    levels = dict.fromkeys(PRIORITIES, no_style)
     return ConsoleRenderer(
         columns=[
-            column("timestamp"),
-            Column("level", LogLevelColumnFormatter(levels, reset_style=no_style)),
-            column("event", EVENT_WIDTH),
+            column("timestamp", style=DIM),
+            Column("level", LogLevelColumnFormatter(levels, reset_style=reset)),
+            column("event", EVENT_WIDTH, style=BRIGHT),
             Column("", fields),  # every other key, in the order it was logged
         ],
         sort_keys=False,
@@ -111,19 +132,26 @@ def configure_logging(
     redactor: Redactor | None = None,
     console: TextIO | None = None,
     journal: bool | None = None,
+    console_level: str | None = None,
 ) -> None:
-    """Send every record through the redactor to the file and the console."""
+    """Send every record through the redactor to the file (at `level`) and the console (at
+    `console_level`: -q makes it "warning", -v "debug"; by default `level` too)."""
     redactor = redactor or Redactor()
     console = console or sys.stderr
     terminal = console.isatty()
     if journal is None:
         journal = "JOURNAL_STREAM" in os.environ
-    console_render = _for_people() if terminal else _for_journal_or_pipe(journal=journal)
+    if terminal:
+        console_render: Processor = _for_people(colors=not os.environ.get("NO_COLOR"))
+    else:
+        console_render = _for_journal_or_pipe(journal=journal)
     console_handler = logging.StreamHandler(console)
+    console_handler.setLevel(LEVELS[console_level or level])
     console_handler.setFormatter(_formatter(redactor, plain_values, console_render))
     handlers: list[logging.Handler] = [console_handler]
     if log_file is not None:
         file_handler = logging.handlers.WatchedFileHandler(log_file, encoding="utf-8")
+        file_handler.setLevel(LEVELS[level])
         file_handler.setFormatter(
             _formatter(redactor, event_first, JSONRenderer(serializer=render_json))
         )
@@ -134,6 +162,6 @@ def configure_logging(
         old.close()
     for handler in handlers:
         root.addHandler(handler)
-    root.setLevel(LEVELS[level])
+    root.setLevel(min(LEVELS[level], LEVELS[console_level or level]))
     for name in NOISY_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -177,7 +177,7 @@ def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelecti
     return result
 
 
-def _literal(raw: msgspec.Raw | memoryview) -> Any:
+def _literal(raw: msgspec.Raw | bytes | memoryview) -> Any:
     """One lead with its literals; nested beyond the pure-Python scanner's reach, NotFast
     (and the reference path says the file is nested too deeply to read)."""
     try:

@@ -14,9 +14,10 @@ def _server(app: App, host: str, port: int) -> uvicorn.Server:
     dashboard = create_dashboard(
         app.config, app.store, token=app.environment.get("DASHBOARD_TOKEN"), clock=app.clock
     )
-    # log_config=None: uvicorn's records go through our logging setup (and its redaction).
+    # log_config=None: uvicorn's records go through our logging setup (and its redaction),
+    # its access lines as `http.request` events (observability.processors.library_event).
     return uvicorn.Server(
-        uvicorn.Config(dashboard, host=host, port=port, log_config=None, access_log=False)
+        uvicorn.Config(dashboard, host=host, port=port, log_config=None, access_log=True)
     )
 
 
