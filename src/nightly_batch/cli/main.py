@@ -31,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     from nightly_batch.errors import ConfigError, NightlyBatchError, StateError  # noqa: PLC0415
 
+    stdout = sys.stdout
+    if stdout.isatty():
+        sys.stdout = _TerminalSafe(stdout)
     try:
         return _dispatch(arguments)
     except BrokenPipeError:
@@ -43,6 +46,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    finally:
+        sys.stdout = stdout
+
+
+class _TerminalSafe:
+    """stdout at a terminal: every control character but tab and line feed (so every ANSI or
+    OSC escape a lead title, an alert summary or a digest may carry) printed as `\\xNN`."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from nightly_batch.rules.escape import terminal  # noqa: PLC0415
+
+        safe = "\n".join("\t".join(map(terminal, line.split("\t"))) for line in text.split("\n"))
+        return int(self._stream.write(safe))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _closed_pipe() -> int:

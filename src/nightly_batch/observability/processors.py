@@ -8,6 +8,7 @@ handler's formatter: redaction, then one renderer per output.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -88,11 +89,18 @@ def plain_values(_logger: WrappedLogger, _method: str, event: EventDict) -> Even
     return {key: _plain(value) for key, value in event.items()}
 
 
+# Control characters but tab and line feed (which logfmt quoting escapes itself): an ANSI or
+# OSC escape in a lead's id must not recolour the terminal or forge a line of the journal.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, dict | list | tuple):
-        return render_json(value)
-    if isinstance(value, str) and not value.isascii():
-        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        value = render_json(value)
+    if isinstance(value, str):
+        if not value.isascii():
+            value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return _CONTROLS.sub(lambda found: f"\\x{ord(found.group()):02x}", value)
     return value
 
 
