@@ -43,9 +43,10 @@ unit: $(VENV)/.test
 PAST_EPOCH := 2019-11-28T23:00:00Z
 FUTURE_EPOCH := 2033-11-28T23:00:00Z
 ## test-epochs: the suite with the test clock years in the past, then years in the future
+# The systemd test (a booted Debian machine on its own real clock) runs once, in `make test`.
 test-epochs: $(VENV)/.test
-	NIGHTLY_BATCH_TEST_EPOCH=$(PAST_EPOCH) $(BIN)/pytest -p no:cacheprovider
-	NIGHTLY_BATCH_TEST_EPOCH=$(FUTURE_EPOCH) $(BIN)/pytest -p no:cacheprovider
+	NIGHTLY_BATCH_TEST_EPOCH=$(PAST_EPOCH) $(BIN)/pytest -p no:cacheprovider -m "not systemd"
+	NIGHTLY_BATCH_TEST_EPOCH=$(FUTURE_EPOCH) $(BIN)/pytest -p no:cacheprovider -m "not systemd"
 
 # The wall clock of pytest and every child shifted (Debian's libfaketime), for dates hard-coded
 # in test data. The monotonic clock stays real: shifted, libfaketime 0.9.10 makes every timed
@@ -58,10 +59,10 @@ SHIFTED = LD_PRELOAD=$(LIBFAKETIME) FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_NO_C
 ## test-year-ahead, test-year-back: the suite with the real clock a year ahead, a year back
 test-year-ahead: $(VENV)/.test
 	$(if $(LIBFAKETIME),,$(error Debian's faketime package is missing: apt-get install faketime))
-	$(SHIFTED) FAKETIME=+365d $(BIN)/pytest -p no:cacheprovider
+	$(SHIFTED) FAKETIME=+365d $(BIN)/pytest -p no:cacheprovider -m "not systemd"
 test-year-back: $(VENV)/.test
 	$(if $(LIBFAKETIME),,$(error Debian's faketime package is missing: apt-get install faketime))
-	$(SHIFTED) FAKETIME=-365d $(BIN)/pytest -p no:cacheprovider
+	$(SHIFTED) FAKETIME=-365d $(BIN)/pytest -p no:cacheprovider -m "not systemd"
 
 ## test-stress: the suite while two CPU-bound processes compete for the machine's cores
 test-stress: $(VENV)/.test

@@ -1,0 +1,131 @@
+"""The README's service install, performed literally in a Debian machine with a real systemd.
+
+The machine boots under systemd-nspawn (tests/nspawn.py) with this repository at /src. Every
+line of the README's "Running as a service" block runs as printed (the only substitution: the
+repository's address, `<this repository>`, is /src), and then the unit is checked as an
+operator would: readiness, status, the file system it may write, a run-once as its user, the
+watchdog, a clean stop and the journal's priorities.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from nspawn import Machine, booted, needs_nspawn
+
+pytestmark = [pytest.mark.systemd, pytest.mark.slow, needs_nspawn]
+
+ROOT = Path(__file__).resolve().parent.parent
+UNIT = "nightly-batch"
+CONFIG = "/etc/nightly-batch/orchestrator_config.json"
+CLI = "/opt/nightly-batch/.venv/bin/nightly-batch"
+
+
+def service_install_lines() -> list[str]:
+    """The shell lines of the README's "Running as a service" block, comments dropped."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Running as a service", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert block is not None, "the README's service section has no sh block"
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+def show(machine: Machine, *properties: str) -> dict[str, str]:
+    output = machine.run(f"systemctl show {UNIT} " + " ".join(f"-p {p}" for p in properties))
+    return dict(line.split("=", 1) for line in output.stdout.splitlines())
+
+
+def wait_for(machine: Machine, what: str, condition: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if machine.run(condition, check=False).returncode == 0:
+            return
+        time.sleep(1)
+    journal = machine.run(f"journalctl -u {UNIT} --no-pager -n 40", check=False).stdout
+    pytest.fail(f"timed out after {timeout} s waiting for {what}\n{journal}")
+
+
+def test_the_readme_service_install_runs_under_systemd(tmp_path: Path) -> None:
+    """Install as printed, then: ready, writable only where named, watchdog, clean stop."""
+    source = tmp_path / "source"
+    # A clone of what is committed, as an operator's `git clone` would see it.
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(source)], check=True)
+    with booted(source, tmp_path) as machine:
+        # One shell session, as an operator pastes the block (its `cd` carries on); each
+        # line's output is told apart by a marker printed before it.
+        lines = service_install_lines()
+        script = "set -eo pipefail\n" + "".join(
+            f"echo '@@ {number}'\n{line.replace('<this repository>', '/src')}\n"
+            for number, line in enumerate(lines)
+        )
+        printed = re.split(r"^@@ (\d+)\n", machine.run(script).stdout, flags=re.MULTILINE)
+        outputs = {lines[int(n)]: out for n, out in zip(printed[1::2], printed[2::2], strict=True)}
+
+        # Type=notify: `enable --now` returned after READY=1, which came with the next runs.
+        status = next(out for line, out in outputs.items() if line.startswith("systemctl status"))
+        assert "active (running)" in status
+        state = show(machine, "ActiveState", "SubState", "StatusText", "MainPID")
+        assert (state["ActiveState"], state["SubState"]) == ("active", "running")
+        assert "next" in state["StatusText"], state["StatusText"]
+        health = next(out for line, out in outputs.items() if line.startswith("curl"))
+        assert health.startswith("ok: the last heartbeat was "), health
+        assert "heartbeat" in next(
+            out for line, out in outputs.items() if "status --config" in line
+        )
+
+        # ProtectSystem=strict: in the service's own mount namespace only its state directory
+        # (and its private /tmp) can be written.
+        main_pid = state["MainPID"]
+        for path, writable in (
+            ("/var/lib/nightly-batch/probe", True),
+            ("/tmp/probe", True),
+            ("/opt/nightly-batch/probe", False),
+            ("/etc/nightly-batch/probe", False),
+            ("/usr/probe", False),
+            ("/root/probe", False),
+        ):
+            touched = machine.run(f"nsenter -t {main_pid} -m touch {path}", check=False)
+            assert (touched.returncode == 0) == writable, (path, touched.stderr)
+
+        # A run-once as the service's user, beside the running daemon.
+        machine.run(f"sudo -u nightly-batch {CLI} run-once nightly-batch --config {CONFIG}")
+        machine.run("test -f /var/lib/nightly-batch/logs/digests/digest-*.json")
+
+        # A stalled daemon (stopped outright) stops pinging; the watchdog kills and restarts it.
+        machine.put(
+            f"/etc/systemd/system/{UNIT}.service.d/quick-watchdog.conf",
+            b"[Service]\nWatchdogSec=6s\nTimeoutAbortSec=5s\nRestartSec=1s\n",
+        )
+        machine.run(f"systemctl daemon-reload && systemctl restart {UNIT}")
+        before = show(machine, "MainPID", "NRestarts")
+        machine.run(f"kill -STOP {before['MainPID']}")
+        wait_for(
+            machine,
+            "the watchdog's restart",
+            f"test $(systemctl show {UNIT} -p NRestarts --value) -gt {before['NRestarts']}"
+            f" && systemctl is-active --quiet {UNIT}",
+            90,
+        )
+        assert show(machine, "MainPID")["MainPID"] != before["MainPID"]
+        journal = machine.run(f"journalctl -u {UNIT} --no-pager -o cat").stdout
+        assert "Watchdog timeout" in journal
+
+        # systemctl stop: SIGTERM, a clean exit 0 within the unit's timeout.
+        machine.run(f"systemctl stop {UNIT}")
+        stopped = show(machine, "ActiveState", "Result", "ExecMainStatus")
+        assert stopped == {"ActiveState": "inactive", "Result": "success", "ExecMainStatus": "0"}
+
+        # The journal carries each line's priority: info lines at 6, warnings and worse below.
+        priorities = machine.run(
+            f"journalctl -u {UNIT} --no-pager -o json --output-fields=PRIORITY,MESSAGE"
+            ' | grep -o \'"PRIORITY":"[0-9]"\' | sort | uniq -c'
+        ).stdout
+        assert '"PRIORITY":"6"' in priorities
+        assert re.search(r'"PRIORITY":"[0-4]"', priorities), priorities
+        warnings = machine.run(f"journalctl -u {UNIT} --no-pager -p warning -o cat").stdout
+        assert "level=info" not in warnings
