@@ -25,6 +25,8 @@ ROOTFS = Path(os.environ.get("NIGHTLY_BATCH_ROOTFS", "/var/cache/nightly-batch-t
 # What the README's install section needs on a bare system, and systemd itself to boot.
 PACKAGES = (
     "systemd,systemd-sysv,dbus,python3,python3-venv,git,make,sudo,curl,ca-certificates,procps"
+    # docs/MONITORING.md's commands read the log with jq.
+    ",jq"
 )
 # The host's package-index configuration and CA certificates: pip inside the machine reaches
 # the same index the same way (a proxy's CA included). Local index folders are shared read-only.
@@ -63,7 +65,8 @@ def ensure_rootfs() -> Path:
     ROOTFS.parent.mkdir(parents=True, exist_ok=True)
     with (ROOTFS.parent / "build.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if (ROOTFS / "usr/lib/systemd/systemd").exists():
+        made_with = ROOTFS / "etc/nightly-batch-test-packages"
+        if made_with.exists() and made_with.read_text() == PACKAGES:
             return ROOTFS
         building = ROOTFS.with_name(ROOTFS.name + ".building")
         shutil.rmtree(building, ignore_errors=True)
@@ -79,6 +82,8 @@ def ensure_rootfs() -> Path:
             check=True,
             capture_output=True,
         )
+        (building / "etc/nightly-batch-test-packages").write_text(PACKAGES)
+        shutil.rmtree(ROOTFS, ignore_errors=True)  # one made with other packages
         building.rename(ROOTFS)
     return ROOTFS
 

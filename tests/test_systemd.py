@@ -35,6 +35,13 @@ def service_install_lines() -> list[str]:
     return [line for line in block.group(1).splitlines() if line.strip()]
 
 
+def monitoring_lines() -> list[str]:
+    """Every line of docs/MONITORING.md's `sh` blocks."""
+    text = (ROOT / "docs" / "MONITORING.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
+    return [line for block in blocks for line in block.splitlines() if line.strip()]
+
+
 def show(machine: Machine, *properties: str) -> dict[str, str]:
     output = machine.run(f"systemctl show {UNIT} " + " ".join(f"-p {p}" for p in properties))
     return dict(line.split("=", 1) for line in output.stdout.splitlines())
@@ -96,6 +103,29 @@ def test_the_readme_service_install_runs_under_systemd(tmp_path: Path) -> None:
         machine.run(f"sudo -u nightly-batch {CLI} run-once nightly-batch --config {CONFIG}")
         machine.run("test -f /var/lib/nightly-batch/logs/digests/digest-*.json")
 
+        # docs/MONITORING.md's commands, as root in one session with its own defaults, which
+        # are this install's paths; `nightly-batch` is on PATH after the install.
+        assert (
+            machine.run("command -v nightly-batch").stdout.strip() == "/usr/local/bin/nightly-batch"
+        )
+        monitoring = monitoring_lines()
+        script = "set -eo pipefail\n" + "".join(
+            f"echo '@@ {number}'\n{line}\n" for number, line in enumerate(monitoring)
+        )
+        printed = re.split(r"^@@ (\d+)\n", machine.run(script).stdout, flags=re.MULTILINE)
+        said = {
+            monitoring[int(n)]: out for n, out in zip(printed[1::2], printed[2::2], strict=True)
+        }
+        assert said['curl -s "http://$METRICS/healthz"'].startswith("ok: the last heartbeat was ")
+        assert (
+            "nightly_batch_last_success_timestamp_seconds{"
+            in said[
+                """curl -s "http://$METRICS/metrics" | grep '^nightly_batch_last_success_timestamp_seconds'"""
+            ]
+        )
+        # What root's commands opened (the run database) is still the service's to write.
+        machine.run(f"sudo -u nightly-batch nightly-batch run-once heartbeat --config {CONFIG}")
+
         # A stalled daemon (stopped outright) stops pinging; the watchdog kills and restarts it.
         machine.put(
             f"/etc/systemd/system/{UNIT}.service.d/quick-watchdog.conf",
@@ -129,3 +159,17 @@ def test_the_readme_service_install_runs_under_systemd(tmp_path: Path) -> None:
         assert re.search(r'"PRIORITY":"[0-4]"', priorities), priorities
         warnings = machine.run(f"journalctl -u {UNIT} --no-pager -p warning -o cat").stdout
         assert "level=info" not in warnings
+
+        # The README's quick start in the installed checkout: `make run` starts the daemon in
+        # the foreground, and Ctrl-C (SIGINT to its process group) stops it cleanly.
+        quick = machine.run(
+            "cd /opt/nightly-batch && setsid make run > /tmp/make-run.txt 2>&1 &\n"
+            "pid=$!\n"
+            "for _ in $(seq 60); do grep -q daemon.ready /tmp/make-run.txt && break; sleep 1; done\n"
+            "kill -INT -- -$pid\n"
+            "wait $pid || true\n"
+            "cat /tmp/make-run.txt"
+        ).stdout
+        assert "daemon.ready" in quick
+        assert "daemon.stopped" in quick
+        assert "Traceback" not in quick

@@ -107,7 +107,10 @@ def deliver(
             attempt=str(RecordStatus.FAILED),
         )
     store.finish_delivery(message.batch_id, channel_name, outcome, iso_utc(app.clock.now()))
-    log.info(
+    # A failed or ambiguous attempt is a warning: `jq 'select(.level == "warning" ...)'` and
+    # `journalctl -p warning` must show it.
+    emit = log.info if outcome.failure is None else log.warning
+    emit(
         "delivery.finished",
         channel=channel_name,
         batch_id=message.batch_id,
