@@ -38,32 +38,32 @@ def test_the_shipped_default_config_is_valid() -> None:
         (
             "nightlyBatchSchedule",
             "0 25 * * *",
-            "nightlyBatchSchedule = '0 25 * * *' is not a valid cron expression (bad hour).",
+            'nightlyBatchSchedule = "0 25 * * *" is not a valid cron expression (bad hour).',
         ),
         (
             "nightlyBatchSchedule",
             "@daily",
-            "nightlyBatchSchedule = '@daily' is not a cron expression of five fields (minute hour day month weekday).",
+            'nightlyBatchSchedule = "@daily" is not a cron expression of five fields (minute hour day month weekday).',
         ),
         (
             "morningNotificationSchedule",
             "0 6 * * * *",
-            "morningNotificationSchedule = '0 6 * * * *' is not a cron expression of five fields",
+            'morningNotificationSchedule = "0 6 * * * *" is not a cron expression of five fields',
         ),
         (
             "digestTimeZone",
             "Mars/Olympus",
-            "digestTimeZone = 'Mars/Olympus' is not a known IANA time zone (for example 'UTC' or 'Europe/Berlin').",
+            'digestTimeZone = "Mars/Olympus" is not a known IANA time zone (for example "UTC" or "Europe/Berlin").',
         ),
         (
             "digestTimeZone",
             "../../etc/passwd",
-            "digestTimeZone = '../../etc/passwd' is not a known IANA time zone",
+            'digestTimeZone = "../../etc/passwd" is not a known IANA time zone',
         ),
         (
             "digestNotificationChannel",
             "sms",
-            "digestNotificationChannel = 'sms' must be one of 'discord', 'email', 'log' or 'slack', or a list of them.",
+            'digestNotificationChannel = "sms" must be one of "discord", "email", "log" or "slack", or a list of them.',
         ),
         (
             "digestNotificationChannel",
@@ -73,14 +73,14 @@ def test_the_shipped_default_config_is_valid() -> None:
         (
             "digestNotificationChannel",
             ["log", "log"],
-            "digestNotificationChannel = ['log', 'log'] names a channel twice.",
+            'digestNotificationChannel = ["log", "log"] names a channel twice.',
         ),
         ("draftScoreThreshold", 1.5, "draftScoreThreshold = 1.5 must be a number from 0 to 1."),
         ("draftScoreThreshold", -0.1, "draftScoreThreshold = -0.1 must be a number from 0 to 1."),
         (
             "draftScoreThreshold",
             "high",
-            "draftScoreThreshold = 'high' must be a number from 0 to 1.",
+            'draftScoreThreshold = "high" must be a number from 0 to 1.',
         ),
         (
             "confidenceWeights",
@@ -101,7 +101,7 @@ def test_the_shipped_default_config_is_valid() -> None:
         (
             "digestMaxAgeHours",
             "soon",
-            "digestMaxAgeHours = 'soon' must be a number greater than 0 and at most 744.",
+            'digestMaxAgeHours = "soon" must be a number greater than 0 and at most 744.',
         ),
         (
             "confidenceWeights",
@@ -111,39 +111,39 @@ def test_the_shipped_default_config_is_valid() -> None:
         (
             "confidenceWeights",
             {"keyword": 0.5, "modell": 0.5},
-            "confidenceWeights has an unknown key 'modell'; it takes keyword and model.",
+            'confidenceWeights has an unknown key "modell"; it takes keyword and model.',
         ),
         (
             "alertRepeatMinutes",
             {"urgent": 5},
             (
-                "alertRepeatMinutes = {'urgent': 5} must be an object mapping 'critical', "
-                "'error', 'info' or 'warning' to numbers from 0 to 525,600."
+                'alertRepeatMinutes = {"urgent": 5} must be an object mapping "critical", '
+                '"error", "info" or "warning" to numbers from 0 to 525,600.'
             ),
         ),
         ("stateFile", 5, "stateFile = 5 must be a path (a non-empty string)."),
         ("metricsPort", 0, "metricsPort = 0 must be a whole number from 1 to 65,535, or null."),
         ("heartbeatMinutes", 2.5, "heartbeatMinutes = 2.5 must be a whole number from 1 to 60."),
-        ("sendEmptyDigest", "perhaps", "sendEmptyDigest = 'perhaps' must be true or false."),
+        ("sendEmptyDigest", "perhaps", 'sendEmptyDigest = "perhaps" must be true or false.'),
         (
             "logLevel",
             "loud",
-            "logLevel = 'loud' must be one of 'debug', 'error', 'info' or 'warning'.",
+            'logLevel = "loud" must be one of "debug", "error", "info" or "warning".',
         ),
         (
             "digestNotificationChannel",
             ["slack", "sms"],
-            "digestNotificationChannel[1] = 'sms' must be one of 'discord', 'email', 'log' or 'slack'.",
+            'digestNotificationChannel[1] = "sms" must be one of "discord", "email", "log" or "slack".',
         ),
         (
             "alertRepeatMinutes",
             {"info": -1},
             "alertRepeatMinutes.info = -1 must be a number from 0 to 525,600.",
         ),
-        ("heartbeatMinutes", True, "heartbeatMinutes = True must be a whole number from 1 to 60."),
-        ("draftScoreThreshold", "NaN", "draftScoreThreshold = 'NaN' must be a number from 0 to 1."),
+        ("heartbeatMinutes", True, "heartbeatMinutes = true must be a whole number from 1 to 60."),
+        ("draftScoreThreshold", "NaN", 'draftScoreThreshold = "NaN" must be a number from 0 to 1.'),
         ("digestTimeZone", 5, "digestTimeZone = 5 must be an IANA time zone name."),
-        ("stateFile", "", "stateFile = '' must be a path (a non-empty string)."),
+        ("stateFile", "", 'stateFile = "" must be a path (a non-empty string).'),
         (
             "confidenceWeights",
             3,
@@ -174,7 +174,7 @@ def test_several_mistakes_are_one_sentence_each_on_one_line(project: Project) ->
 
     assert str(raised.value) == (
         f"{project.config_path}: heartbeatMinutes = 0 must be a whole number from 1 to 60. "
-        "logLevel = 'loud' must be one of 'debug', 'error', 'info' or 'warning'."
+        'logLevel = "loud" must be one of "debug", "error", "info" or "warning".'
     )
 
     project.write_config(digestNotificationChannel=["sms"] * 7)
@@ -183,7 +183,7 @@ def test_several_mistakes_are_one_sentence_each_on_one_line(project: Project) ->
         load_config(project.config_path)
 
     assert str(raised.value).count(" must be one of ") == 5
-    assert str(raised.value).endswith("'slack'. 2 more mistakes not shown.")
+    assert str(raised.value).endswith('"slack". 2 more mistakes not shown.')
 
 
 def test_an_integer_too_long_to_print_is_described_by_its_length(project: Project) -> None:
@@ -251,8 +251,8 @@ def test_unknown_keys_are_accepted_and_near_misses_get_a_warning(project: Projec
 
     assert config.digest_time_zone == "UTC"
     assert warnings == [
-        f"{project.config_path}: unknown key 'digestTimezone' is ignored; did you mean 'digestTimeZone'?",
-        f"{project.config_path}: unknown key 'draftScoreTreshold' is ignored; did you mean 'draftScoreThreshold'?",
+        f'{project.config_path}: unknown key "digestTimezone" is ignored; did you mean "digestTimeZone"?',
+        f'{project.config_path}: unknown key "draftScoreTreshold" is ignored; did you mean "draftScoreThreshold"?',
     ]
 
 
@@ -317,15 +317,15 @@ def test_secrets_come_from_the_environment_or_a_file(tmp_path: Path) -> None:
     [
         (
             {"EMAIL_PROVIDER": "postmark"},
-            "EMAIL_PROVIDER = 'postmark' is not allowed: use one of sendgrid, mailgun, smtp.",
+            'EMAIL_PROVIDER = "postmark" is not allowed: use one of sendgrid, mailgun, smtp.',
         ),
         (
             {"ALERTS_ENABLED": "maybe"},
-            "ALERTS_ENABLED = 'maybe' is not allowed: use true or false.",
+            'ALERTS_ENABLED = "maybe" is not allowed: use true or false.',
         ),
         (
             {"ALERT_SEVERITY_THRESHOLD": "loud"},
-            "ALERT_SEVERITY_THRESHOLD = 'loud' is not allowed: use one of info, warning, error, critical.",
+            'ALERT_SEVERITY_THRESHOLD = "loud" is not allowed: use one of info, warning, error, critical.',
         ),
         (
             {"SMTP_URL": "smtp://a", "SMTP_URL_FILE": "/x"},
@@ -351,8 +351,8 @@ def test_every_bad_variable_is_named_and_secrets_never_show_in_the_model() -> No
         read_environment({"EMAIL_PROVIDER": "PostMark", "ALERTS_ENABLED": "maybe"})
 
     assert str(raised.value) == (
-        "EMAIL_PROVIDER = 'PostMark' is not allowed: use one of sendgrid, mailgun, smtp. "
-        "ALERTS_ENABLED = 'maybe' is not allowed: use true or false."
+        'EMAIL_PROVIDER = "PostMark" is not allowed: use one of sendgrid, mailgun, smtp. '
+        'ALERTS_ENABLED = "maybe" is not allowed: use true or false.'
     )
 
     environment = read_environment(

@@ -163,12 +163,16 @@ def test_the_readme_service_install_runs_under_systemd(tmp_path: Path) -> None:
         # The README's quick start in the installed checkout: `make run` starts the daemon in
         # the foreground, and Ctrl-C (SIGINT to its process group) stops it cleanly.
         quick = machine.run(
-            "cd /opt/nightly-batch && setsid make run > /tmp/make-run.txt 2>&1 &\n"
+            # A background job of a non-interactive shell starts with SIGINT ignored: env
+            # gives make (and the daemon under it) the default action, as at a terminal.
+            "cd /opt/nightly-batch\n"
+            "setsid env --default-signal=INT make run > /tmp/make-run.txt 2>&1 &\n"
             "pid=$!\n"
             "for _ in $(seq 60); do grep -q daemon.ready /tmp/make-run.txt && break; sleep 1; done\n"
             "kill -INT -- -$pid\n"
             "wait $pid || true\n"
-            "cat /tmp/make-run.txt"
+            "cat /tmp/make-run.txt",
+            timeout=180,
         ).stdout
         assert "daemon.ready" in quick
         assert "daemon.stopped" in quick

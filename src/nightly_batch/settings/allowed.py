@@ -6,6 +6,7 @@ the pydantic declaration (the annotation and its constraints), so the words foll
 
 from __future__ import annotations
 
+import json
 import types
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -68,7 +69,7 @@ def _words(kind: Any, extras: list[Any], *, many: bool) -> str:
     listed = next((extra for extra in extras if isinstance(extra, Choices)), None)
     if get_origin(kind) is Literal or listed is not None:
         values = listed.values() if listed is not None else get_args(kind)
-        choices = either(sorted(repr(value) for value in values), "or")
+        choices = either(sorted(json.dumps(value) for value in values), "or")
         return choices if many else f"one of {choices}"
     if get_origin(kind) in (list, dict) or is_model(kind):
         return _container_words(kind, extras, many=many)

@@ -36,7 +36,7 @@ def check_zone(value: str) -> str:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         raise refusal(
-            "is not a known IANA time zone (for example 'UTC' or 'Europe/Berlin')"
+            'is not a known IANA time zone (for example "UTC" or "Europe/Berlin")'
         ) from None
     return value
 

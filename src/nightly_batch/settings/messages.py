@@ -8,8 +8,8 @@ put their words in `ctx`.
 
 from __future__ import annotations
 
+import json
 import re
-import reprlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -51,7 +51,7 @@ def _sentence(raw: dict[str, Any], model: type[BaseModel], problem: ErrorDetails
         parent = _locate(raw, model, problem["loc"][:-1])
         taken = model_keys(_bare(parent.kind)) if is_model(_bare(parent.kind)) else []
         return (
-            f"{parent.key} has an unknown key {str(problem['loc'][-1])!r}; "
+            f"{parent.key} has an unknown key {json.dumps(str(problem['loc'][-1]))}; "
             f"it takes {either(taken, 'and') or 'no other keys'}."
         )
     place = _locate(raw, model, problem["loc"])
@@ -95,7 +95,7 @@ def _locate(raw: Any, model: type[BaseModel], loc: tuple[int | str, ...]) -> _Pl
             field = next((f for n, f in here.model_fields.items() if (f.alias or n) == part), None)
             kind, extras = field_kind(field) if field else (None, [])
         else:
-            key += f".{part}" if _PLAIN_KEY.fullmatch(part) else f"[{part!r}]"
+            key += f".{part}" if _PLAIN_KEY.fullmatch(part) else f"[{json.dumps(part)}]"
             kind, extras = (get_args(here)[1] if get_origin(here) is dict else None), []
         value = value.get(part, _ABSENT) if isinstance(value, dict) else _ABSENT
     return _Place(key or "the config file", kind, extras, value)
@@ -107,27 +107,44 @@ def _bare(kind: Any) -> Any:
     return unwrap(optional_inner(kind) or kind)[0]
 
 
-class _ShortRepr(reprlib.Repr):
-    """repr() cut short, safe for any JSON: deep nesting, long strings, 5000-digit integers."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.maxlevel, self.maxstring, self.maxother = 3, 60, 60
-
-    def repr_int(self, x: int, level: int) -> str:
-        # str() of an integer of more than 4,300 digits raises, so say how long it is instead.
-        if x.bit_length() > 128:
-            return f"<a whole number of about {int(x.bit_length() * 0.30103):,} digits>"
-        return super().repr_int(x, level)
-
-
-_short_repr = _ShortRepr()
+# How much of a wrong value a sentence shows: enough to recognise it, never a whole file.
+_DEPTH, _ITEMS, _CHARACTERS = 3, 6, 60
 
 
 def show_value(value: Any) -> str:
-    """A value as the sentence shows it: its repr, cut short."""
-    text = _short_repr.repr(value)
+    """A value as the sentence shows it: as JSON (the file's own notation, not Python's), cut
+    short; safe for any JSON: deep nesting, long strings, 5000-digit integers."""
+    text = _as_json(value, 0)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _as_json(value: Any, level: int) -> str:  # noqa: PLR0911  (one return per JSON type)
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int):
+        # str() of an integer of more than 4,300 digits raises, so say how long it is instead.
+        if value.bit_length() > 128:
+            return f"<a whole number of about {int(value.bit_length() * 0.30103):,} digits>"
+        return str(value)
+    if isinstance(value, float):
+        return json.dumps(value)  # NaN and Infinity as the file wrote them
+    if isinstance(value, str):
+        cut = value if len(value) <= _CHARACTERS else value[: _CHARACTERS - 3] + "..."
+        return json.dumps(cut, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        if level >= _DEPTH:
+            return "[...]"
+        items = [_as_json(item, level + 1) for item in value[:_ITEMS]]
+        return "[" + ", ".join(items + (["..."] if len(value) > _ITEMS else [])) + "]"
+    if isinstance(value, dict):
+        if level >= _DEPTH:
+            return "{...}"
+        pairs = [
+            f"{json.dumps(str(key), ensure_ascii=False)}: {_as_json(item, level + 1)}"
+            for key, item in list(value.items())[:_ITEMS]
+        ]
+        return "{" + ", ".join(pairs + (["..."] if len(value) > _ITEMS else [])) + "}"
+    return json.dumps(str(value), ensure_ascii=False)
 
 
 def near_miss_warnings(path: Path, raw: dict[str, Any], known: set[str]) -> list[str]:
@@ -139,7 +156,9 @@ def near_miss_warnings(path: Path, raw: dict[str, Any], known: set[str]) -> list
         best = min(known, key=lambda ours: edit_distance(key.lower(), ours.lower()))
         distance = edit_distance(key.lower(), best.lower())
         if distance <= max(1, min(2, len(best) // 5)):
-            warnings.append(f"{path}: unknown key '{key}' is ignored; did you mean '{best}'?")
+            warnings.append(
+                f"{path}: unknown key {json.dumps(key)} is ignored; did you mean {json.dumps(best)}?"
+            )
     return warnings
 
 
