@@ -165,7 +165,13 @@ def test_every_command_in_the_monitoring_guide_runs(
         "NIGHTLY_BATCH_TEST_NOW": project.clock.now().isoformat(),
     }
     blocks = shell_blocks(DOCS.read_text())
-    commands = [line for block in blocks for line in block.splitlines() if line.strip()]
+    # The journal's and systemd's commands need the service: tests/test_systemd.py runs them.
+    commands = [
+        line
+        for block in blocks
+        for line in block.splitlines()
+        if line.strip() and not line.startswith(("journalctl", "systemctl"))
+    ]
     assert len(commands) >= 10
 
     for command in commands:

@@ -42,6 +42,14 @@ def monitoring_lines() -> list[str]:
     return [line for block in blocks for line in block.splitlines() if line.strip()]
 
 
+def following(line: str) -> str:
+    """A line that follows a log until Ctrl-C, ended after two seconds (exit 124 is that)."""
+    command = line.split("#", 1)[0].strip()
+    if command.endswith(" -f"):
+        return f"timeout 2 {command} || test $? -eq 124"
+    return line
+
+
 def show(machine: Machine, *properties: str) -> dict[str, str]:
     output = machine.run(f"systemctl show {UNIT} " + " ".join(f"-p {p}" for p in properties))
     return dict(line.split("=", 1) for line in output.stdout.splitlines())
@@ -110,13 +118,17 @@ def test_the_readme_service_install_runs_under_systemd(tmp_path: Path) -> None:
         )
         monitoring = monitoring_lines()
         script = "set -eo pipefail\n" + "".join(
-            f"echo '@@ {number}'\n{line}\n" for number, line in enumerate(monitoring)
+            f"echo '@@ {number}'\n{following(line)}\n" for number, line in enumerate(monitoring)
         )
         printed = re.split(r"^@@ (\d+)\n", machine.run(script).stdout, flags=re.MULTILINE)
         said = {
             monitoring[int(n)]: out for n, out in zip(printed[1::2], printed[2::2], strict=True)
         }
         assert said['curl -s "http://$METRICS/healthz"'].startswith("ok: the last heartbeat was ")
+        assert (
+            "active (running)"
+            in said["systemctl status nightly-batch        # STATUS= shows the next runs"]
+        )
         assert (
             "nightly_batch_last_success_timestamp_seconds{"
             in said[
