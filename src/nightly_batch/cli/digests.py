@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from datetime import date
 
 from nightly_batch.errors import ConfigError, DigestError
 from nightly_batch.rules import escape
-from nightly_batch.rules.message import build_message
+from nightly_batch.rules.message import build_message, lead_of
 from nightly_batch.settings.config import Config
 from nightly_batch.storage.delivery_state import delivery_of
-from nightly_batch.storage.digests import find_digest, list_digests, read_digest, read_digest_head
+from nightly_batch.storage.digest_reader import open_digest
+from nightly_batch.storage.digests import find_digest, list_digests, read_digest_head
 from nightly_batch.storage.opening import open_existing_store
 
 
@@ -51,8 +53,11 @@ def list_command(config: Config) -> int:
     return 0
 
 
-def show_command(config: Config, day_text: str, *, as_json: bool) -> int:
-    """The digest of one business date: a readable summary, or the file itself with --json."""
+def show_command(
+    config: Config, day_text: str, *, as_json: bool, limit: int = 100, offset: int = 0
+) -> int:
+    """The digest of one business date: a readable summary and `limit` of its leads from the
+    `offset`-th, or the file itself with --json. Only the leads shown are read."""
     try:
         day = date.fromisoformat(day_text)
     except ValueError:
@@ -61,20 +66,30 @@ def show_command(config: Config, day_text: str, *, as_json: bool) -> int:
     if entry is None:  # a wrong date is the caller's mistake (exit 2), not a failed task
         raise ConfigError(f"there is no digest of {day.isoformat()} in {config.digests}.")
     if as_json:
-        sys.stdout.write(entry.path.read_text(encoding="utf-8") + "\n")
+        with entry.path.open("rb") as digest_file:  # copied through, never held whole
+            shutil.copyfileobj(digest_file, sys.stdout.buffer)
+        sys.stdout.buffer.write(b"\n")
         return 0
-    digest = read_digest(entry.path)
-    message = build_message(digest, entry.path.name, None)
-    print(message.title)
-    print(message.summary)
+    view = open_digest(entry.path)
+    total = view.count()
+    message = build_message({**view.head, "redditQueue": []}, entry.path.name, None, total=total)
+    head = view.head
+    threshold = head["summary"].get("threshold")
+    decides = float(threshold) if isinstance(threshold, int | float) else None
+    print(escape.terminal(message.title))
+    print(escape.terminal(message.summary))
     print(
         escape.terminal(
-            f"batch {digest['batchId']}, generated {digest['generatedAt']}, file {entry.path}"
+            f"batch {head['batchId']}, generated {head['generatedAt']}, file {entry.path}"
         )
     )
-    for rank, lead in enumerate(message.leads, start=1):
+    shown = [lead_of(item, decides) for item in view.leads(offset=offset, limit=limit)]
+    for rank, lead in enumerate(shown, start=offset + 1):
         confidence = lead.confidence_text or "?"
         where = f"r/{lead.subreddit}" if lead.subreddit else ""
         line = f"{rank:>4}. [{confidence}] {lead.title} {where} {lead.link or ''}".rstrip()
         print(escape.terminal(line))
+    after = total - offset - len(shown)
+    if after > 0:
+        print(f"      +{after:,} more: --offset {offset + len(shown)} shows the next")
     return 0

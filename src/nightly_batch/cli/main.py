@@ -196,7 +196,13 @@ def _digests(settings: Settings, arguments: argparse.Namespace) -> int:
 
     if arguments.digests_command == "list":
         return list_command(settings.config)
-    return show_command(settings.config, arguments.date, as_json=arguments.json)
+    return show_command(
+        settings.config,
+        arguments.date,
+        as_json=arguments.json,
+        limit=arguments.limit,
+        offset=arguments.offset,
+    )
 
 
 def _start(settings: Settings, clock: Clock, console_level: str | None) -> Any:

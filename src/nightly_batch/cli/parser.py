@@ -110,6 +110,12 @@ def _digests_arguments(parser: argparse.ArgumentParser, common: argparse.Argumen
     show = which.add_parser("show", parents=[common], help="one digest", formatter_class=_fit)
     show.add_argument("date", metavar="DATE", help="business date, YYYY-MM-DD")
     show.add_argument("--json", action="store_true", help="print the file itself")
+    show.add_argument(
+        "--limit", type=_count, default=100, metavar="N", help="show N leads (default 100)"
+    )
+    show.add_argument(
+        "--offset", type=_count, default=0, metavar="N", help="skip the first N leads"
+    )
 
 
 AddArguments = Callable[[argparse.ArgumentParser, argparse.ArgumentParser], None]
@@ -138,6 +144,17 @@ def _fit(prog: str) -> argparse.HelpFormatter:
         except (AttributeError, ValueError, OSError):
             columns = 80
     return argparse.HelpFormatter(prog, width=max(columns - 2, 40))
+
+
+def _count(text: str) -> int:
+    """A whole number from 0, for --limit and --offset (a usage error otherwise: exit 2)."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 0")
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:

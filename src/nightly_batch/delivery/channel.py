@@ -7,11 +7,15 @@ registry entry of its name (core/channels.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from nightly_batch.core.names import DeliveryStatus
 from nightly_batch.observability.events import get_logger
 from nightly_batch.rules.message import DigestMessage
+
+if TYPE_CHECKING:
+    from nightly_batch.delivery.building import BuildContext
 
 log = get_logger(__name__)
 
@@ -42,22 +46,31 @@ class Channel(Protocol):
         ...
 
 
+# The leads the log channel writes one event each: the top of the digest, not all of it (a
+# million-lead night would write a quarter of a million lines); the file has the rest.
+LOG_LEADS_MAX = 10
+
+
 class LogChannel:
-    """Writes the whole digest, every lead, as structured log events."""
+    """Writes the digest's summary, its top leads and where the whole digest is to the log."""
 
     name = "log"
 
+    def __init__(self, digests: Path | None = None) -> None:
+        self.digests = digests
+
     def send(self, message: DigestMessage) -> Delivery:
+        where = self.digests / message.digest_file if self.digests else Path(message.digest_file)
         log.info(
             "digest.notification",
             title=message.title,
             summary=message.summary,
-            digest=message.digest_file,
+            digest=str(where),
             batch_id=message.batch_id,
-            leads=len(message.leads),
+            leads=message.total,
             url=message.url,
         )
-        for rank, lead in enumerate(message.leads, start=1):
+        for rank, lead in enumerate(message.leads[:LOG_LEADS_MAX], start=1):
             log.info(
                 "digest.lead",
                 rank=rank,
@@ -74,6 +87,6 @@ class LogChannel:
         return Delivery(DeliveryStatus.DELIVERED, provider_id="log")
 
 
-def build_log(_context: object, _spec: object, _retries: bool) -> LogChannel:
-    """The log channel needs nothing: it is the default, so a fresh install works."""
-    return LogChannel()
+def build_log(context: BuildContext, _spec: object, _retries: bool) -> LogChannel:
+    """The log channel needs no secret: it is the default, so a fresh install works."""
+    return LogChannel(context.config.digests)

@@ -131,9 +131,9 @@ def deliver_planned(
     error, what an update carried)."""
     if kind != DeliveryKind.UPDATE:
         return (*deliver(app, channel.channel, message, kind=kind), None)
-    fresh = new_leads(app, message, channel.delivered_before)
+    fresh, count = new_leads(app, message, channel.delivered_before)
     since = since_text(app, channel.delivered_before)
-    if not fresh:
+    if not count:
         now = iso_utc(app.clock.now())
         store = app.store
         store.begin_delivery(
@@ -148,8 +148,8 @@ def deliver_planned(
         )
         log.info("delivery.nothing_new", channel=channel.channel, batch_id=message.batch_id)
         return str(RecordStatus.NOTHING_NEW), None, note
-    update = update_message(message, fresh, since)
-    note = f"{len(fresh)} new {'lead' if len(fresh) == 1 else 'leads'} since {since}"
+    update = update_message(message, fresh, since, count)
+    note = f"{count:,} new {'lead' if count == 1 else 'leads'} since {since}"
     return (*deliver(app, channel.channel, update, kind=kind, note=note), note)
 
 

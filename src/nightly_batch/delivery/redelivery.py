@@ -9,13 +9,13 @@ from nightly_batch.core.clock import parse_iso
 from nightly_batch.core.locks import FileLock
 from nightly_batch.core.names import DeliveryKind, DeliveryStatus, RecordStatus
 from nightly_batch.core.retrying import Backoff
+from nightly_batch.delivery.digest_messages import message_of
 from nightly_batch.delivery.fanout import PENDING_STALE, deliver_planned, plan
 from nightly_batch.errors import DigestError
 from nightly_batch.observability.events import get_logger
-from nightly_batch.rules.message import build_message
 from nightly_batch.runtime.app import App
 from nightly_batch.storage.delivery_state import delivery_of
-from nightly_batch.storage.digests import read_digest
+from nightly_batch.storage.digest_reader import open_digest
 from nightly_batch.storage.records import DeliveryRecord
 
 # A delivery owed after a transient failure is retried by a later heartbeat, no sooner than
@@ -64,15 +64,15 @@ def _retry(app: App) -> list[str]:
         if record.channel not in channels or not _due(record, now):
             continue
         try:
-            digest = read_digest(config.digests / record.digest_file)
-        except DigestError:
+            view = open_digest(config.digests / record.digest_file)
+            age = now - parse_iso(str(view.head["generatedAt"]))
+        except (DigestError, ValueError):
             continue
-        age = now - parse_iso(str(digest["generatedAt"]))
-        if digest["batchId"] != record.batch_id or age > timedelta(
+        if view.head["batchId"] != record.batch_id or age > timedelta(
             hours=config.digest_max_age_hours
         ):
             continue  # replaced by a re-run, or too old to be worth sending
-        message = build_message(digest, record.digest_file, app.environment.get("APP_URL"))
+        message = message_of(view, app.environment.get("APP_URL"))
         state = delivery_of(app.store, record.digest_date, record.batch_id, channels)
         channel = state.channels[record.channel]
         decided = plan(channel)

@@ -12,9 +12,10 @@ from nightly_batch.core.clock import parse_iso
 from nightly_batch.core.names import RecordStatus
 from nightly_batch.errors import DigestError
 from nightly_batch.observability.events import get_logger
-from nightly_batch.rules.message import DigestMessage, Lead
+from nightly_batch.rules.message import MESSAGE_LEADS_MAX, DigestMessage, Lead, build_message
 from nightly_batch.runtime.app import App
-from nightly_batch.storage.digests import read_digest, version_path
+from nightly_batch.storage.digest_reader import open_digest
+from nightly_batch.storage.digests import version_path
 from nightly_batch.storage.records import DeliveryRecord
 
 log = get_logger(__name__)
@@ -22,16 +23,32 @@ log = get_logger(__name__)
 
 def new_leads(
     app: App, message: DigestMessage, delivered: Iterable[DeliveryRecord]
-) -> tuple[Lead, ...]:
-    """The message's leads that no delivered version showed (all of them if a version is
-    gone from the folder: better a repeat than a lead never announced)."""
+) -> tuple[tuple[Lead, ...], int]:
+    """The first of the message's leads that no delivered version showed, and how many there
+    are (all of them if a version is gone from the folder: better a repeat than a lead never
+    announced). Every version is streamed, never held whole."""
     seen: set[str] = set()
     for record in delivered:
         shown = _lead_ids(app, record)
         if shown is None:
-            return message.leads
+            return message.leads, message.total
         seen.update(shown)
-    return tuple(lead for lead in message.leads if lead.id not in seen)
+    path = version_path(app.config.digests, message.digest_date, message.batch_id)
+    if path is None:
+        return message.leads, message.total
+    try:
+        view = open_digest(path)
+        first: list[dict[str, object]] = []
+        count = 0
+        for lead in view.leads():
+            if str(lead.get("id", "")) not in seen:
+                count += 1
+                if len(first) < MESSAGE_LEADS_MAX:
+                    first.append(lead)
+    except DigestError:
+        return message.leads, message.total
+    unseen = build_message({**view.head, "redditQueue": first}, message.digest_file, None)
+    return unseen.leads, count
 
 
 def _lead_ids(app: App, record: DeliveryRecord) -> set[str] | None:
@@ -40,12 +57,9 @@ def _lead_ids(app: App, record: DeliveryRecord) -> set[str] | None:
     reason = f"version {record.batch_id} of {record.digest_date} is gone"
     if path is not None:
         try:
-            digest = read_digest(path)
+            return {str(lead.get("id", "")) for lead in open_digest(path).leads()}
         except DigestError as error:
             reason = str(error)
-        else:
-            queue = digest.get("redditQueue", [])
-            return {str(lead.get("id", "")) for lead in queue if isinstance(lead, dict)}
     log.warning(
         "delivery.update_unknown_seen",
         channel=record.channel,

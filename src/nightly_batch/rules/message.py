@@ -46,6 +46,18 @@ class DigestMessage:
     digest_date: str
     batch_id: str
     url: str | None
+    # How many leads the digest (or the update) holds: `leads` is only the first of them, as
+    # many as any channel shows, so a 250,000-lead digest is never held whole.
+    total: int = 0
+
+    @property
+    def unlisted(self) -> int:
+        """The leads beyond `leads`, which every channel counts in its "+N more" line."""
+        return max(self.total - len(self.leads), 0)
+
+
+# The most leads any channel lists (the e-mail: 200); a message carries no more than these.
+MESSAGE_LEADS_MAX = 200
 
 
 # Bidirectional controls (embeddings, overrides, isolates, marks): a Reddit title holding
@@ -79,7 +91,8 @@ def _link(item: dict[str, Any]) -> str | None:
     return permalink
 
 
-def _lead(item: dict[str, Any], threshold: float | None) -> Lead:
+def lead_of(item: dict[str, Any], threshold: float | None) -> Lead:
+    """One lead of a digest as messages show it; `threshold` is the digest's."""
     confidence = item.get("confidence")
     return Lead(
         id=str(item.get("id", "")),
@@ -91,15 +104,21 @@ def _lead(item: dict[str, Any], threshold: float | None) -> Lead:
     )
 
 
-def build_message(digest: dict[str, Any], digest_file: str, app_url: str | None) -> DigestMessage:
-    """The message for a digest; the "View digest" link only when APP_URL is set."""
+def build_message(
+    digest: dict[str, Any], digest_file: str, app_url: str | None, total: int | None = None
+) -> DigestMessage:
+    """The message for a digest; the "View digest" link only when APP_URL is set.
+
+    `digest["redditQueue"]` may hold only the first leads (at least MESSAGE_LEADS_MAX of them,
+    as a streaming reader gives them) when `total` says how many the digest lists.
+    """
     summary = digest.get("summary", {})
     threshold = summary.get("threshold", 0.75)
     decides = float(threshold) if isinstance(threshold, int | float) else None
-    leads = tuple(
-        _lead(item, decides) for item in digest.get("redditQueue", []) if isinstance(item, dict)
-    )
-    ready = summary.get("selectedTotal", len(leads))
+    items = [item for item in digest.get("redditQueue", []) if isinstance(item, dict)]
+    leads = tuple(lead_of(item, decides) for item in items[:MESSAGE_LEADS_MAX])
+    total = len(items) if total is None else total
+    ready = summary.get("selectedTotal", total)
     text = (
         f"The nightly sweep holds {summary.get('queueTotal', 0)} leads; {ready} scored above "
         f"{threshold} and are ready for drafting ({summary.get('markedForDraft', 0)} new tonight)."
@@ -113,19 +132,24 @@ def build_message(digest: dict[str, Any], digest_file: str, app_url: str | None)
         digest_date=str(digest.get("digestDate", "")),
         batch_id=str(digest["batchId"]),
         url=url,
+        total=total,
     )
 
 
-def update_message(message: DigestMessage, new: tuple[Lead, ...], since: str) -> DigestMessage:
-    """The message for a channel that had an earlier version of the date: only its new leads."""
-    count = len(new)
+def update_message(
+    message: DigestMessage, new: tuple[Lead, ...], since: str, count: int | None = None
+) -> DigestMessage:
+    """The message for a channel that had an earlier version of the date: only its new leads
+    (`new`: the first of them; `count`: how many there are)."""
+    count = len(new) if count is None else count
     leads = "lead" if count == 1 else "leads"
     return replace(
         message,
         title=f"🚀 {count} new Reddit {leads} since {since}",
         summary=(
             f"The nightly batch ran again for {message.digest_date}: {count} new {leads} since "
-            f"the digest sent at {since} ({len(message.leads)} ready in all)."
+            f"the digest sent at {since} ({message.total:,} ready in all)."
         ),
-        leads=new,
+        leads=new[:MESSAGE_LEADS_MAX],
+        total=count,
     )

@@ -8,13 +8,15 @@ an earlier version of the date, the digest otherwise. `--force` resends delibera
 from __future__ import annotations
 
 from nightly_batch.core.clock import parse_iso
+from nightly_batch.delivery.digest_messages import message_of
 from nightly_batch.delivery.fanout import FanOut, fan_out
 from nightly_batch.errors import ConfigError, DigestError, TaskError
 from nightly_batch.observability.events import get_logger
-from nightly_batch.rules.message import DigestMessage, build_message
+from nightly_batch.rules.message import DigestMessage
 from nightly_batch.runtime.app import App
 from nightly_batch.storage.delivery_state import delivery_of, settle_hint
-from nightly_batch.storage.digests import DigestFile, find_digest, list_digests, read_digest
+from nightly_batch.storage.digest_reader import DigestView, open_digest
+from nightly_batch.storage.digests import DigestFile, find_digest, list_digests
 from nightly_batch.tasks.result import Resend, RunInfo, TaskResult
 
 TASK = "send-digest"
@@ -28,9 +30,9 @@ def run_send_digest(app: App, run: RunInfo) -> TaskResult:
     chosen = _chosen_digest(app, run.resend)
     if isinstance(chosen, str):
         return TaskResult(chosen)
-    newest, digest = chosen
-    message = build_message(digest, newest.path.name, app.environment.get("APP_URL"))
-    if not message.leads and not config.send_empty_digest and run.resend is None:
+    newest, view = chosen
+    message = message_of(view, app.environment.get("APP_URL"))
+    if not message.total and not config.send_empty_digest and run.resend is None:
         log.warning("digest.empty", digest=newest.path.name, reason="sendEmptyDigest is false")
         return TaskResult(f"not sent: {newest.path.name} holds no leads (sendEmptyDigest is false)")
     channels = list(config.digest_notification_channel)
@@ -47,7 +49,7 @@ def run_send_digest(app: App, run: RunInfo) -> TaskResult:
     return _result(app, message, outcome)
 
 
-def _chosen_digest(app: App, resend: Resend | None) -> tuple[DigestFile, dict[str, object]] | str:
+def _chosen_digest(app: App, resend: Resend | None) -> tuple[DigestFile, DigestView] | str:
     """The digest to send and its content, or why there is none to send."""
     config = app.config
     if resend is not None and resend.day is not None:
@@ -56,17 +58,17 @@ def _chosen_digest(app: App, resend: Resend | None) -> tuple[DigestFile, dict[st
             raise ConfigError(
                 f"there is no digest of {resend.day.isoformat()} in {config.digests}."
             )
-        return found, read_digest(found.path)
+        return found, open_digest(found.path)
     listed = list_digests(config.digests)
     if not listed:
         return f"nothing to send: no digest in {config.digests}"
     newest = listed[0]
-    digest = read_digest(newest.path)
+    view = open_digest(newest.path)
     try:
-        generated = parse_iso(str(digest["generatedAt"]))
+        generated = parse_iso(str(view.head["generatedAt"]))
     except ValueError:
         raise DigestError(
-            f"{newest.path}: generatedAt {digest['generatedAt']!r} is not an ISO-8601 time."
+            f"{newest.path}: generatedAt {view.head['generatedAt']!r} is not an ISO-8601 time."
         ) from None
     age_hours = (app.clock.now() - generated).total_seconds() / 3600
     if age_hours > config.digest_max_age_hours and resend is None:
@@ -74,7 +76,7 @@ def _chosen_digest(app: App, resend: Resend | None) -> tuple[DigestFile, dict[st
             f"nothing to send: the newest digest {newest.path.name} is {age_hours:.1f} h old, "
             f"older than digestMaxAgeHours ({config.digest_max_age_hours:g})"
         )
-    return newest, digest
+    return newest, view
 
 
 def _result(app: App, message: DigestMessage, outcome: FanOut) -> TaskResult:
@@ -94,7 +96,7 @@ def _result(app: App, message: DigestMessage, outcome: FanOut) -> TaskResult:
     parts = []
     full = [name for name in outcome.sent if name not in outcome.updates]
     if full:
-        count = len(message.leads)
+        count = message.total
         leads = f"{count:,} lead" + ("" if count == 1 else "s")
         parts.append(f"digest notification sent ({leads}) to {', '.join(full)}")
     parts += [f"update sent to {name} ({note})" for name, note in outcome.updates.items()]

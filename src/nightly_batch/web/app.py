@@ -26,10 +26,11 @@ from nightly_batch.core.clock import Clock, SystemClock
 from nightly_batch.errors import DigestError
 from nightly_batch.rules.message import build_message
 from nightly_batch.settings.config import Config
-from nightly_batch.storage.digests import read_digest
+from nightly_batch.storage.digest_reader import open_digest
 from nightly_batch.storage.port import RuntimeStore
 from nightly_batch.storage.status import gather_status
 from nightly_batch.web import data as dashboard_data
+from nightly_batch.web.data import digest_page
 
 DIGEST_NAME = re.compile(r"^digest-\d{4}-\d{2}-\d{2}\.json$")
 
@@ -95,11 +96,27 @@ class Dashboard:
         if request.query_params.get("format") == "json":
             return Response(path.read_bytes(), media_type="application/json")
         try:
-            content = read_digest(path)
+            page = max(int(request.query_params.get("page", "1")), 1)
+        except ValueError:
+            return PlainTextResponse("page must be a whole number from 1\n", status_code=400)
+        subreddit = request.query_params.get("subreddit") or None
+        try:
+            view = open_digest(path)
+            shown = digest_page(view, page, subreddit)
+            message = build_message(
+                {**view.head, "redditQueue": []}, name, None, total=view.count()
+            )
+            after = view.after_leads()
         except DigestError as error:
             return PlainTextResponse(f"{error}\n", status_code=500)
-        message = build_message(content, name, None)
-        return self.render("digest.html", request, digest=content, message=message, name=name)
+        return self.render(
+            "digest.html",
+            request,
+            digest={**view.head, **after},
+            page=shown,
+            message=message,
+            name=name,
+        )
 
     def runs(self, request: Request) -> Response:
         return self.render(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.tasks import task_names
 from nightly_batch.errors import DigestError
 from nightly_batch.settings.config import Config
+from nightly_batch.storage.digest_reader import DigestView
 from nightly_batch.storage.digests import DigestFile, list_digests, read_digest_head
 from nightly_batch.storage.port import RuntimeStore
 from nightly_batch.web.charts import stacked_bars
@@ -96,3 +98,33 @@ def alerts(store: RuntimeStore, now: datetime) -> dict[str, Any]:
         "notifications": [asdict(n) for n in store.alerts.notifications(since=since)][-200:],
         "silences": [asdict(s) for s in store.alerts.silences(iso_utc(now))],
     }
+
+
+# Leads on one page of a digest: a page stays small (tens of kilobytes of HTML) however many
+# leads the digest lists.
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPage:
+    """One page of a digest's leads, with what the page's links need."""
+
+    number: int
+    leads: list[dict[str, Any]]
+    first_rank: int
+    has_next: bool
+    subreddit: str | None
+
+    def link(self, number: int) -> str:
+        """The query string of page `number` with the same filter."""
+        query = {"page": str(number), **({"subreddit": self.subreddit} if self.subreddit else {})}
+        return "?" + urlencode(query)
+
+
+def digest_page(view: DigestView, number: int, subreddit: str | None) -> DigestPage:
+    """Page `number` (from 1) of the digest's leads, of the one subreddit if given; only the
+    leads before and on the page are read, and only the page's are kept."""
+    keep = (lambda lead: lead.get("subreddit") == subreddit) if subreddit else None
+    offset = (number - 1) * PAGE_SIZE
+    leads = list(view.leads(offset=offset, limit=PAGE_SIZE + 1, keep=keep))
+    return DigestPage(number, leads[:PAGE_SIZE], offset + 1, len(leads) > PAGE_SIZE, subreddit)

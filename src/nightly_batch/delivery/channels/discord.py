@@ -57,15 +57,15 @@ def more_line(count: int, message: DigestMessage) -> str:
 
 def fill(head: str, lines: list[str], limit: int, message: DigestMessage) -> str:
     """`head` plus as many lines as fit in `limit` characters, then a "+K more" line."""
-    reserve = len(more_line(len(lines), message)) + 1
+    reserve = len(more_line(len(lines) + message.unlisted, message)) + 1
     text, shown = head, 0
     for line in lines:
         if len(text) + 1 + len(line) + reserve > limit:
             break
         text += "\n" + line
         shown += 1
-    if shown < len(lines):
-        text += "\n" + more_line(len(lines) - shown, message)
+    if shown < len(lines) or message.unlisted:
+        text += "\n" + more_line(len(lines) - shown + message.unlisted, message)
     return text
 
 

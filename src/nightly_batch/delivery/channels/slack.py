@@ -92,7 +92,7 @@ def build_payload(message: DigestMessage) -> dict[str, Any]:
     blocks = fixed + [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}} for text in sections
     ]
-    hidden = len(lines) - shown
+    hidden = len(lines) - shown + message.unlisted
     if hidden:
         blocks.append(
             {
@@ -137,8 +137,8 @@ def plain_text(message: DigestMessage) -> str:
             break
         body += "\n" + line
         count += 1
-    if count < len(lines):
-        body += "\n" + more_line(len(lines) - count, message)
+    if count < len(lines) or message.unlisted:
+        body += "\n" + more_line(len(lines) - count + message.unlisted, message)
     return body
 
 

@@ -29,7 +29,7 @@ class EmailContent:
 
 def build_email(message: DigestMessage) -> EmailContent:
     shown = message.leads[:LEADS_MAX]
-    hidden = len(message.leads) - len(shown)
+    hidden = len(message.leads) - len(shown) + message.unlisted
     where = message.url or message.digest_file
     text_lines = [message.title, "", message.summary, ""]
     items = []
@@ -51,10 +51,10 @@ def build_email(message: DigestMessage) -> EmailContent:
         linked = f'<a href="{html.escape(link)}">{label}</a>' if link else label
         items.append(f"<li>{linked} <small>{html.escape(facts)}</small></li>")
     if hidden:
-        text_lines += ["", f"+{hidden} more in {where}"]
+        text_lines += ["", f"+{hidden:,} more in {where}"]
     if message.url:
         text_lines += ["", f"View digest: {message.url}"]
-    more = f"<p>+{hidden} more in {html.escape(where)}</p>" if hidden else ""
+    more = f"<p>+{hidden:,} more in {html.escape(where)}</p>" if hidden else ""
     view = f'<p><a href="{html.escape(message.url)}">View digest</a></p>' if message.url else ""
     body = (
         f"<html><body><h2>{html.escape(message.title)}</h2><p>{html.escape(message.summary)}</p>"

@@ -1,0 +1,171 @@
+"""Reading a digest without holding it: its head, then only the leads a reader shows.
+
+A digest of a million-lead night lists a quarter of a million leads; parsed whole it takes two
+gigabytes. Our digests (storage/digests via rules/batch_plan.lay_out_digest) put the head first
+and then one compact lead per line, so a reader takes the head from the first kilobytes and
+streams the leads line by line, decoding only those it keeps. A file laid out any other way
+(written by hand, or by another program) is parsed whole instead: slower, never wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from nightly_batch.errors import DigestError
+from nightly_batch.storage.digests import read_digest, read_digest_head
+
+_QUEUE_OPENING = b'  "redditQueue": ['
+_QUEUE_EMPTY = b'  "redditQueue": [],'
+_QUEUE_CLOSING = (b"  ],", b"  ]")
+_LEAD_INDENT = b"    "
+_decode = msgspec.json.Decoder().decode
+Lead = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestView:
+    """A digest on disk: its head (every key before the leads) and a way to its leads."""
+
+    path: Path
+    head: dict[str, Any]
+    streamed: bool  # one lead per line, as we write them; else the file is parsed whole
+
+    def leads(
+        self,
+        offset: int = 0,
+        limit: int | None = None,
+        keep: Callable[[Lead], bool] | None = None,
+    ) -> Iterator[Lead]:
+        """The leads in order: those `keep` accepts (all by default), from the `offset`-th of
+        them, at most `limit`. Only what is yielded (and what `keep` looks at) is decoded."""
+        if limit is not None and limit <= 0:
+            return
+        for taken, lead in enumerate(self._kept(offset, keep), start=1):
+            yield lead
+            if limit is not None and taken >= limit:
+                return
+
+    def count(self) -> int:
+        """How many leads the digest lists (counted, not taken from its summary)."""
+        if not self.streamed:
+            return len(self._parsed())
+        return sum(1 for _ in self._lines())
+
+    def _kept(self, offset: int, keep: Callable[[Lead], bool] | None) -> Iterator[Lead]:
+        if not self.streamed:
+            kept = (lead for lead in self._parsed() if keep is None or keep(lead))
+            for number, lead in enumerate(kept):
+                if number >= offset:
+                    yield lead
+            return
+        skipped = 0
+        for line in self._lines():
+            if keep is None and skipped < offset:  # counted, never decoded
+                skipped += 1
+                continue
+            lead = _lead(self.path, line)
+            if keep is not None and not keep(lead):
+                continue
+            if skipped < offset:
+                skipped += 1
+                continue
+            yield lead
+
+    def _parsed(self) -> list[Lead]:
+        queue = read_digest(self.path)["redditQueue"]
+        return [lead for lead in queue if isinstance(lead, dict)]
+
+    def after_leads(self) -> dict[str, Any]:
+        """The keys the digest lists after its leads (docChanges), read past the leads."""
+        if not self.streamed:
+            digest = read_digest(self.path)
+            keys = list(digest)
+            following = keys[keys.index("redditQueue") + 1 :]
+            return {key: digest[key] for key in following}
+        with self.path.open("rb") as handle:
+            for line in handle:
+                if line.rstrip(b"\r\n") in (*_QUEUE_CLOSING, _QUEUE_EMPTY):
+                    rest = handle.read()
+                    break
+            else:
+                return {}
+        try:
+            tail = _decode(b"{" + rest) if rest.strip() not in (b"}", b"") else {}
+        except msgspec.DecodeError:
+            return {}
+        return tail if isinstance(tail, dict) else {}
+
+    def _lines(self) -> Iterator[bytes]:
+        """The raw lead lines, without their trailing commas."""
+        with self.path.open("rb") as handle:
+            for line in handle:
+                if line.rstrip(b"\r\n") in (_QUEUE_OPENING, _QUEUE_EMPTY):
+                    break
+            else:
+                raise DigestError(f"{self.path}: the digest ends before its leads.")
+            if line.rstrip(b"\r\n") == _QUEUE_EMPTY:
+                return
+            for line in handle:
+                bare = line.rstrip(b"\r\n")
+                if bare in _QUEUE_CLOSING:
+                    return
+                yield bare.removesuffix(b",")
+        raise DigestError(f"{self.path}: the digest ends inside its list of leads.")
+
+
+def _lead(path: Path, line: bytes) -> Lead:
+    try:
+        lead = _decode(line)
+    except msgspec.DecodeError as error:
+        raise DigestError(f"{path}: a lead line is not valid JSON ({error}).") from None
+    if not isinstance(lead, dict):
+        raise DigestError(f"{path}: a lead is not an object.")
+    return lead
+
+
+def open_digest(path: Path) -> DigestView:
+    """The digest at `path`, its head read and checked; DigestError naming the file if it is
+    missing or not a digest."""
+    head = read_digest_head(path)
+    problem = _head_problem(head)
+    if problem:
+        raise DigestError(f"{path}: not a digest ({problem}).")
+    if "redditQueue" in head:  # read whole: not our layout
+        without = {key: value for key, value in head.items() if key != "redditQueue"}
+        return DigestView(path, without, streamed=False)
+    return DigestView(path, head, streamed=_laid_out_by_us(path))
+
+
+def _laid_out_by_us(path: Path) -> bool:
+    """Whether the leads are one per line under the opening line we write."""
+    with path.open("rb") as handle:
+        for line in handle:
+            bare = line.rstrip(b"\r\n")
+            if bare == _QUEUE_EMPTY:
+                return True
+            if bare == _QUEUE_OPENING:
+                first = next(handle, b"").rstrip(b"\r\n")
+                if not first.startswith(_LEAD_INDENT + b"{"):
+                    return False
+                try:
+                    return isinstance(_decode(first.removesuffix(b",")), dict)
+                except msgspec.DecodeError:
+                    return False  # a lead spread over several lines (indented by another writer)
+    return False
+
+
+def _head_problem(head: dict[str, Any]) -> str | None:
+    if not isinstance(head.get("summary"), dict):
+        return "'summary' is missing or not an object"
+    if not isinstance(head.get("generatedAt"), str):
+        return "'generatedAt' is missing or not a string"
+    if not isinstance(head.get("batchId"), str) or not head["batchId"]:
+        return "'batchId' is missing or not a string"
+    if "redditQueue" in head and not isinstance(head["redditQueue"], list):
+        return "'redditQueue' is missing or not a list"
+    return None
