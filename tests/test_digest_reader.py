@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from conftest import Project
 from fakes import dated
 from nightly_batch.cli.main import main
 from nightly_batch.core.jsonio import dump_json
+from nightly_batch.errors import ConfigError
 from nightly_batch.rules.batch_plan import lay_out_digest
 from nightly_batch.storage.digest_reader import open_digest
 from nightly_batch.tasks.runner import run_task
@@ -182,3 +184,44 @@ def test_slack_counts_every_lead_beyond_those_the_message_carries(
     listed = sum(text.count("\n") + 1 for text in (b["text"]["text"] for b in sections[1:]))
     more = next(block for block in payload["blocks"] if block["type"] == "context")
     assert more["elements"][0]["text"].startswith(f"+{500 - listed:,} more in ")
+
+
+def archived(project: Project, days_ago: int, batch: str) -> Path:
+    """A replaced digest of the date `days_ago` before the project's today, as a re-run keeps it."""
+    day = (project.clock.now() - timedelta(days=days_ago)).date().isoformat()
+    path = project.digests / "archive" / f"digest-{day}.{batch}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{}")
+    return path
+
+
+@pytest.mark.parametrize(("keep", "kept"), [("14d", {"b0", "b1", "b13"}), (2, {"b0", "b1"})])
+def test_the_heartbeat_prunes_replaced_digests_beyond_digest_archive_keep(
+    project: Project, keep: object, kept: set[str]
+) -> None:
+    """By age (versions of the last 14 days stay) or by count (the newest stay); logged."""
+    project.write_config(digestArchiveKeep=keep)
+    paths = [archived(project, days, f"b{days}") for days in (0, 1, 13, 14, 40)]
+    foreign = project.digests / "archive" / "notes.txt"
+    foreign.write_text("not ours")
+
+    with capture_logs() as logs:
+        run_task(project.app(), "heartbeat", "manual")
+
+    left = {path.name.split(".")[1] for path in paths if path.exists()}
+    assert left == kept
+    assert foreign.exists()
+    pruned = next(entry for entry in logs if entry["event"] == "digest.archive_pruned")
+    assert pruned["removed"] == len(paths) - len(kept)
+
+
+def test_digest_archive_keep_is_a_count_or_days(project: Project) -> None:
+    """ "2w" is refused in one sentence that says what is allowed."""
+    project.write_config(digestArchiveKeep="2w")
+
+    with pytest.raises(ConfigError) as raised:
+        project.app()
+
+    assert 'digestArchiveKeep = "2w" must be a count of versions (10) or an age in days' in str(
+        raised.value
+    )

@@ -8,6 +8,7 @@ builds the sentence from that context, never from the rendered message.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -137,6 +138,26 @@ FilePath = Annotated[
     Path,
     BeforeValidator(check_path),
     Described("a path (a non-empty string)", "paths (non-empty strings)"),
+]
+
+
+def check_archive_keep(value: Any) -> str:
+    """How many replaced digests to keep: a count ("10", 10) or an age in days ("14d")."""
+    text = (
+        str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    )
+    count, days = re.fullmatch(r"\d{1,6}", text), re.fullmatch(r"(\d{1,4})\s*d", text)
+    if count is not None:
+        return str(int(text))
+    if days is not None and 1 <= int(days.group(1)) <= 3650:
+        return f"{int(days.group(1))}d"
+    raise refusal('must be a count of versions (10) or an age in days from "1d" to "3650d"')
+
+
+ArchiveKeep = Annotated[
+    str,
+    BeforeValidator(check_archive_keep),
+    Described("a count of versions or an age in days", "counts of versions or ages in days"),
 ]
 WholeNumber = Annotated[int, BeforeValidator(refuse_booleans)]
 Number = Annotated[float, BeforeValidator(refuse_booleans)]

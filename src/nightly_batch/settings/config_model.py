@@ -19,6 +19,7 @@ from pydantic.alias_generators import to_camel
 from nightly_batch.core.names import Severity
 from nightly_batch.core.tasks import REGISTRY, spec_of
 from nightly_batch.settings.checks import (
+    ArchiveKeep,
     ChannelList,
     ChannelName,
     CronLine,
@@ -162,6 +163,11 @@ class Config(BaseModel):
         gt=0,
         le=24 * 31,
         description="send-digest does not send a digest generated longer ago than this",
+    )
+    digest_archive_keep: ArchiveKeep = Field(
+        "14d",
+        description="replaced digests kept in `archive/`: a count (`10`: the newest ten) or an "
+        "age (`14d`: those of the last 14 days); the heartbeat removes the others",
     )
     send_empty_digest: bool = Field(
         default=False, description="deliver a digest that holds no leads"

@@ -101,6 +101,48 @@ def _previous_id(path: Path) -> str:
     return f"replaced-{time.time_ns()}"
 
 
+_ARCHIVED = re.compile(r"^digest-(\d{4}-\d{2}-\d{2})\.[A-Za-z0-9-]{1,80}\.json$")
+
+
+def prune_archive(directory: Path, keep: str, today: date) -> list[Path]:
+    """Remove the replaced digests `keep` (digestArchiveKeep) does not keep; returns them.
+
+    `keep` is a count (the newest versions by their digest's date, then by when they were
+    replaced) or an age in days ("14d": versions of digests dated within the last 14 days).
+    Only files named as write_digest names them are touched.
+    """
+    archive = directory / ARCHIVE
+    if not archive.is_dir():
+        return []
+    versions = []
+    for path in archive.iterdir():
+        match = _ARCHIVED.match(path.name)
+        if match is None or not path.is_file():
+            continue
+        try:
+            day = date.fromisoformat(match.group(1))
+            replaced = path.stat().st_mtime_ns
+        except (ValueError, OSError):
+            continue
+        versions.append((day, replaced, path))
+    versions.sort(reverse=True)
+    if keep.endswith("d"):
+        oldest = today.toordinal() - int(keep[:-1])
+        doomed = [path for day, _, path in versions if day.toordinal() <= oldest]
+    else:
+        doomed = [path for _, _, path in versions[int(keep) :]]
+    removed = []
+    for path in doomed:
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+    if removed:
+        fsync_directory(archive)
+    return removed
+
+
 def list_digests(directory: Path) -> list[DigestFile]:
     """Current digests, newest business date first; archived and foreign files are ignored."""
     if not directory.is_dir():

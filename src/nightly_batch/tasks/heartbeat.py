@@ -13,6 +13,7 @@ from nightly_batch.core.clock import iso_utc
 from nightly_batch.errors import NightlyBatchError
 from nightly_batch.observability.events import get_logger
 from nightly_batch.runtime.app import App
+from nightly_batch.storage.digests import business_date, prune_archive
 from nightly_batch.tasks.result import RunInfo, TaskResult
 
 TASK = "heartbeat"
@@ -29,6 +30,7 @@ def run_heartbeat(app: App, _run: RunInfo) -> TaskResult:
         heartbeats_before=iso_utc(now - HEARTBEAT_RETENTION),
         runs_before=iso_utc(now - RUN_RETENTION),
     )
+    _prune_archive(app, now)
     retried = _retry_owed_deliveries(app)
     if any(outcome.endswith(" sent") for outcome in retried):
         _delivered_late(app, retried)
@@ -37,6 +39,19 @@ def run_heartbeat(app: App, _run: RunInfo) -> TaskResult:
         f"; retried owed deliveries: {', '.join(retried)}" if retried else ""
     )
     return TaskResult(message, {"pruned": pruned, "retried": retried})
+
+
+def _prune_archive(app: App, now: datetime) -> None:
+    """Replaced digests beyond digestArchiveKeep go (a 1M-lead night's is 178 MB each)."""
+    keep = app.config.digest_archive_keep
+    removed = prune_archive(app.config.digests, keep, business_date(now, app.config.zone))
+    if removed:
+        log.info(
+            "digest.archive_pruned",
+            removed=len(removed),
+            keep=keep,
+            oldest=min(path.name for path in removed),
+        )
 
 
 def _watch(app: App, now: datetime) -> None:
