@@ -24,6 +24,7 @@ from nightly_batch.cli.main import main
 from nightly_batch.core.jsonio import dump_json
 from nightly_batch.errors import ConfigError
 from nightly_batch.rules.batch_plan import lay_out_digest
+from nightly_batch.storage import digest_reader
 from nightly_batch.storage.digest_reader import open_digest
 from nightly_batch.tasks.runner import run_task
 from nightly_batch.web.app import create_dashboard
@@ -69,8 +70,11 @@ def written(leads: list[dict[str, Any]], layout: str, docs: list[Any]) -> bytes:
     offset=st.integers(0, 35),
     limit=st.one_of(st.none(), st.integers(0, 35)),
     only=st.one_of(st.none(), SUBREDDITS),
+    chunk=st.sampled_from([1, 5, 64, 1 << 20]),
 )
-def test_the_streaming_reader_agrees_with_a_full_parse(
+def test_the_streaming_reader_agrees_with_a_full_parse(  # noqa: PLR0917  (hypothesis's draws)
+    monkeypatch: pytest.MonkeyPatch,
+    chunk: int,
     tmp_path: Path,
     leads: list[dict[str, Any]],
     layout: str,
@@ -81,6 +85,7 @@ def test_the_streaming_reader_agrees_with_a_full_parse(
 ) -> None:
     """Head, count, any page of leads with or without a subreddit filter, and what follows
     the leads: the same as json.loads of the whole file, in every layout."""
+    monkeypatch.setattr(digest_reader, "_CHUNK", chunk)  # count() across chunk boundaries
     path = tmp_path / "digest-2026-11-28.json"
     path.write_bytes(written(leads, layout, docs))
     full = json.loads(path.read_bytes())

@@ -23,6 +23,8 @@ _QUEUE_OPENING = b'  "redditQueue": ['
 _QUEUE_EMPTY = b'  "redditQueue": [],'
 _QUEUE_CLOSING = (b"  ],", b"  ]")
 _LEAD_INDENT = b"    "
+_LIST_END = b"\n  ]"
+_CHUNK = 1 << 20
 _decode = msgspec.json.Decoder().decode
 Lead = dict[str, Any]
 
@@ -51,10 +53,29 @@ class DigestView:
                 return
 
     def count(self) -> int:
-        """How many leads the digest lists (counted, not taken from its summary)."""
+        """How many leads the digest lists: counted (not taken from its summary), as line
+        breaks in megabyte chunks, so a quarter of a million leads take a fraction of a second."""
         if not self.streamed:
             return len(self._parsed())
-        return sum(1 for _ in self._lines())
+        with self.path.open("rb") as handle:
+            for line in handle:
+                bare = line.rstrip(b"\r\n")
+                if bare == _QUEUE_EMPTY:
+                    return 0
+                if bare == _QUEUE_OPENING:
+                    break
+            count, carried = 0, b""
+            while chunk := handle.read(_CHUNK):
+                # Every lead line starts with four spaces, so "\n  ]" only ends the list.
+                window = carried + chunk
+                end = window.find(_LIST_END)
+                if end != -1:
+                    return count + window.count(b"\n", 0, end) + 1
+                # The last bytes may begin the marker: they are counted with the next chunk.
+                kept = max(len(window) - len(_LIST_END), 0)
+                count += window.count(b"\n", 0, kept)
+                carried = window[kept:]
+        raise DigestError(f"{self.path}: the digest ends inside its list of leads.")
 
     def _kept(self, offset: int, keep: Callable[[Lead], bool] | None) -> Iterator[Lead]:
         if not self.streamed:
