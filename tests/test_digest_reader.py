@@ -42,7 +42,7 @@ LEADS = st.lists(
     ),
     max_size=30,
 )
-HEAD = {
+HEAD: dict[str, Any] = {
     "generatedAt": "2026-11-28T23:00:00.000Z",
     "batchId": "b-1",
     "digestDate": "2026-11-28",
@@ -53,10 +53,12 @@ HEAD = {
 
 def written(leads: list[dict[str, Any]], layout: str, docs: list[Any]) -> bytes:
     """A digest as the batch writes it, or as another program might have laid it out."""
+    # As the batch writes it: the summary counts the leads the digest lists.
+    head = {**HEAD, "summary": {**HEAD["summary"], "selectedTotal": len(leads)}}
     if layout == "ours":
         lines = b",\n    ".join(dump_json(lead) for lead in leads)
-        return lay_out_digest(HEAD, lines, dump_json(docs))
-    digest = {**HEAD, "redditQueue": leads, "docChanges": docs}
+        return lay_out_digest(head, lines, dump_json(docs))
+    digest = {**head, "redditQueue": leads, "docChanges": docs}
     return json.dumps(digest, indent=2 if layout == "indented" else None).encode()
 
 
@@ -99,6 +101,7 @@ def test_the_streaming_reader_agrees_with_a_full_parse(  # noqa: PLR0917  (hypot
     assert view.streamed == (layout == "ours" or (layout == "indented" and not leads))
     assert view.head == {k: v for k, v in full.items() if k not in ("redditQueue", "docChanges")}
     assert view.count() == len(full["redditQueue"])
+    assert view.total() == len(full["redditQueue"])
     assert list(view.leads(offset=offset, limit=limit, keep=keep)) == expected[offset:end]
     assert view.after_leads() == {"docChanges": docs}
 

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import Project
+from nightly_batch.cli.main import main
 from nightly_batch.core.json_literals import indent_of
 from nightly_batch.tasks.runner import run_task
 
@@ -230,3 +231,48 @@ def test_a_task_run_rewrites_only_the_keys_it_owns(project: Project) -> None:
     written = project.state_path.read_text()
     assert written.startswith('{"redditQueue": ' + queue + ', "note": "\\u00e9", "taskHistory": [')
     assert json.loads(written)["taskHistory"][-1]["type"] == "send-digest"
+
+
+def test_a_lead_that_is_not_utf8_is_one_sentence_and_the_file_stays(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """msgspec skips inside leads without checking their text: the dict path must not crash."""
+    data = b'{"redditQueue":[{"id":"x\xff","score":9,"confidence":0.5}]}'
+    project.state_path.write_bytes(data)
+
+    code = main(project.main_args("run-once", "nightly-batch"))
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "not valid UTF-8 at byte" in err
+    assert "Traceback" not in err
+    assert project.state_path.read_bytes() == data
+
+
+def test_a_byte_order_mark_is_refused_before_anything_is_written(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """JSON forbids it and JSON.parse fails on it: one sentence, the file as it was."""
+    data = b'\xef\xbb\xbf{"redditQueue": []}'
+    project.state_path.write_bytes(data)
+
+    code = main(project.main_args("run-once", "nightly-batch"))
+
+    assert code == 2
+    assert "starts with a UTF-8 byte-order mark" in capsys.readouterr().err
+    assert project.state_path.read_bytes() == data
+
+
+@needs_node
+def test_a_tab_indented_state_keeps_its_tabs_at_every_level(project: Project) -> None:
+    """The queue, its leads and their nested values come back indented by tabs only."""
+    state = {"redditQueue": [{"id": "a", "score": 0.9, "tags": ["x", {"k": [1]}]}], "n": 1}
+    project.state_path.write_text(json.dumps(state, indent="\t") + "\n")
+
+    assert run_task(project.app(), "nightly-batch", "manual").ok
+
+    written = project.state_path.read_text()
+    node_parses(project.state_path)
+    layout = [line[: len(line) - len(line.lstrip())] for line in written.splitlines()]
+    assert all(set(indent) <= {"\t"} for indent in layout), written
+    assert '\n\t\t\t"tags": [\n\t\t\t\t"x",\n\t\t\t\t{\n\t\t\t\t\t"k": [' in written

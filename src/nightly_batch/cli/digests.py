@@ -71,7 +71,7 @@ def show_command(
         sys.stdout.buffer.write(b"\n")
         return 0
     view = open_digest(entry.path)
-    total = view.count()
+    total = view.total()
     message = build_message({**view.head, "redditQueue": []}, entry.path.name, None, total=total)
     head = view.head
     threshold = head["summary"].get("threshold")

@@ -31,9 +31,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     from nightly_batch.errors import ConfigError, NightlyBatchError, StateError  # noqa: PLC0415
 
-    stdout = sys.stdout
+    stdout, stderr = sys.stdout, sys.stderr
     if stdout.isatty():
         sys.stdout = _TerminalSafe(stdout)
+    if stderr.isatty():
+        sys.stderr = _TerminalSafe(stderr)
     try:
         return _dispatch(arguments)
     except BrokenPipeError:
@@ -47,15 +49,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     finally:
-        sys.stdout = stdout
+        sys.stdout, sys.stderr = stdout, stderr
 
 
 class _TerminalSafe:
-    """stdout at a terminal: every control character but tab and line feed (so every ANSI or
-    OSC escape a lead title, an alert summary or a digest may carry) printed as `\\xNN`."""
+    """stdout or stderr at a terminal: every control character but tab and line feed (so every
+    ANSI or OSC escape a lead title, an alert summary or an answer may carry) shown as `\\xNN`."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
+        # The log console writes here: its values are escaped already (observability's
+        # plain_values), and the colours it adds are its own.
+        self.raw = stream
 
     def write(self, text: str) -> int:
         from nightly_batch.rules.escape import terminal  # noqa: PLC0415
@@ -65,6 +70,14 @@ class _TerminalSafe:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+def _stricter(flag: str | None, level: str) -> str | None:
+    """-v as asked; -q ("warning") unless the configured level is stricter still."""
+    order = ("debug", "info", "warning", "error")
+    if flag == "warning" and level in order and order.index(level) > order.index(flag):
+        return level
+    return flag
 
 
 def _closed_pipe() -> int:
@@ -217,8 +230,10 @@ def _start(settings: Settings, clock: Clock, console_level: str | None) -> Any:
         level=level,
         log_file=settings.config.log_file,
         redactor=app.redactor,
-        # -q and -v change the console only: the log file keeps the configured level.
-        console_level=console_level,
+        console=getattr(sys.stderr, "raw", sys.stderr),
+        # -q and -v change the console only: the log file keeps the configured level. -q
+        # never makes the console louder than that level.
+        console_level=_stricter(console_level, level),
     )
     attach_alerting(app)
     return app

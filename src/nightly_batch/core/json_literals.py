@@ -43,6 +43,9 @@ class FloatLiteral(float):
     def __repr__(self) -> str:
         return self.literal  # "score 1e999 is not a finite number", not "inf"
 
+    def __reduce__(self) -> tuple[type[FloatLiteral], tuple[str]]:
+        return (FloatLiteral, (self.literal,))
+
 
 class IntLiteral(int):
     """An integer whose text is not what Python would write for it (`-0`)."""
@@ -53,6 +56,9 @@ class IntLiteral(int):
         number = super().__new__(cls, literal)
         number.literal = literal
         return number
+
+    def __reduce__(self) -> tuple[type[IntLiteral], tuple[str]]:
+        return (IntLiteral, (self.literal,))
 
 
 class StrLiteral(str):
@@ -65,6 +71,10 @@ class StrLiteral(str):
         text = super().__new__(cls, value)
         text.literal = literal
         return text
+
+    def __reduce__(self) -> tuple[type[StrLiteral], tuple[str, str]]:
+        # copy.deepcopy and pickle rebuild it from both parts.
+        return (StrLiteral, (str(self), self.literal))
 
 
 def _parse_int(text: str) -> int | float:
@@ -208,15 +218,18 @@ def _layout(indent: str | None, depth: int) -> tuple[str, str, str]:
 
 
 def indent_of(data: bytes | bytearray | memoryview) -> str | None:
-    """The indentation unit of a laid-out JSON file (two spaces, four, a tab), None if compact.
+    """The indentation unit of a laid-out JSON object (two spaces, four, a tab), None if compact.
 
-    A JSON string cannot hold a raw line break, so the first one is layout, and the whitespace
-    after it is the first member's indentation: one unit.
+    A JSON string cannot hold a raw line break, so a line break after the opening brace is
+    layout, and the whitespace between it and the first key is one unit.
     """
     head = bytes(data[:4096])
-    newline = head.find(b"\n")
+    opening = head.find(b"{")
+    newline = head.find(b"\n", opening + 1) if opening != -1 else -1
     if newline == -1:
         return None
     layout = _BYTES_WHITESPACE.match(head, newline + 1).group()  # type: ignore[union-attr]
+    if head[newline + 1 + len(layout) : newline + 2 + len(layout)] != b'"':
+        return None  # no member follows: a line break at the end, or an empty object
     unit = layout.replace(b"\r", b"\n").rsplit(b"\n", 1)[-1]
     return unit.decode() or None

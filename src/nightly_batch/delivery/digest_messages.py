@@ -10,4 +10,4 @@ from nightly_batch.storage.digest_reader import DigestView
 def message_of(view: DigestView, app_url: str | None) -> DigestMessage:
     """The message every channel renders: at most MESSAGE_LEADS_MAX leads, and the total."""
     digest = {**view.head, "redditQueue": list(view.leads(limit=MESSAGE_LEADS_MAX))}
-    return build_message(digest, view.path.name, app_url, total=view.count())
+    return build_message(digest, view.path.name, app_url, total=view.total())

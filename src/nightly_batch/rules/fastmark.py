@@ -12,7 +12,6 @@ its literals (json_literals), so a value another program wrote is never rewritte
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,8 +181,10 @@ def _literal(raw: msgspec.Raw | bytes | memoryview) -> Any:
     (and the reference path says the file is nested too deeply to read)."""
     try:
         return parse_literal(memoryview(raw))
-    except RecursionError:
-        raise NotFast("nested too deeply") from None
+    except (RecursionError, ValueError) as error:
+        # Nested too deeply, or not UTF-8 (msgspec does not look inside the leads it skips):
+        # the reference path says which, with the position, and leaves the file untouched.
+        raise NotFast(str(error)) from None
 
 
 def _view_of(raw: msgspec.Raw) -> Any:
@@ -203,8 +204,16 @@ def lay_out(queue: bytearray, indent: str | None) -> bytes | bytearray:
     if spaces:
         # A raw line break only ever separates members (a JSON string cannot hold one).
         return formatted.replace(b"\n", b"\n" + indent.encode())
+    # Formatted one space per level, each level's line breaks become the unit's: deepest first,
+    # so a shallower pattern (a prefix of the deeper ones) only meets lines of its own level.
+    # A handful of passes in C, not a Python call per line.
     unit = indent.encode()
-    return re.sub(rb"\n( *)", lambda match: b"\n" + unit * (len(match.group(1)) + 1), formatted)
+    deepest = 0
+    while b"\n" + b" " * (deepest + 1) in formatted:
+        deepest += 1
+    for depth in range(deepest, 0, -1):
+        formatted = formatted.replace(b"\n" + b" " * depth, b"\n" + unit * (depth + 1))
+    return formatted.replace(b"\n]", b"\n" + unit + b"]")  # the list's own closing line
 
 
 def _other(

@@ -52,6 +52,15 @@ class DigestView:
             if limit is not None and taken >= limit:
                 return
 
+    def total(self) -> int:
+        """How many leads the digest lists: its summary's `selectedTotal`, which the batch
+        writes from the very leads it lays out, so a reader need not pass over 400 MB for it;
+        counted when the file is not ours or its summary has no usable count."""
+        stated = self.head["summary"].get("selectedTotal")
+        if self.streamed and type(stated) is int and stated >= 0:
+            return stated
+        return self.count()
+
     def count(self) -> int:
         """How many leads the digest lists: counted (not taken from its summary), as line
         breaks in megabyte chunks, so a quarter of a million leads take a fraction of a second."""
@@ -108,18 +117,36 @@ class DigestView:
             keys = list(digest)
             following = keys[keys.index("redditQueue") + 1 :]
             return {key: digest[key] for key in following}
-        with self.path.open("rb") as handle:
-            for line in handle:
-                if line.rstrip(b"\r\n") in (*_QUEUE_CLOSING, _QUEUE_EMPTY):
-                    rest = handle.read()
-                    break
-            else:
-                return {}
+        rest = self._after_list()
+        if rest is None:
+            return {}
         try:
             tail = _decode(b"{" + rest) if rest.strip() not in (b"}", b"") else {}
         except msgspec.DecodeError:
             return {}
         return tail if isinstance(tail, dict) else {}
+
+    def _after_list(self) -> bytes | None:
+        """The bytes after the line that closes the leads, found from the end of the file
+        (the last "\\n  ]" in it: no lead line can hold one), in windows that double."""
+        with self.path.open("rb") as handle:
+            size = handle.seek(0, 2)
+            window = _CHUNK
+            while True:
+                start = max(size - window, 0)
+                handle.seek(start)
+                tail = handle.read()
+                # An empty list first: then the last "\n  ]" could close a list of the head.
+                empty = tail.rfind(b"\n" + _QUEUE_EMPTY)
+                if empty != -1:
+                    return tail[empty + 1 + len(_QUEUE_EMPTY) :].lstrip(b"\r\n")
+                found = tail.rfind(_LIST_END)
+                if found != -1:
+                    closing = tail.find(b"\n", found + 1)
+                    return tail[closing + 1 :] if closing != -1 else b""
+                if start == 0:
+                    return None
+                window *= 2
 
     def _lines(self) -> Iterator[bytes]:
         """The raw lead lines, without their trailing commas."""

@@ -30,6 +30,7 @@ from nightly_batch.errors import BusyError, ConflictError, StateError, WriteErro
 from nightly_batch.rules.shapes import State
 
 NEW_FILE_MODE = 0o600
+BOM = b"\xef\xbb\xbf"
 
 
 @contextlib.contextmanager
@@ -76,20 +77,12 @@ class StateTransaction:
         self.path = path
         self._seen: tuple[int, int, int] | None = None  # the file as read: inode, size, mtime
         self._read = False
-        self._data: bytes | None = None
         self._members: Members | None = None
         self._whole: State | None = None
-
-    @property
-    def indent(self) -> str | None:
-        """The indentation of the file as read (None: compact or no file)."""
-        return indent_of(self._data) if self._data else None
-
-    @property
-    def tail(self) -> bytes:
-        """What followed the file's closing brace (a final newline), to write it back."""
-        data = self._data or b""
-        return data[len(data.rstrip()) :]
+        # The file's layout, read with it: the bytes themselves are not kept, so a batch can
+        # let go of a 500 MB file while it writes the new one.
+        self.indent: str | None = None
+        self.tail = b""
 
     def read_bytes(self) -> bytes | None:
         """The file's bytes; None when there is no state file yet."""
@@ -97,13 +90,25 @@ class StateTransaction:
         try:
             with self.path.open("rb") as handle:
                 self._seen = _identity(os.fstat(handle.fileno()))
-                self._data = handle.read()
-                return self._data
+                data = handle.read()
         except FileNotFoundError:
-            self._seen = self._data = None
+            self._seen, self.indent, self.tail = None, None, b""
             return None
         except OSError as error:
             raise StateError(f"{self.path}: cannot be read ({error.strerror}).") from None
+        if data.startswith(BOM):
+            # JSON forbids it (RFC 8259, 8.1) and Node's JSON.parse fails on it: the sweeper
+            # could not read the file either, so it is refused before anything is written.
+            raise StateError(
+                f"{self.path}: starts with a UTF-8 byte-order mark, which JSON does not allow; "
+                "remove its first three bytes. The file was left untouched."
+            )
+        self.indent = indent_of(data)
+        end = len(data)
+        while end and data[end - 1] in b" \t\r\n":  # no copy of the whole file
+            end -= 1
+        self.tail = data[end:]
+        return data
 
     def read(self) -> State:
         """The current state to read (a missing file is an empty one). Its values have lost

@@ -104,7 +104,7 @@ class Dashboard:
             view = open_digest(path)
             shown = digest_page(view, page, subreddit)
             message = build_message(
-                {**view.head, "redditQueue": []}, name, None, total=view.count()
+                {**view.head, "redditQueue": []}, name, None, total=view.total()
             )
             after = view.after_leads()
         except DigestError as error:
