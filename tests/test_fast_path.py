@@ -85,7 +85,7 @@ def same_ids(state: Any) -> Any:
     return state
 
 
-def lead_lines(digest: bytes) -> list[Any]:
+def lead_lines(digest: bytes | bytearray) -> list[Any]:
     """The digest's lead lines, each parsed on its own: it must hold one whole lead per line."""
     # split("\n"), not splitlines(): a lead may hold U+0085 or U+2028, which splitlines() breaks at.
     lines = digest.decode().split("\n")

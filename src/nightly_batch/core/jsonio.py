@@ -25,7 +25,7 @@ class JsonSyntaxError(ValueError):
     """Bytes that are not JSON; the text says where ("not valid JSON at line 3, column 8 (...)")."""
 
 
-def parse_json(data: bytes) -> Any:
+def parse_json(data: bytes | bytearray) -> Any:
     """Parse JSON bytes to read them (not to write them back: see json_literals); raises
     JsonSyntaxError. What msgspec refuses (NaN, a lone surrogate) the standard library reads;
     for a real fault, its error carries the line and column."""

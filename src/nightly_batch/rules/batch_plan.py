@@ -6,6 +6,7 @@ dicts and is the reference: it also takes every file the fast one declines.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -45,8 +46,8 @@ class BatchInputs:
 
 @dataclass(frozen=True, slots=True)
 class BatchPlan:
-    state: list[Chunk]  # the new state file, in pieces
-    digest: bytes
+    state: Iterable[Chunk]  # the new state file, in pieces
+    digest: bytes | bytearray
     summary: dict[str, Any]
     invalid: list[tuple[str, str]]
     message: str
@@ -99,11 +100,25 @@ def lay_out_digest(
     Indenting every lead as well would double the file and cost a formatting pass over it,
     and a lead per line is what `grep` and `less` want from a list of tens of thousands.
     """
-    opening = dump_json(head, indent=True)[: -len(b"\n}")]
-    queue = b"".join((b"\n    ", lead_lines, b"\n  ")) if lead_lines else b""
-    return b"".join(
-        (opening, b',\n  "redditQueue": [', queue, b'],\n  "docChanges": ', doc_changes, b"\n}\n")
-    )
+    digest = digest_opening(head)
+    if lead_lines:
+        digest += b"\n    "
+        digest += lead_lines
+        digest += b"\n  "
+    close_digest(digest, doc_changes)
+    return bytes(digest)
+
+
+def digest_opening(head: dict[str, Any]) -> bytearray:
+    """The digest up to its list of leads (`"redditQueue": [`), which the leads then extend."""
+    return bytearray(dump_json(head, indent=True)[: -len(b"\n}")] + b',\n  "redditQueue": [')
+
+
+def close_digest(digest: bytearray, doc_changes: bytes) -> None:
+    """The end of the list of leads, and what follows it."""
+    digest += b'],\n  "docChanges": '
+    digest += doc_changes
+    digest += b"\n}\n"
 
 
 def plan_from_dicts(
@@ -167,8 +182,6 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     docs = _owned(members, "pendingDocChanges")
     history = _owned(members, "taskHistory")
     selection = mark_raw(raw_queue, inputs.rule, inputs.stamp)
-    queue = selection.finish()
-    lead_lines = digest_lead_lines(selection, inputs.weights)
     summary = _summary(
         inputs,
         len(docs),
@@ -181,13 +194,44 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     holder: State = {"taskHistory": history}
     _add_history(holder, inputs, message)
     replaced: State = {"lastNightlyBatchAt": inputs.stamp, "taskHistory": holder["taskHistory"]}
-    laid_out: dict[str, bytes | bytearray] = {}
+    laid_out: dict[str, Any] = {}
     if "pendingDocChanges" in members.values:
         laid_out["pendingDocChanges"] = b"[]"
     if not no_queue:
-        # Pieces, not one joined buffer: the queue's hundreds of megabytes are written as is.
-        laid_out["redditQueue"] = lay_out(queue, members.indent)
-    digest = lay_out_digest(_head(inputs, summary), lead_lines, dump_literal(docs))
-    return BatchPlan(
-        members.joined(replaced, laid_out), digest, summary, selection.invalid, message
-    )
+        # Laid out lead by lead as the file is written (a compact file), never held whole
+        # beside the old one; an indented file is re-indented in one buffer.
+        indent = members.indent
+        laid_out["redditQueue"] = (
+            _Chunks(selection.chunks) if indent is None else lay_out(selection.whole(), indent)
+        )
+    # The digest grows in one buffer, the leads appended to its head: no copy of its leads.
+    digest = digest_opening(_head(inputs, summary))
+    if selection.selected:
+        digest += b"\n    "
+        digest_lead_lines(selection, inputs.weights, digest)
+        digest += b"\n  "
+    close_digest(digest, dump_literal(docs))
+    state = _Flat(members.joined(replaced, laid_out))
+    return BatchPlan(state, digest, summary, selection.invalid, message)
+
+
+class _Chunks:
+    """A piece of the state made by `make` each time the state is iterated (written, or
+    read back by a test), so it can be iterated more than once."""
+
+    def __init__(self, make: Callable[[], Iterator[bytearray]]) -> None:
+        self.make = make
+
+
+class _Flat:
+    """The state's pieces, with each _Chunks expanded in place; iterable more than once."""
+
+    def __init__(self, pieces: list[Any]) -> None:
+        self.pieces = pieces
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for piece in self.pieces:
+            if isinstance(piece, _Chunks):
+                yield from piece.make()
+            else:
+                yield piece

@@ -12,6 +12,7 @@ its literals (json_literals), so a value another program wrote is never rewritte
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +62,7 @@ def _plain_outcome(score: float, rule: Rule, appended_selected: bytes) -> Any:
     confidence = b',"confidence":' + _encode(scored.confidence)
     if is_selected(scored, rule.threshold):
         return confidence + appended_selected, scored
-    return confidence + b"},", None
+    return confidence + b"}", None
 
 
 class NotFast(Exception):  # noqa: N818  (a signal, not an error)
@@ -70,33 +71,57 @@ class NotFast(Exception):  # noqa: N818  (a signal, not an error)
 
 @dataclass(slots=True)
 class RawSelection:
-    """The fast path's counterpart of marking.Selection: the new queue as one growing buffer.
+    """The fast path's counterpart of marking.Selection: the new queue as one piece per lead.
 
-    Leads are appended to `queue` as they are decided, so no per-lead bytes object is kept
-    (a million of them cost more in allocation than the work itself); a selected lead is
-    remembered by where it lies in the buffer.
+    A piece is the lead's bytes as read (msgspec.Raw, a view into the file's buffer), the same
+    with its closing brace replaced by our fields (a (Raw, suffix) pair), or rewritten bytes.
+    The queue is never held a second time: `chunks` lays it out piece by piece as the file is
+    written, so a batch holds the old file and not also a copy of the new one.
     """
 
-    queue: bytearray = field(default_factory=lambda: bytearray(b"["))
+    pieces: list[Any] = field(default_factory=list)  # piece i is lead i
     count: int = 0
     marked: int = 0
-    # (index, selectedAt, confidence, start, end, Scored) of every selected lead
-    selected: list[tuple[int, str, float, int, int, Scored]] = field(default_factory=list)
+    # (index, selectedAt, confidence, Scored) of every selected lead
+    selected: list[tuple[int, str, float, Scored]] = field(default_factory=list)
     invalid: list[tuple[str, str]] = field(default_factory=list)
 
-    def add(self, data: bytes | msgspec.Raw) -> tuple[int, int]:
-        """Append one lead's bytes; returns where they lie."""
-        start = len(self.queue)
-        self.queue += data
-        self.queue += b","  # every lead is followed by a comma; finish() drops the last
+    def add(self, data: bytes | msgspec.Raw) -> None:
+        """The next lead's bytes."""
+        self.pieces.append(data)
         self.count += 1
-        return start, len(self.queue) - 1
 
-    def finish(self) -> bytearray:
-        if self.count:
-            del self.queue[-1]
-        self.queue += b"]"
-        return self.queue
+    def lead(self, index: int) -> bytes:
+        """Lead `index` as the new queue holds it."""
+        piece = self.pieces[index]
+        if type(piece) is tuple:
+            raw, suffix = piece
+            return b"".join((memoryview(raw)[:-1], suffix))
+        return bytes(piece)
+
+    def chunks(self, size: int = 1 << 20) -> Iterator[bytearray]:
+        """The new queue (`[lead,lead,...]`) in chunks of about `size` bytes."""
+        buffer = bytearray(b"[")
+        for number, piece in enumerate(self.pieces):
+            if number:
+                buffer += b","
+            if type(piece) is tuple:
+                buffer += piece[0]
+                buffer[-1:] = piece[1]
+            else:
+                buffer += piece
+            if len(buffer) >= size:
+                yield buffer  # written before the generator resumes, so it is not reused
+                buffer = bytearray()
+        buffer += b"]"
+        yield buffer
+
+    def whole(self) -> bytearray:
+        """The new queue in one buffer (for re-indenting it)."""
+        whole = bytearray()
+        for chunk in self.chunks():
+            whole += chunk
+        return whole
 
 
 def _scored(view: LeadView, rule: Rule) -> Scored | Invalid:
@@ -115,11 +140,9 @@ def _via_dicts(
     for _, reason in one.invalid:
         lead_id = str(item["id"]) if isinstance(item, dict) and "id" in item else f"#{index}"
         result.invalid.append((lead_id, reason))
-    start, end = result.add(dump_literal(item))
+    result.add(dump_literal(item))
     for _, lead, scored in one.selected:
-        result.selected.append(
-            (index, str(lead.get("selectedAt", "")), scored.confidence, start, end, scored)
-        )
+        result.selected.append((index, str(lead.get("selectedAt", "")), scored.confidence, scored))
 
 
 def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelection:
@@ -135,9 +158,9 @@ def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelecti
         # One lead msgspec cannot view takes that lead to dicts, not the whole queue.
         views = [_view_of(raw) for raw in raws]
     result = RawSelection()
-    queue, selected = result.queue, result.selected
-    # The suffix replaces the lead's closing brace and brings the comma that follows it.
-    appended_selected = b',"selectedForDraft":true,"selectedAt":' + _encode(selected_at) + b"},"
+    pieces, selected = result.pieces, result.selected
+    # The suffix replaces the lead's closing brace.
+    appended_selected = b',"selectedForDraft":true,"selectedAt":' + _encode(selected_at) + b"}"
     memo: dict[Any, Any] = {}
     added = marked = 0  # kept in locals in the loop; written back to result after it
     for index, (lead, raw) in enumerate(zip(views, raws, strict=True)):
@@ -160,14 +183,11 @@ def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelecti
                 known = memo[key] = _plain_outcome(score, rule, appended_selected)
             if known is not _NOT_PLAIN:
                 suffix, scored = known
-                start = len(queue)
-                queue += raw
-                queue[-1:] = suffix
+                pieces.append((raw, suffix))
                 added += 1
                 if scored is not None:
                     marked += 1
-                    end = len(queue) - 1
-                    selected.append((index, selected_at, scored.confidence, start, end, scored))
+                    selected.append((index, selected_at, scored.confidence, scored))
                 continue
         result.count, result.marked = result.count + added, result.marked + marked
         added = marked = 0
@@ -250,35 +270,29 @@ def _general(
     if not unchanged:
         _via_dicts(raw, index, rule, selected_at, result)
         return
-    start, end = result.add(raw)
+    result.add(raw)
     if chosen:
         stamp = "" if lead.selected_at is UNSET else str(lead.selected_at)
-        result.selected.append((index, stamp, scored.confidence, start, end, scored))
+        result.selected.append((index, stamp, scored.confidence, scored))
 
 
 LEAD_SEPARATOR = b",\n    "  # the digest lists one lead per line, indented under its key
 
 
-def digest_lead_lines(selection: RawSelection, weights: Any) -> bytearray:
-    """The digest's leads, one per line, in marking.digest_entries order, with breakdowns.
-
-    Call after `finish`: the leads are read back from the finished queue buffer and copied
-    into one growing buffer, without a bytes object per lead.
-    """
+def digest_lead_lines(
+    selection: RawSelection, weights: Any, lines: bytearray | None = None
+) -> bytearray:
+    """The digest's leads, one per line, in marking.digest_entries order, with breakdowns,
+    appended to `lines` (the digest so far) or to a new buffer; returns it."""
     ordered = sorted(
         selection.selected, key=lambda entry: (entry[1], entry[2], -entry[0]), reverse=True
     )
     weights_bytes = _encode({"keyword": weights.keyword, "model": weights.model})
-    queue = selection.queue
-    # Leads copied from an indented state span lines; each is made compact again. (A JSON
-    # string cannot hold a raw line break, so one anywhere in the queue is layout.)
-    indented = b"\n" in queue or b"\r" in queue
-    view = memoryview(queue)
     # Keyword-only confidences take a handful of values: each breakdown is encoded once, as
     # (its value, the bytes that end a lead with it and start the next line).
     breakdowns: dict[float, tuple[bytes, bytes]] = {}
-    lines = bytearray()
-    for _, _, _, start, end, scored in ordered:
+    lines = bytearray() if lines is None else lines
+    for index, _, _, scored in ordered:
         keyword, model = scored.keyword, scored.model
         plain = model is None and type(keyword) is float and keyword != 0  # 0.0 == -0.0
         known = breakdowns.get(keyword) if plain else None
@@ -288,9 +302,13 @@ def digest_lead_lines(selection: RawSelection, weights: Any) -> bytearray:
             known = (value, b',"confidenceBreakdown":%b}%b' % (value, LEAD_SEPARATOR))
             if plain:
                 breakdowns[keyword] = known
-        lead = msgspec.json.format(view[start:end], indent=-1) if indented else view[start:end]
-        if queue.find(b'"confidenceBreakdown"', start, end) == -1:
-            lines += lead[:-1]
+        lead = selection.lead(index)
+        if b"\n" in lead or b"\r" in lead:
+            # Copied from an indented state: made compact again (a JSON string cannot hold a
+            # raw line break, so every one is layout).
+            lead = msgspec.json.format(lead, indent=-1)
+        if b'"confidenceBreakdown"' not in lead:
+            lines += memoryview(lead)[:-1]
             lines += known[1]
         else:
             # Already has one (an old or foreign key): replace it in place, as a dict would.
@@ -298,6 +316,5 @@ def digest_lead_lines(selection: RawSelection, weights: Any) -> bytearray:
             item["confidenceBreakdown"] = msgspec.json.decode(known[0])
             lines += dump_literal(item)
             lines += LEAD_SEPARATOR
-    view.release()
     del lines[len(lines) - len(LEAD_SEPARATOR) :]  # no separator after the last lead
     return lines

@@ -36,6 +36,7 @@ class DigestView:
     path: Path
     head: dict[str, Any]
     streamed: bool  # one lead per line, as we write them; else the file is parsed whole
+    empty: bool = False  # streamed, and the list of leads is `[]`
 
     def leads(
         self,
@@ -130,16 +131,17 @@ class DigestView:
         """The bytes after the line that closes the leads, found from the end of the file
         (the last "\\n  ]" in it: no lead line can hold one), in windows that double."""
         with self.path.open("rb") as handle:
+            if self.empty:  # the empty list is a line of the head's end
+                for line in handle:
+                    if line.rstrip(b"\r\n") == _QUEUE_EMPTY:
+                        return handle.read()
+                return None
             size = handle.seek(0, 2)
             window = _CHUNK
             while True:
                 start = max(size - window, 0)
                 handle.seek(start)
                 tail = handle.read()
-                # An empty list first: then the last "\n  ]" could close a list of the head.
-                empty = tail.rfind(b"\n" + _QUEUE_EMPTY)
-                if empty != -1:
-                    return tail[empty + 1 + len(_QUEUE_EMPTY) :].lstrip(b"\r\n")
                 found = tail.rfind(_LIST_END)
                 if found != -1:
                     closing = tail.find(b"\n", found + 1)
@@ -186,25 +188,28 @@ def open_digest(path: Path) -> DigestView:
     if "redditQueue" in head:  # read whole: not our layout
         without = {key: value for key, value in head.items() if key != "redditQueue"}
         return DigestView(path, without, streamed=False)
-    return DigestView(path, head, streamed=_laid_out_by_us(path))
+    layout = _layout(path)
+    return DigestView(path, head, streamed=layout is not None, empty=layout == "empty")
 
 
-def _laid_out_by_us(path: Path) -> bool:
-    """Whether the leads are one per line under the opening line we write."""
+def _layout(path: Path) -> str | None:
+    """ "leads": one lead per line under the opening line we write; "empty": `[]`; None: any
+    other layout (a lead spread over several lines by another writer, say)."""
     with path.open("rb") as handle:
         for line in handle:
             bare = line.rstrip(b"\r\n")
             if bare == _QUEUE_EMPTY:
-                return True
+                return "empty"
             if bare == _QUEUE_OPENING:
                 first = next(handle, b"").rstrip(b"\r\n")
                 if not first.startswith(_LEAD_INDENT + b"{"):
-                    return False
+                    return None
                 try:
-                    return isinstance(_decode(first.removesuffix(b",")), dict)
+                    lead = _decode(first.removesuffix(b","))
                 except msgspec.DecodeError:
-                    return False  # a lead spread over several lines (indented by another writer)
-    return False
+                    return None
+                return "leads" if isinstance(lead, dict) else None
+    return None
 
 
 def _head_problem(head: dict[str, Any]) -> str | None:

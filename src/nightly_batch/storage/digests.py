@@ -50,7 +50,7 @@ def ensure_directory(directory: Path) -> None:
         fsync_directory(directory.parent)
 
 
-def write_digest(directory: Path, day: date, data: bytes) -> tuple[Path, Path | None]:
+def write_digest(directory: Path, day: date, data: bytes | bytearray) -> tuple[Path, Path | None]:
     """Write the day's digest; returns its path and where a replaced version was kept."""
     target = digest_path(directory, day)
     try:
