@@ -29,17 +29,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments = build_parser().parse_args(argv)
     except SystemExit as stop:  # --help (0) or a usage error argparse has printed (2)
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    # Imported once the command line parsed: --help loads nothing but the grammar.
+    from nightly_batch.cli.terminal import TerminalSafe, closed_pipe  # noqa: PLC0415
     from nightly_batch.errors import ConfigError, NightlyBatchError, StateError  # noqa: PLC0415
 
     stdout, stderr = sys.stdout, sys.stderr
     if stdout.isatty():
-        sys.stdout = _TerminalSafe(stdout)
+        sys.stdout = TerminalSafe(stdout)
     if stderr.isatty():
-        sys.stderr = _TerminalSafe(stderr)
+        sys.stderr = TerminalSafe(stderr)
     try:
         return _dispatch(arguments)
     except BrokenPipeError:
-        return _closed_pipe()
+        return closed_pipe()
     except (ConfigError, StateError) as error:
         print(f"nightly-batch: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -50,42 +52,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         sys.stdout, sys.stderr = stdout, stderr
-
-
-class _TerminalSafe:
-    """stdout or stderr at a terminal: every control character but tab and line feed (so every
-    ANSI or OSC escape a lead title, an alert summary or an answer may carry) shown as `\\xNN`."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-        # The log console writes here: its values are escaped already (observability's
-        # plain_values), and the colours it adds are its own.
-        self.raw = stream
-
-    def write(self, text: str) -> int:
-        from nightly_batch.rules.escape import terminal  # noqa: PLC0415
-
-        safe = "\n".join("\t".join(map(terminal, line.split("\t"))) for line in text.split("\n"))
-        return int(self._stream.write(safe))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-
-def _stricter(flag: str | None, level: str) -> str | None:
-    """-v as asked; -q ("warning") unless the configured level is stricter still."""
-    order = ("debug", "info", "warning", "error")
-    if flag == "warning" and level in order and order.index(level) > order.index(flag):
-        return level
-    return flag
-
-
-def _closed_pipe() -> int:
-    """`status | head -2`: the reader left, which is not an error. Python's advice: point
-    stdout at /dev/null so the interpreter's own flush at exit does not fail again."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    return EXIT_OK
 
 
 def _settings(arguments: argparse.Namespace) -> Settings:
@@ -220,6 +186,7 @@ def _digests(settings: Settings, arguments: argparse.Namespace) -> int:
 
 def _start(settings: Settings, clock: Clock, console_level: str | None) -> Any:
     from nightly_batch.alerts.wiring import attach_alerting  # noqa: PLC0415
+    from nightly_batch.cli.terminal import stricter  # noqa: PLC0415
     from nightly_batch.delivery.factory import build_channel  # noqa: PLC0415
     from nightly_batch.observability.setup import configure_logging  # noqa: PLC0415
     from nightly_batch.runtime.app import build_app  # noqa: PLC0415
@@ -233,7 +200,7 @@ def _start(settings: Settings, clock: Clock, console_level: str | None) -> Any:
         console=getattr(sys.stderr, "raw", sys.stderr),
         # -q and -v change the console only: the log file keeps the configured level. -q
         # never makes the console louder than that level.
-        console_level=_stricter(console_level, level),
+        console_level=stricter(console_level, level),
     )
     attach_alerting(app)
     return app

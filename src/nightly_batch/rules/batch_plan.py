@@ -17,13 +17,8 @@ import msgspec
 from nightly_batch.core.json_literals import dump_literal
 from nightly_batch.core.json_members import Chunk, Members, NotSplittable, split_members
 from nightly_batch.core.jsonio import dump_json
-from nightly_batch.rules.fastmark import (
-    LEAD_SEPARATOR,
-    NotFast,
-    digest_lead_lines,
-    lay_out,
-    mark_raw,
-)
+from nightly_batch.rules.digest_lines import LEAD_SEPARATOR, digest_lead_lines
+from nightly_batch.rules.fastmark import NotFast, lay_out, mark_raw
 from nightly_batch.rules.history import append_history, owned_list
 from nightly_batch.rules.marking import Rule, digest_entries, mark_queue
 from nightly_batch.rules.shapes import State

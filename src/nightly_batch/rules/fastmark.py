@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 
 from nightly_batch.core.json_literals import dump_literal, parse_literal
-from nightly_batch.rules.confidence import DECIMALS, Invalid, Scored, is_selected, score_item
+from nightly_batch.rules.confidence import Invalid, Scored, is_selected, score_item
 from nightly_batch.rules.marking import Rule, mark_queue
 
 UNSET = msgspec.UNSET
@@ -134,7 +134,7 @@ def _via_dicts(
     raw: msgspec.Raw, index: int, rule: Rule, selected_at: str, result: RawSelection
 ) -> None:
     """One lead through the reference dict path."""
-    item = _literal(raw)
+    item = literal_lead(raw)
     one = mark_queue([item], rule, selected_at)
     result.marked += one.marked
     for _, reason in one.invalid:
@@ -196,7 +196,7 @@ def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelecti
     return result
 
 
-def _literal(raw: msgspec.Raw | bytes | memoryview) -> Any:
+def literal_lead(raw: msgspec.Raw | bytes | memoryview) -> Any:
     """One lead with its literals; nested beyond the pure-Python scanner's reach, NotFast
     (and the reference path says the file is nested too deeply to read)."""
     try:
@@ -274,47 +274,3 @@ def _general(
     if chosen:
         stamp = "" if lead.selected_at is UNSET else str(lead.selected_at)
         result.selected.append((index, stamp, scored.confidence, scored))
-
-
-LEAD_SEPARATOR = b",\n    "  # the digest lists one lead per line, indented under its key
-
-
-def digest_lead_lines(
-    selection: RawSelection, weights: Any, lines: bytearray | None = None
-) -> bytearray:
-    """The digest's leads, one per line, in marking.digest_entries order, with breakdowns,
-    appended to `lines` (the digest so far) or to a new buffer; returns it."""
-    ordered = sorted(
-        selection.selected, key=lambda entry: (entry[1], entry[2], -entry[0]), reverse=True
-    )
-    weights_bytes = _encode({"keyword": weights.keyword, "model": weights.model})
-    # Keyword-only confidences take a handful of values: each breakdown is encoded once, as
-    # (its value, the bytes that end a lead with it and start the next line).
-    breakdowns: dict[float, tuple[bytes, bytes]] = {}
-    lines = bytearray() if lines is None else lines
-    for index, _, _, scored in ordered:
-        keyword, model = scored.keyword, scored.model
-        plain = model is None and type(keyword) is float and keyword != 0  # 0.0 == -0.0
-        known = breakdowns.get(keyword) if plain else None
-        if known is None:
-            parts = (_encode(round(keyword, DECIMALS)), _encode(model), weights_bytes)
-            value = b'{"keyword":%b,"model":%b,"weights":%b}' % parts
-            known = (value, b',"confidenceBreakdown":%b}%b' % (value, LEAD_SEPARATOR))
-            if plain:
-                breakdowns[keyword] = known
-        lead = selection.lead(index)
-        if b"\n" in lead or b"\r" in lead:
-            # Copied from an indented state: made compact again (a JSON string cannot hold a
-            # raw line break, so every one is layout).
-            lead = msgspec.json.format(lead, indent=-1)
-        if b'"confidenceBreakdown"' not in lead:
-            lines += memoryview(lead)[:-1]
-            lines += known[1]
-        else:
-            # Already has one (an old or foreign key): replace it in place, as a dict would.
-            item = _literal(lead)
-            item["confidenceBreakdown"] = msgspec.json.decode(known[0])
-            lines += dump_literal(item)
-            lines += LEAD_SEPARATOR
-    del lines[len(lines) - len(LEAD_SEPARATOR) :]  # no separator after the last lead
-    return lines
