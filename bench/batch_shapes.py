@@ -1,0 +1,103 @@
+"""The nightly batch against a bare orjson round trip, on every realistic shape of state.
+
+Usage: .venv/bin/python bench/batch_shapes.py [--sizes 100000,1000000] [--runs 3]
+
+Shapes: written compact, with `json.dumps`'s defaults (", " and ": ") and indented by two
+spaces; scores as raw keyword sums (5..15) and as 4-decimal floats; 5 % and 50 % of the leads
+selected. For each shape and size the batch (`nightly-batch run-once nightly-batch`, on a
+fresh copy of the state each run) and bench/roundtrip_orjson.py on the same file run
+interleaved; the medians, their ratio and their difference are printed. Issue 17's targets:
+within 1.0x at 1M leads, within 0.15 s at 100k.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from leadgen import make_state  # noqa: E402
+
+NIGHTLY = str(Path(sys.executable).parent / "nightly-batch")
+LAYOUTS = {
+    "compact": {"separators": (",", ":")},
+    "dumps": {},
+    "indented": {"indent": 2},
+}
+
+
+def shaped_state(count: int, scores: str, selected: float) -> dict[str, object]:
+    """A state of `count` leads whose scores are `scores` ("raw" or "float"), `selected` of
+    them above the default threshold (0.75, a raw sum above 7.5)."""
+    state = make_state(count)
+    rng = random.Random(11)
+    for lead in state["redditQueue"]:
+        above = rng.random() < selected
+        if scores == "raw":
+            lead["score"] = rng.randint(8, 15) if above else rng.randint(5, 7)
+        else:
+            lead["score"] = round(rng.uniform(0.7501, 1) if above else rng.uniform(0, 0.75), 4)
+    return state
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--runs", type=int, default=3)
+    arguments = parser.parse_args()
+    sizes = [int(size) for size in arguments.sizes.split(",")]
+    print("| leads | layout | scores | selected | batch s | round trip s | ratio | difference s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        config = work / "config.json"
+        config.write_text(json.dumps({"stateFile": "state.json", "logsDir": "logs"}))
+        environ = {**os.environ, "NIGHTLY_BATCH_LOG_LEVEL": "warning"}
+        shapes = itertools.product(sizes, LAYOUTS, ("raw", "float"), (0.05, 0.5))
+        for count, layout, scores, selected in shapes:
+            source = work / "source.json"
+            state = shaped_state(count, scores, selected)
+            source.write_text(json.dumps(state, ensure_ascii=False, **LAYOUTS[layout]))  # type: ignore[arg-type]
+            del state
+            batch, baseline = [], []
+            for _ in range(arguments.runs):
+                shutil.copyfile(source, work / "state.json")
+                shutil.rmtree(work / "logs", ignore_errors=True)
+                start = time.perf_counter()
+                subprocess.run(
+                    [NIGHTLY, "run-once", "nightly-batch", "--config", str(config)],
+                    check=True,
+                    env=environ,
+                    stdout=subprocess.DEVNULL,
+                )
+                batch.append(time.perf_counter() - start)
+                round_trip = [sys.executable, str(HERE / "roundtrip_orjson.py")]
+                baseline.append(timed([*round_trip, str(source), str(work / "out.json")]))
+            ours, theirs = statistics.median(batch), statistics.median(baseline)
+            print(
+                f"| {count:,} | {layout} | {scores} | {selected:.0%} | {ours:.2f} | "
+                f"{theirs:.2f} | {ours / theirs:.2f}x | {ours - theirs:+.2f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
