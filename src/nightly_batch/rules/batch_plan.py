@@ -18,7 +18,7 @@ from nightly_batch.core.json_literals import dump_literal
 from nightly_batch.core.json_members import Chunk, Members, NotSplittable, split_members
 from nightly_batch.core.jsonio import dump_json
 from nightly_batch.rules.digest_lines import LEAD_SEPARATOR, digest_lead_lines
-from nightly_batch.rules.fastmark import NotFast, lay_out, mark_raw
+from nightly_batch.rules.fastmark import NotFast, mark_raw
 from nightly_batch.rules.history import append_history, owned_list
 from nightly_batch.rules.marking import Rule, digest_entries, mark_queue
 from nightly_batch.rules.shapes import State
@@ -193,12 +193,9 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     if "pendingDocChanges" in members.values:
         laid_out["pendingDocChanges"] = b"[]"
     if not no_queue:
-        # Laid out lead by lead as the file is written (a compact file), never held whole
-        # beside the old one; an indented file is re-indented in one buffer.
+        # Laid out lead by lead as the file is written, never held whole beside the old one.
         indent = members.indent
-        laid_out["redditQueue"] = (
-            _Chunks(selection.chunks) if indent is None else lay_out(selection.whole(), indent)
-        )
+        laid_out["redditQueue"] = _Chunks(lambda: selection.chunks(indent))
     # The digest grows in one buffer, the leads appended to its head: no copy of its leads.
     digest = digest_opening(_head(inputs, summary))
     if selection.selected:

@@ -99,8 +99,12 @@ class RawSelection:
             return b"".join((memoryview(raw)[:-1], suffix))
         return bytes(piece)
 
-    def chunks(self, size: int = 1 << 20) -> Iterator[bytearray]:
-        """The new queue (`[lead,lead,...]`) in chunks of about `size` bytes."""
+    def chunks(self, indent: str | None = None, size: int = 1 << 20) -> Iterator[bytearray]:
+        """The new queue (`[lead,lead,...]`) in chunks of about `size` bytes; laid out one
+        level in when the state is indented by `indent`, one lead at a time."""
+        if indent is not None:
+            yield from self._indented_chunks(indent, size)
+            return
         buffer = bytearray(b"[")
         for number, piece in enumerate(self.pieces):
             if number:
@@ -116,12 +120,21 @@ class RawSelection:
         buffer += b"]"
         yield buffer
 
-    def whole(self) -> bytearray:
-        """The new queue in one buffer (for re-indenting it)."""
-        whole = bytearray()
-        for chunk in self.chunks():
-            whole += chunk
-        return whole
+    def _indented_chunks(self, indent: str, size: int) -> Iterator[bytearray]:
+        if not self.pieces:
+            yield bytearray(b"[]")
+            return
+        unit = indent.encode()
+        buffer = bytearray(b"[")
+        for index in range(len(self.pieces)):
+            buffer += b",\n" if index else b"\n"
+            buffer += unit * 2  # the queue is a member of the state: its leads are two in
+            buffer += indented(self.lead(index), indent, 2)
+            if len(buffer) >= size:
+                yield buffer
+                buffer = bytearray()
+        buffer += b"\n" + unit + b"]"
+        yield buffer
 
 
 def _scored(view: LeadView, rule: Rule) -> Scored | Invalid:
@@ -214,26 +227,25 @@ def _view_of(raw: msgspec.Raw) -> Any:
         return _UNREADABLE
 
 
-def lay_out(queue: bytearray, indent: str | None) -> bytes | bytearray:
-    """The new queue laid out for its place in the state file: one level in, as JSON.stringify
-    (or json.dumps) lays out an indented file; as it is in a compact one."""
-    if indent is None:
-        return queue
+def indented(value: bytes | memoryview, indent: str, depth: int) -> bytes:
+    """`value` (one lead) laid out `depth` levels in, as JSON.stringify (or json.dumps) lays
+    out a file indented by `indent`."""
     spaces = indent.strip(" ") == ""
-    formatted = msgspec.json.format(queue, indent=len(indent) if spaces else 1)
+    formatted = msgspec.json.format(value, indent=len(indent) if spaces else 1)
+    unit = indent.encode()
     if spaces:
         # A raw line break only ever separates members (a JSON string cannot hold one).
-        return formatted.replace(b"\n", b"\n" + indent.encode())
-    # Formatted one space per level, each level's line breaks become the unit's: deepest first,
-    # so a shallower pattern (a prefix of the deeper ones) only meets lines of its own level.
-    # A handful of passes in C, not a Python call per line.
-    unit = indent.encode()
+        return formatted.replace(b"\n", b"\n" + unit * depth)
+    # Formatted one space per level, each level's line breaks become the unit's: deepest
+    # first, so a shallower pattern (a prefix of the deeper ones) only meets its own lines.
     deepest = 0
     while b"\n" + b" " * (deepest + 1) in formatted:
         deepest += 1
-    for depth in range(deepest, 0, -1):
-        formatted = formatted.replace(b"\n" + b" " * depth, b"\n" + unit * (depth + 1))
-    return formatted.replace(b"\n]", b"\n" + unit + b"]")  # the list's own closing line
+    for level in range(deepest, 0, -1):
+        formatted = formatted.replace(b"\n" + b" " * level, b"\n" + unit * (level + depth))
+    if formatted.endswith((b"\n}", b"\n]")):  # the value's own closing line
+        formatted = formatted[:-1] + unit * depth + formatted[-1:]
+    return formatted
 
 
 def _other(
