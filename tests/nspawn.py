@@ -37,7 +37,8 @@ PIP_FILES = (
     "/root/.config/pip/pip.conf",
     "/etc/ssl/certs/ca-certificates.crt",
 )
-LOCAL_INDEXES = ("/opt/wheels", "/opt/pypi", "/opt/pypi-more")
+# file:// indexes and find-links folders named there or in PIP_* variables are bind-mounted.
+_LOCAL_PATH = re.compile(r"(?:file://)?(/[^\s'\"]+)")
 BOOT_SECONDS = 90
 
 needs_nspawn = pytest.mark.skipif(
@@ -58,6 +59,26 @@ def apt_mirror() -> str:
         if found:
             return found.group(1)
     return "http://deb.debian.org/debian"
+
+
+def local_indexes() -> list[str]:
+    """The local folders pip's configuration here names (find-links, file:// index URLs), so
+    pip in the machine finds the same packages; a `simple/` index with the folder above it,
+    where its files are."""
+    texts = [Path(n).read_text() for n in PIP_FILES if n.endswith(".conf") and Path(n).is_file()]
+    texts += [value for name, value in os.environ.items() if name.startswith("PIP_")]
+    found: list[str] = []
+    for text in texts:
+        for line in text.splitlines():
+            key = line.split("=", 1)[0]
+            if "=" in line and not any(word in key for word in ("find-links", "index-url")):
+                continue
+            for path in _LOCAL_PATH.findall(line.split("=", 1)[-1]):
+                folder = Path(path)
+                folder = folder.parent if folder.name == "simple" else folder
+                if folder.is_dir() and str(folder) not in found:
+                    found.append(str(folder))
+    return found
 
 
 def ensure_rootfs() -> Path:
@@ -171,7 +192,7 @@ def booted(source: Path, scratch: Path) -> Iterator[Machine]:
     rootfs = ensure_rootfs()
     console = scratch / "console.txt"
     binds = [f"--bind-ro={source}:/src"]
-    binds += [f"--bind-ro={path}" for path in LOCAL_INDEXES if Path(path).is_dir()]
+    binds += [f"--bind-ro={path}" for path in local_indexes()]
     with console.open("wb") as output:
         process = subprocess.Popen(
             [
