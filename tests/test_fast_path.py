@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -112,8 +113,8 @@ def test_fast_and_reference_paths_agree(state: dict[str, Any], indent: bool) -> 
     assert same_ids(parse_json(b"".join(fast.state))) == same_ids(
         parse_json(b"".join(reference.state))
     )
-    assert parse_json(fast.digest) == parse_json(reference.digest)
-    assert lead_lines(fast.digest) == lead_lines(reference.digest)
+    assert parse_json(b"".join(fast.digest)) == parse_json(b"".join(reference.digest))
+    assert lead_lines(b"".join(fast.digest)) == lead_lines(b"".join(reference.digest))
     assert fast.summary == reference.summary
     assert fast.invalid == reference.invalid
     assert fast.message == reference.message
@@ -161,7 +162,7 @@ def test_both_paths_read_a_null_or_missing_queue_as_empty(state: dict[str, Any])
     assert ("redditQueue" in fast_state) == ("redditQueue" in state)
     assert fast_state.get("redditQueue") is None
     assert same_ids(fast_state) == same_ids(parse_json(b"".join(reference.state)))
-    assert parse_json(fast.digest) == parse_json(reference.digest)
+    assert parse_json(b"".join(fast.digest)) == parse_json(b"".join(reference.digest))
     assert fast.summary == reference.summary
     assert fast.summary["queueTotal"] == 0
 
@@ -188,3 +189,28 @@ def test_the_fast_path_applies_the_one_confidence_rule_once_per_distinct_score(
 
     assert sorted(map(repr, asked)) == sorted(map(repr, [0.9, 3, 0, -0.0, 0.5]))
     assert fast.summary["markedForDraft"] == 300  # the 0.9s; 3 normalises to 0.3
+
+
+@pytest.mark.parametrize("indent", [2, 4, "\t"])
+def test_an_indented_queue_of_thousands_of_leads_is_written_as_the_reference_path_writes_it(
+    indent: int | str,
+) -> None:
+    """Byte for byte, the state and the digest: the fast path lays out an indented queue a
+    thousand leads at a time (spaces) or lead by lead (a tab), and copies compact leads."""
+    from leadgen import make_state  # noqa: PLC0415
+
+    for layout in ({"indent": indent}, {"separators": (",", ":")}):
+        data = json.dumps(make_state(2345), ensure_ascii=False, **layout).encode()
+        fast, reference = plan_from_bytes(data, INPUTS), reference_plan(data)
+
+        def without_history_ids(state: bytes) -> bytes:
+            # The new history entry's id is made afresh by each path; every lead keeps its own.
+            return re.sub(rb'("id": ?)"[^"]*"', rb'\1"-"', state)
+
+        assert without_history_ids(b"".join(fast.state)) == without_history_ids(
+            b"".join(reference.state)
+        )
+        assert b"".join(fast.digest) == b"".join(reference.digest)
+        # Past two groups of the layout, hundreds of leads copied into the digest.
+        assert fast.summary["queueTotal"] == 2345
+        assert fast.summary["selectedTotal"] > 500

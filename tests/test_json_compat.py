@@ -249,6 +249,32 @@ def test_a_lead_that_is_not_utf8_is_one_sentence_and_the_file_stays(
     assert project.state_path.read_bytes() == data
 
 
+def test_a_lead_read_only_as_the_digest_is_written_leaves_the_old_digest_and_no_part_file(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fast path copies a selected lead's bytes until it must parse the lead (it carries a
+    breakdown of its own), halfway through writing the digest: that digest is abandoned, the
+    reference path says why, and the day's digest and the state are as they were."""
+    assert main(project.main_args("run-once", "nightly-batch")) == 0  # the day's first digest
+    [digest] = project.digests.glob("*.json")
+    before = digest.read_bytes()
+    good = b'{"id":"a","score":9}'
+    drafted = (
+        b'{"id":"y","score":9,"confidence":0.9,"selectedForDraft":true,'
+        b'"selectedAt":"2026-11-27T23:00:00.000Z","confidenceBreakdown":{},"note":"\xff"}'
+    )
+    data = b'{"redditQueue":[' + b",".join([good] * 1500 + [drafted]) + b"]}"
+    project.state_path.write_bytes(data)
+
+    code = main(project.main_args("run-once", "nightly-batch"))
+
+    assert code == 2
+    assert "not valid UTF-8 at byte" in capsys.readouterr().err
+    assert project.state_path.read_bytes() == data
+    assert digest.read_bytes() == before
+    assert sorted(path.name for path in project.digests.iterdir()) == [digest.name]
+
+
 def test_a_byte_order_mark_is_refused_before_anything_is_written(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:

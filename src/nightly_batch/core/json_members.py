@@ -39,6 +39,7 @@ class Members:
     closing: bytes  # between the last value and "}"
     tail: bytes  # after "}" (a final newline)
     indent: str | None
+    starts: dict[str, int]  # key: where its value begins in the file
 
     def decoded(self, key: str) -> Any:
         """The member's value, each literal kept (json_literals)."""
@@ -82,6 +83,7 @@ def split_members(data: bytes) -> Members:
     position = _skip(data, start + 1)
     opening = data[start + 1 : position]
     found: dict[str, tuple[bytes, msgspec.Raw]] = {}
+    starts: dict[str, int] = {}
     separators: list[bytes] = []
     key_separator = b":"
     for number, (key, value) in enumerate(values.items()):
@@ -100,6 +102,7 @@ def split_members(data: bytes) -> Members:
         if not _begins_at(data, position, value) or parse_literal(literal) != key:
             raise NotSplittable  # a repeated key (msgspec kept the last one)
         found[key] = (literal, value)
+        starts[key] = position
         value_end = position + size
         position = _skip(data, value_end)
         if data[position : position + 1] == b",":
@@ -116,6 +119,7 @@ def split_members(data: bytes) -> Members:
         closing=closing,
         tail=data[position + 1 :],
         indent=indent,
+        starts=starts,
     )
 
 

@@ -42,7 +42,7 @@ class BatchInputs:
 @dataclass(frozen=True, slots=True)
 class BatchPlan:
     state: Iterable[Chunk]  # the new state file, in pieces
-    digest: bytes | bytearray
+    digest: Iterable[Chunk]  # the digest file, in pieces
     summary: dict[str, Any]
     invalid: list[tuple[str, str]]
     message: str
@@ -137,11 +137,13 @@ def plan_from_dicts(
     _add_history(state, inputs, message)
     return BatchPlan(
         [dump_literal(state, indent), tail],
-        lay_out_digest(
-            _head(inputs, summary),
-            LEAD_SEPARATOR.join(dump_literal(entry) for entry in entries),
-            dump_literal(list(docs)),
-        ),
+        [
+            lay_out_digest(
+                _head(inputs, summary),
+                LEAD_SEPARATOR.join(dump_literal(entry) for entry in entries),
+                dump_literal(list(docs)),
+            )
+        ],
         summary,
         selection.invalid,
         message,
@@ -176,7 +178,11 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     raw_queue = msgspec.Raw(b"[]") if no_queue or raw is None else raw
     docs = _owned(members, "pendingDocChanges")
     history = _owned(members, "taskHistory")
-    selection = mark_raw(raw_queue, inputs.rule, inputs.stamp)
+    start = members.starts.get("redditQueue", 0)
+    end = start + len(raw_queue)
+    # memchr over the queue: a compact one lets the digest copy its leads without a look.
+    compact = data.find(b"\n", start, end) == -1 and data.find(b"\r", start, end) == -1
+    selection = mark_raw(raw_queue, inputs.rule, inputs.stamp, compact=compact)
     summary = _summary(
         inputs,
         len(docs),
@@ -196,13 +202,15 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
         # Laid out lead by lead as the file is written, never held whole beside the old one.
         indent = members.indent
         laid_out["redditQueue"] = _Chunks(lambda: selection.chunks(indent))
-    # The digest grows in one buffer, the leads appended to its head: no copy of its leads.
-    digest = digest_opening(_head(inputs, summary))
+    # The digest is laid out as it is written, its leads a group at a time: never held whole.
+    opening = digest_opening(_head(inputs, summary))
+    closing = bytearray()
     if selection.selected:
-        digest += b"\n    "
-        digest_lead_lines(selection, inputs.weights, digest)
-        digest += b"\n  "
-    close_digest(digest, dump_literal(docs))
+        opening += b"\n    "
+        closing += b"\n  "
+    close_digest(closing, dump_literal(docs))
+    leads = _Chunks(lambda: digest_lead_lines(selection, inputs.weights))
+    digest = _Flat([opening, leads, closing])
     state = _Flat(members.joined(replaced, laid_out))
     return BatchPlan(state, digest, summary, selection.invalid, message)
 

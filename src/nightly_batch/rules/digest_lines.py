@@ -3,55 +3,118 @@ per line, in marking.digest_entries order, each with its confidence breakdown.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from operator import itemgetter
 from typing import Any
 
 import msgspec
 
 from nightly_batch.core.json_literals import dump_literal
-from nightly_batch.rules.confidence import DECIMALS
+from nightly_batch.rules.confidence import DECIMALS, Scored
 from nightly_batch.rules.fastmark import RawSelection, literal_lead
+from nightly_batch.rules.queue_layout import GROUP, joined
 
 _encode = msgspec.json.Encoder().encode
 
 LEAD_SEPARATOR = b",\n    "  # the digest lists one lead per line, indented under its key
 
 
-def digest_lead_lines(
-    selection: RawSelection, weights: Any, lines: bytearray | None = None
-) -> bytearray:
-    """The digest's leads, one per line, in marking.digest_entries order, with breakdowns,
-    appended to `lines` (the digest so far) or to a new buffer; returns it."""
-    ordered = sorted(
-        selection.selected, key=lambda entry: (entry[1], entry[2], -entry[0]), reverse=True
-    )
-    weights_bytes = _encode({"keyword": weights.keyword, "model": weights.model})
-    # Keyword-only confidences take a handful of values: each breakdown is encoded once, as
-    # (its value, the bytes that end a lead with it and start the next line).
-    breakdowns: dict[float, tuple[bytes, bytes]] = {}
-    lines = bytearray() if lines is None else lines
-    for index, _, _, scored in ordered:
-        keyword, model = scored.keyword, scored.model
-        plain = model is None and type(keyword) is float and keyword != 0  # 0.0 == -0.0
-        known = breakdowns.get(keyword) if plain else None
+def digest_order(selected: list[tuple[int, str, float, Scored]]) -> list[Any]:
+    """`selected` (in queue order) as marking.digest_entries orders it: newest selectedAt
+    first, then highest confidence, then queue order.
+
+    Two stable sorts on one field each give that order without a key tuple per lead (the
+    later sort decides, the earlier one breaks its ties, and queue order breaks the rest:
+    `reverse` keeps equal entries in their order).
+    """
+    ordered = sorted(selected, key=itemgetter(2), reverse=True)
+    ordered.sort(key=itemgetter(1), reverse=True)
+    return ordered
+
+
+def digest_lead_lines(selection: RawSelection, weights: Any) -> Iterator[bytearray]:
+    """The digest's leads, one per line, in marking.digest_entries order, with breakdowns: a
+    thousand lines at a time, so the digest is written as it is made and never held whole.
+
+    Raises NotFast (fastmark.literal_lead) at a lead only the reference path can read.
+    """
+    endings = _Endings(_encode({"keyword": weights.keyword, "model": weights.model}))
+    pieces = selection.pieces
+    ordered = digest_order(selection.selected)
+    for start in range(0, len(ordered), GROUP):
+        group = ordered[start : start + GROUP]
+        lines = bytearray()
+        if selection.compact:
+            _compact_group(group, pieces, endings, lines)
+        else:
+            # Copied from an indented state: made compact again a group at a time (a JSON
+            # string cannot hold a raw line break, so every one is layout).
+            leads = _leads.decode(
+                msgspec.json.format(joined(pieces, (entry[0] for entry in group)), indent=-1)
+            )
+            for (_, _, _, scored), lead in zip(group, leads, strict=True):
+                _append_lead(lines, bytes(lead), scored, endings)
+        if start + GROUP >= len(ordered):
+            del lines[len(lines) - len(LEAD_SEPARATOR) :]  # no separator after the last lead
+        yield lines
+
+
+_leads = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+class _Endings:
+    """The bytes that end a lead with its breakdown and start the next line, encoded once
+    per keyword-only confidence (they take a handful of values) and once per shared suffix."""
+
+    def __init__(self, weights_bytes: bytes) -> None:
+        self.weights_bytes = weights_bytes
+        self.by_keyword: dict[float, tuple[bytes, bytes]] = {}
+        self.by_suffix: dict[bytes, bytes] = {}
+
+    def of(self, scored: Scored) -> tuple[bytes, bytes]:
+        """(the breakdown, the bytes that end a lead with it and start the next line)."""
+        keyword = scored.keyword
+        plain = scored.model is None and type(keyword) is float and keyword != 0  # 0.0 == -0.0
+        known = self.by_keyword.get(keyword) if plain else None
         if known is None:
-            parts = (_encode(round(keyword, DECIMALS)), _encode(model), weights_bytes)
+            parts = (_encode(round(keyword, DECIMALS)), _encode(scored.model), self.weights_bytes)
             value = b'{"keyword":%b,"model":%b,"weights":%b}' % parts
             known = (value, b',"confidenceBreakdown":%b}%b' % (value, LEAD_SEPARATOR))
             if plain:
-                breakdowns[keyword] = known
-        lead = selection.lead(index)
-        if b"\n" in lead or b"\r" in lead:
-            # Copied from an indented state: made compact again (a JSON string cannot hold a
-            # raw line break, so every one is layout).
-            lead = msgspec.json.format(lead, indent=-1)
-        if b'"confidenceBreakdown"' not in lead:
-            lines += memoryview(lead)[:-1]
-            lines += known[1]
+                self.by_keyword[keyword] = known
+        return known
+
+    def after_suffix(self, suffix: bytes, scored: Scored) -> bytes:
+        """A suffix of fastmark's inline case (shared by every lead of one score: the
+        breakdown follows from it) without its closing brace, then the ending."""
+        ending = self.by_suffix.get(suffix)
+        if ending is None:
+            ending = self.by_suffix[suffix] = suffix[:-1] + self.of(scored)[1]
+        return ending
+
+
+def _compact_group(
+    group: list[Any], pieces: list[Any], endings: _Endings, lines: bytearray
+) -> None:
+    for index, _, _, scored in group:
+        piece = pieces[index]
+        if type(piece) is tuple:
+            # fastmark's inline case: no line break, and no breakdown of its own.
+            lines += memoryview(piece[0])[:-1]
+            lines += endings.after_suffix(piece[1], scored)
         else:
-            # Already has one (an old or foreign key): replace it in place, as a dict would.
-            item = literal_lead(lead)
-            item["confidenceBreakdown"] = msgspec.json.decode(known[0])
-            lines += dump_literal(item)
-            lines += LEAD_SEPARATOR
-    del lines[len(lines) - len(LEAD_SEPARATOR) :]  # no separator after the last lead
-    return lines
+            _append_lead(lines, bytes(piece), scored, endings)
+
+
+def _append_lead(lines: bytearray, lead: bytes, scored: Scored, endings: _Endings) -> None:
+    """A compact lead with its breakdown, and the separator."""
+    known = endings.of(scored)
+    if b'"confidenceBreakdown"' not in lead:
+        lines += memoryview(lead)[:-1]
+        lines += known[1]
+    else:
+        # Already has one (an old or foreign key): replace it in place, as a dict would.
+        item = literal_lead(lead)
+        item["confidenceBreakdown"] = msgspec.json.decode(known[0])
+        lines += dump_literal(item)
+        lines += LEAD_SEPARATOR

@@ -21,6 +21,7 @@ import msgspec
 from nightly_batch.core.json_literals import dump_literal, parse_literal
 from nightly_batch.rules.confidence import Invalid, Scored, is_selected, score_item
 from nightly_batch.rules.marking import Rule, mark_queue
+from nightly_batch.rules.queue_layout import compact_chunks, indented_chunks, lead_bytes
 
 UNSET = msgspec.UNSET
 
@@ -85,6 +86,8 @@ class RawSelection:
     # (index, selectedAt, confidence, Scored) of every selected lead
     selected: list[tuple[int, str, float, Scored]] = field(default_factory=list)
     invalid: list[tuple[str, str]] = field(default_factory=list)
+    # The queue as read holds no line break: its leads are compact as they stand.
+    compact: bool = False
 
     def add(self, data: bytes | msgspec.Raw) -> None:
         """The next lead's bytes."""
@@ -93,48 +96,14 @@ class RawSelection:
 
     def lead(self, index: int) -> bytes:
         """Lead `index` as the new queue holds it."""
-        piece = self.pieces[index]
-        if type(piece) is tuple:
-            raw, suffix = piece
-            return b"".join((memoryview(raw)[:-1], suffix))
-        return bytes(piece)
+        return lead_bytes(self.pieces[index])
 
     def chunks(self, indent: str | None = None, size: int = 1 << 20) -> Iterator[bytearray]:
         """The new queue (`[lead,lead,...]`) in chunks of about `size` bytes; laid out one
-        level in when the state is indented by `indent`, one lead at a time."""
-        if indent is not None:
-            yield from self._indented_chunks(indent, size)
-            return
-        buffer = bytearray(b"[")
-        for number, piece in enumerate(self.pieces):
-            if number:
-                buffer += b","
-            if type(piece) is tuple:
-                buffer += piece[0]
-                buffer[-1:] = piece[1]
-            else:
-                buffer += piece
-            if len(buffer) >= size:
-                yield buffer  # written before the generator resumes, so it is not reused
-                buffer = bytearray()
-        buffer += b"]"
-        yield buffer
-
-    def _indented_chunks(self, indent: str, size: int) -> Iterator[bytearray]:
-        if not self.pieces:
-            yield bytearray(b"[]")
-            return
-        unit = indent.encode()
-        buffer = bytearray(b"[")
-        for index in range(len(self.pieces)):
-            buffer += b",\n" if index else b"\n"
-            buffer += unit * 2  # the queue is a member of the state: its leads are two in
-            buffer += indented(self.lead(index), indent, 2)
-            if len(buffer) >= size:
-                yield buffer
-                buffer = bytearray()
-        buffer += b"\n" + unit + b"]"
-        yield buffer
+        level in when the state is indented by `indent`."""
+        if indent is None:
+            return compact_chunks(self.pieces, size)
+        return indented_chunks(self.pieces, indent, size)
 
 
 def _scored(view: LeadView, rule: Rule) -> Scored | Invalid:
@@ -158,8 +127,11 @@ def _via_dicts(
         result.selected.append((index, str(lead.get("selectedAt", "")), scored.confidence, scored))
 
 
-def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelection:
-    """mark_queue's result, computed on the raw queue."""
+def mark_raw(
+    raw_queue: msgspec.Raw, rule: Rule, selected_at: str, *, compact: bool = False
+) -> RawSelection:
+    """mark_queue's result, computed on the raw queue (`compact` when it holds no line
+    break)."""
     try:
         # Two passes in C beat one Python-level decode per lead: the views, and the raw bytes.
         raws = _items.decode(raw_queue)
@@ -170,7 +142,7 @@ def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelecti
     except (msgspec.DecodeError, RecursionError):
         # One lead msgspec cannot view takes that lead to dicts, not the whole queue.
         views = [_view_of(raw) for raw in raws]
-    result = RawSelection()
+    result = RawSelection(compact=compact)
     pieces, selected = result.pieces, result.selected
     # The suffix replaces the lead's closing brace.
     appended_selected = b',"selectedForDraft":true,"selectedAt":' + _encode(selected_at) + b"}"
@@ -184,6 +156,7 @@ def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelecti
             and lead.llm_score is UNSET
             and lead.model_score is UNSET
             and lead.draft_record_id is UNSET
+            and lead.confidence_breakdown is UNSET
             and type(lead.score) in _PLAIN
         ):
             # A lead we never touched, scored by keywords alone: the common case. Sweeper scores
@@ -225,27 +198,6 @@ def _view_of(raw: msgspec.Raw) -> Any:
         return _view.decode(raw)
     except (msgspec.DecodeError, RecursionError):
         return _UNREADABLE
-
-
-def indented(value: bytes | memoryview, indent: str, depth: int) -> bytes:
-    """`value` (one lead) laid out `depth` levels in, as JSON.stringify (or json.dumps) lays
-    out a file indented by `indent`."""
-    spaces = indent.strip(" ") == ""
-    formatted = msgspec.json.format(value, indent=len(indent) if spaces else 1)
-    unit = indent.encode()
-    if spaces:
-        # A raw line break only ever separates members (a JSON string cannot hold one).
-        return formatted.replace(b"\n", b"\n" + unit * depth)
-    # Formatted one space per level, each level's line breaks become the unit's: deepest
-    # first, so a shallower pattern (a prefix of the deeper ones) only meets its own lines.
-    deepest = 0
-    while b"\n" + b" " * (deepest + 1) in formatted:
-        deepest += 1
-    for level in range(deepest, 0, -1):
-        formatted = formatted.replace(b"\n" + b" " * level, b"\n" + unit * (level + depth))
-    if formatted.endswith((b"\n}", b"\n]")):  # the value's own closing line
-        formatted = formatted[:-1] + unit * depth + formatted[-1:]
-    return formatted
 
 
 def _other(

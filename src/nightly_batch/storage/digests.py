@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -50,19 +51,28 @@ def ensure_directory(directory: Path) -> None:
         fsync_directory(directory.parent)
 
 
-def write_digest(directory: Path, day: date, data: bytes | bytearray) -> tuple[Path, Path | None]:
-    """Write the day's digest; returns its path and where a replaced version was kept."""
+def write_digest(
+    directory: Path, day: date, data: bytes | bytearray | Iterable[Any]
+) -> tuple[Path, Path | None]:
+    """Write the day's digest (its bytes, or its chunks, made as they are written); returns
+    its path and where a replaced version was kept. An exception raised by a chunk leaves no
+    part of the new digest behind."""
     target = digest_path(directory, day)
-    try:
-        ensure_directory(directory)
-        kept = None
-        if target.exists():
-            archive = directory / ARCHIVE
-            ensure_directory(archive)
-            kept = archive / f"{target.stem}.{_previous_id(target)}.json"
+    kept: Path | None = None
+
+    def keep_replaced() -> None:
+        # Once the new digest is whole on disk, right before it takes the old one's name.
+        if kept is not None:
+            ensure_directory(kept.parent)
             keep_copy(target, kept)
-            fsync_directory(archive)
-        write_atomic(target, [data], DIGEST_MODE)
+            fsync_directory(kept.parent)
+
+    chunks = [data] if isinstance(data, bytes | bytearray) else data
+    try:
+        if target.exists():
+            kept = directory / ARCHIVE / f"{target.stem}.{_previous_id(target)}.json"
+        ensure_directory(directory)
+        write_atomic(target, chunks, DIGEST_MODE, before_replace=keep_replaced)
     except OSError as error:
         raise WriteError(
             f"{target}: the digest could not be written ({error.strerror or error}); "
