@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from nightly_batch.errors import DigestError
-from nightly_batch.storage.digests import read_digest, read_digest_head
+from nightly_batch.storage.digests import head_problem, read_digest, read_digest_head
 
 _QUEUE_OPENING = b'  "redditQueue": ['
 _QUEUE_EMPTY = b'  "redditQueue": [],'
@@ -213,12 +213,6 @@ def _layout(path: Path) -> str | None:
 
 
 def _head_problem(head: dict[str, Any]) -> str | None:
-    if not isinstance(head.get("summary"), dict):
-        return "'summary' is missing or not an object"
-    if not isinstance(head.get("generatedAt"), str):
-        return "'generatedAt' is missing or not a string"
-    if not isinstance(head.get("batchId"), str) or not head["batchId"]:
-        return "'batchId' is missing or not a string"
     if "redditQueue" in head and not isinstance(head["redditQueue"], list):
         return "'redditQueue' is missing or not a list"
-    return None
+    return head_problem(head)

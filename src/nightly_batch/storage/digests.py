@@ -219,12 +219,17 @@ def read_digest_head(path: Path) -> dict[str, Any]:
 def _shape_problem(digest: Any) -> str | None:
     if not isinstance(digest, dict):
         return "the top level is not an object"
-    if not isinstance(digest.get("summary"), dict):
-        return "'summary' is missing or not an object"
     if not isinstance(digest.get("redditQueue"), list):
         return "'redditQueue' is missing or not a list"
-    if not isinstance(digest.get("generatedAt"), str):
+    return head_problem(digest)
+
+
+def head_problem(head: dict[str, Any]) -> str | None:
+    """What makes a digest's head (the members before its leads) unusable, or None."""
+    if not isinstance(head.get("summary"), dict):
+        return "'summary' is missing or not an object"
+    if not isinstance(head.get("generatedAt"), str):
         return "'generatedAt' is missing or not a string"
-    if not isinstance(digest.get("batchId"), str) or not digest["batchId"]:
+    if not isinstance(head.get("batchId"), str) or not head["batchId"]:
         return "'batchId' is missing or not a string"
     return None
