@@ -52,6 +52,13 @@ def shaped_state(count: int, scores: str, selected: float) -> dict[str, object]:
     return state
 
 
+def write_shape(count: str, scores: str, selected: str, layout: str, path: str) -> None:
+    """Write one shape of state to `path`."""
+    state = shaped_state(int(count), scores, float(selected))
+    text = json.dumps(state, ensure_ascii=False, **LAYOUTS[layout])  # type: ignore[arg-type]
+    Path(path).write_text(text)
+
+
 def measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """The command's wall time in seconds and its peak RSS in MB (the kernel's, from wait4)."""
     start = time.perf_counter()
@@ -78,7 +85,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--write", nargs=5, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
+    if arguments.write:
+        write_shape(*arguments.write)
+        return
     sizes = [int(size) for size in arguments.sizes.split(",")]
     start_up = libraries_start_up()
     print(f"pydantic and structlog start-up: {start_up:.2f} s (median of 9)\n")
@@ -101,9 +112,10 @@ def main() -> None:
         shapes = itertools.product(sizes, LAYOUTS, ("raw", "float"), (0.05, 0.5))
         for count, layout, scores, selected in shapes:
             source = work / "source.json"
-            state = shaped_state(count, scores, selected)
-            source.write_text(json.dumps(state, ensure_ascii=False, **LAYOUTS[layout]))  # type: ignore[arg-type]
-            del state
+            # Made by a child: a parent holding the state's objects would lend its memory to
+            # every process it forks, and the kernel counts that in the child's peak RSS.
+            shape = [str(count), scores, str(selected), layout, str(source)]
+            subprocess.run([sys.executable, __file__, "--write", *shape], check=True)
             batch, baseline, peaks = [], [], []
             for _ in range(arguments.runs):
                 shutil.copyfile(source, work / "state.json")
