@@ -12,6 +12,7 @@ import faulthandler
 import os
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,10 @@ if TYPE_CHECKING:
 
 HEARTBEAT_GRACE_SECONDS = 120
 STATUS_EVERY_SECONDS = 30.0
+# CPython runs signal handlers in the main thread, and the kernel may hand SIGTERM to any
+# thread: a main thread asleep in one long wait would act on it only when that wait ends
+# (seen: a SIGINT 30 s unanswered). It wakes this often to look.
+SIGNAL_CHECK_SECONDS = 0.5
 CLOCK_GUARD_SECONDS = 5.0
 EXIT_STUCK = 1
 
@@ -150,8 +155,11 @@ class Daemon:
 
     def serve(self) -> None:
         """Block until the stop event is set, keeping systemd's STATUS= line current."""
-        while not self.app.stop.wait(STATUS_EVERY_SECONDS):
-            self.notifier.notify(STATUS=self.status_line())
+        told = time.monotonic()
+        while not self.app.stop.wait(SIGNAL_CHECK_SECONDS):
+            if time.monotonic() - told >= STATUS_EVERY_SECONDS:
+                self.notifier.notify(STATUS=self.status_line())
+                told = time.monotonic()
 
     def shutdown(self) -> int:
         """Stop scheduling, let running jobs finish within the deadline; returns the exit code."""
