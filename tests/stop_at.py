@@ -35,7 +35,7 @@ def freeze() -> None:
 
 def first_then_freeze(chunks: Iterable[Any]) -> Iterator[Any]:
     """The first half of the first chunk, a freeze, then the rest: a temp file half written
-    (the digest is written as one chunk, the state as many)."""
+    (the digest and the state are each written as many)."""
     iterator = iter(chunks)
     first = bytes(next(iterator))
     half = max(len(first) // 2, 1)

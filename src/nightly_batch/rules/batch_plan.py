@@ -199,7 +199,7 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     if "pendingDocChanges" in members.values:
         laid_out["pendingDocChanges"] = b"[]"
     if not no_queue:
-        # Laid out lead by lead as the file is written, never held whole beside the old one.
+        # Laid out a chunk at a time as the file is written, never held whole beside the old one.
         indent = members.indent
         laid_out["redditQueue"] = _Chunks(lambda: selection.chunks(indent))
     # The digest is laid out as it is written, its leads a group at a time: never held whole.
@@ -216,15 +216,15 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
 
 
 class _Chunks:
-    """A piece of the state made by `make` each time the state is iterated (written, or
-    read back by a test), so it can be iterated more than once."""
+    """A piece of a file (the state or the digest) made by `make` each time the file is
+    iterated (written, or read back by a test), so it can be iterated more than once."""
 
     def __init__(self, make: Callable[[], Iterator[bytearray]]) -> None:
         self.make = make
 
 
 class _Flat:
-    """The state's pieces, with each _Chunks expanded in place; iterable more than once."""
+    """A file's pieces, with each _Chunks expanded in place; iterable more than once."""
 
     def __init__(self, pieces: list[Any]) -> None:
         self.pieces = pieces

@@ -21,7 +21,7 @@ import msgspec
 from nightly_batch.core.json_literals import dump_literal, parse_literal
 from nightly_batch.rules.confidence import Invalid, Scored, is_selected, score_item
 from nightly_batch.rules.marking import Rule, mark_queue
-from nightly_batch.rules.queue_layout import compact_chunks, indented_chunks, lead_bytes
+from nightly_batch.rules.queue_layout import compact_chunks, indented_chunks
 
 UNSET = msgspec.UNSET
 
@@ -76,7 +76,7 @@ class RawSelection:
 
     A piece is the lead's bytes as read (msgspec.Raw, a view into the file's buffer), the same
     with its closing brace replaced by our fields (a (Raw, suffix) pair), or rewritten bytes.
-    The queue is never held a second time: `chunks` lays it out piece by piece as the file is
+    The queue is never held a second time: `chunks` lays it out a chunk at a time as the file is
     written, so a batch holds the old file and not also a copy of the new one.
     """
 
@@ -93,10 +93,6 @@ class RawSelection:
         """The next lead's bytes."""
         self.pieces.append(data)
         self.count += 1
-
-    def lead(self, index: int) -> bytes:
-        """Lead `index` as the new queue holds it."""
-        return lead_bytes(self.pieces[index])
 
     def chunks(self, indent: str | None = None, size: int = 1 << 20) -> Iterator[bytearray]:
         """The new queue (`[lead,lead,...]`) in chunks of about `size` bytes; laid out one
