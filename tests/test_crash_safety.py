@@ -129,6 +129,53 @@ def test_sigkill_at_each_step_of_the_writes(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("point", ["mid-write", "before-replace", "after-replace"])
+def test_sigkill_while_a_digest_is_replaced_keeps_the_old_version(
+    project: Project, point: str
+) -> None:
+    """A second batch of the day, killed as it replaces the day's digest: the old version is
+    the current digest or kept whole in archive/, and the next batch keeps every version."""
+    old_state = make_state(2000)
+    old = dump_json(old_state)
+    project.state_path.write_bytes(old)
+    assert subprocess.run(project.command("nightly-batch"), check=False).returncode == 0
+    current = project.digests / f"digest-{day()}.json"
+    first = current.read_bytes()
+    first_id = parse_json(first)["batchId"]
+    project.state_path.write_bytes(old)  # the queue as it was, so the second batch selects again
+
+    kill_when_frozen(
+        [
+            sys.executable,
+            str(STOP_AT),
+            point,
+            current.name,
+            *project.cli("run-once", "nightly-batch")[3:],
+        ]
+    )
+
+    archived = project.digests / "archive" / f"digest-{day()}.{first_id}.json"
+    if point == "mid-write":
+        assert current.read_bytes() == first
+        assert not archived.exists()
+    elif point == "before-replace":
+        # Kept right before the rename that the kill stopped.
+        assert current.read_bytes() == first
+        assert archived.read_bytes() == first
+    else:
+        assert parse_json(current.read_bytes())["batchId"] != first_id
+        assert archived.read_bytes() == first
+    second_id = parse_json(current.read_bytes())["batchId"]
+
+    assert subprocess.run(project.command("nightly-batch"), check=False).returncode == 0
+    assert archived.read_bytes() == first
+    assert (project.digests / "archive" / f"digest-{day()}.{second_id}.json").exists()
+    assert parse_json(current.read_bytes())["batchId"] not in (first_id, second_id)
+    leftovers = [p.name for p in project.digests.rglob("*") if p.name.startswith(".")]
+    assert leftovers == []
+
+
+@pytest.mark.slow
 def test_sigkill_at_random_moments_never_tears_the_state(project: Project) -> None:
     """Across many kills, the state always parses and equals the old or a complete new version.
 

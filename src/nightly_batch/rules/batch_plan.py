@@ -18,9 +18,10 @@ from nightly_batch.core.json_literals import dump_literal
 from nightly_batch.core.json_members import Chunk, Members, NotSplittable, split_members
 from nightly_batch.core.jsonio import dump_json
 from nightly_batch.rules.digest_lines import LEAD_SEPARATOR, digest_lead_lines
-from nightly_batch.rules.fastmark import NotFast, mark_raw
+from nightly_batch.rules.fastmark import NotFast, RawSelection, mark_raw
 from nightly_batch.rules.history import append_history, owned_list
 from nightly_batch.rules.marking import Rule, digest_entries, mark_queue
+from nightly_batch.rules.queue_layout import lead_bytes
 from nightly_batch.rules.shapes import State
 from nightly_batch.settings.config import ConfidenceWeights
 
@@ -164,6 +165,20 @@ def _owned(members: Members, key: str) -> list[Any]:
     return value
 
 
+def _written_compact(selection: RawSelection) -> bool:
+    """Whether a one-line queue's selected leads are compact (`json.dumps` writes one line
+    with ", " and ": "): the first and last of them tell, as one writer lays out a whole file.
+    Exact for every lead would take a reformat of the queue (0.3 s at 1M leads); a lead edited
+    in by hand with spaces keeps them in its digest line, which still parses to the same lead.
+    """
+    pieces, selected = selection.pieces, selection.selected
+    for index in {selected[0][0], selected[-1][0]} if selected else ():
+        lead = lead_bytes(pieces[index])
+        if len(msgspec.json.format(lead, indent=-1)) != len(lead):
+            return False
+    return True
+
+
 def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     """The fast path; raises NotFast for anything the reference path should handle."""
     try:
@@ -181,8 +196,9 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     start = members.starts.get("redditQueue", 0)
     end = start + len(raw_queue)
     # memchr over the queue: a compact one lets the digest copy its leads without a look.
-    compact = data.find(b"\n", start, end) == -1 and data.find(b"\r", start, end) == -1
-    selection = mark_raw(raw_queue, inputs.rule, inputs.stamp, compact=compact)
+    one_line = data.find(b"\n", start, end) == -1 and data.find(b"\r", start, end) == -1
+    selection = mark_raw(raw_queue, inputs.rule, inputs.stamp)
+    selection.compact = one_line and _written_compact(selection)
     summary = _summary(
         inputs,
         len(docs),

@@ -86,7 +86,7 @@ class RawSelection:
     # (index, selectedAt, confidence, Scored) of every selected lead
     selected: list[tuple[int, str, float, Scored]] = field(default_factory=list)
     invalid: list[tuple[str, str]] = field(default_factory=list)
-    # The queue as read holds no line break: its leads are compact as they stand.
+    # The queue as read is compact (batch_plan tells): its leads are copied as they stand.
     compact: bool = False
 
     def add(self, data: bytes | msgspec.Raw) -> None:
@@ -123,11 +123,8 @@ def _via_dicts(
         result.selected.append((index, str(lead.get("selectedAt", "")), scored.confidence, scored))
 
 
-def mark_raw(
-    raw_queue: msgspec.Raw, rule: Rule, selected_at: str, *, compact: bool = False
-) -> RawSelection:
-    """mark_queue's result, computed on the raw queue (`compact` when it holds no line
-    break)."""
+def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelection:
+    """mark_queue's result, computed on the raw queue."""
     try:
         # Two passes in C beat one Python-level decode per lead: the views, and the raw bytes.
         raws = _items.decode(raw_queue)
@@ -138,7 +135,7 @@ def mark_raw(
     except (msgspec.DecodeError, RecursionError):
         # One lead msgspec cannot view takes that lead to dicts, not the whole queue.
         views = [_view_of(raw) for raw in raws]
-    result = RawSelection(compact=compact)
+    result = RawSelection()
     pieces, selected = result.pieces, result.selected
     # The suffix replaces the lead's closing brace.
     appended_selected = b',"selectedForDraft":true,"selectedAt":' + _encode(selected_at) + b"}"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nightly_batch.core.atomic import fsync_directory, keep_copy, write_atomic
+from nightly_batch.core.atomic import fsync_directory, keep_copy, sweep_stale_temps, write_atomic
 from nightly_batch.core.jsonio import JsonSyntaxError, parse_json, read_json_file
 from nightly_batch.errors import DigestError, WriteError
 
@@ -52,11 +52,15 @@ def ensure_directory(directory: Path) -> None:
 
 
 def write_digest(
-    directory: Path, day: date, data: bytes | bytearray | Iterable[Any]
+    directory: Path, day: date, data: bytes | bytearray | memoryview | Iterable[Any]
 ) -> tuple[Path, Path | None]:
     """Write the day's digest (its bytes, or its chunks, made as they are written); returns
     its path and where a replaced version was kept. An exception raised by a chunk leaves no
-    part of the new digest behind."""
+    part of the new digest behind.
+
+    Call only while holding the state lock: it serialises the writers of digests, so the
+    temp files of a writer killed before us (a digest's size each) can be swept.
+    """
     target = digest_path(directory, day)
     kept: Path | None = None
 
@@ -67,10 +71,12 @@ def write_digest(
             keep_copy(target, kept)
             fsync_directory(kept.parent)
 
-    chunks = [data] if isinstance(data, bytes | bytearray) else data
+    chunks = [data] if isinstance(data, bytes | bytearray | memoryview) else data
     try:
+        sweep_stale_temps(target)
         if target.exists():
             kept = directory / ARCHIVE / f"{target.stem}.{_previous_id(target)}.json"
+            sweep_stale_temps(kept)
         ensure_directory(directory)
         write_atomic(target, chunks, DIGEST_MODE, before_replace=keep_replaced)
     except OSError as error:
