@@ -137,7 +137,7 @@ def state_texts(draw: st.DrawFn) -> tuple[str, Text]:
             text.member('"id"', text.literal(f'"lead-{number}"')),
             text.member('"score"', text.literal(draw(SCORES))),
         ]
-        # Unique as a reader sees them: "🚀a" and "\\ud83d\\ude80a" are one name, and of a
+        # Unique as a reader sees them: "🚀a" and "\ud83d\ude80a" are one name, and of a
         # name written twice every reader (JSON.parse too) keeps only the last.
         keys = draw(st.lists(STRINGS, max_size=3, unique_by=json.loads))
         reserved = {"id", "score", "llmScore", "modelScore", "tags", *OWNED}
