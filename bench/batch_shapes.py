@@ -1,6 +1,7 @@
 """The nightly batch against a bare orjson round trip, on every realistic shape of state.
 
 Usage: .venv/bin/python bench/batch_shapes.py [--sizes 100000,1000000] [--runs 3]
+       [--layouts compact,dumps,indented]
 
 Shapes: written compact, with `json.dumps`'s defaults (", " and ": ") and indented by two
 spaces; scores as raw keyword sums (5..15) and as 4-decimal floats; 5 % and 50 % of the leads
@@ -85,6 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--layouts", default=",".join(LAYOUTS), help="a comma-separated subset")
     parser.add_argument("--write", nargs=5, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.write:
@@ -109,7 +111,8 @@ def main() -> None:
         subprocess.run(
             [sys.executable, "-m", "compileall", "-q", str(HERE.parent / "src")], check=True
         )
-        shapes = itertools.product(sizes, LAYOUTS, ("raw", "float"), (0.05, 0.5))
+        layouts = arguments.layouts.split(",")
+        shapes = itertools.product(sizes, layouts, ("raw", "float"), (0.05, 0.5))
         for count, layout, scores, selected in shapes:
             source = work / "source.json"
             # Made by a child: a parent holding the state's objects would lend its memory to

@@ -24,7 +24,12 @@ class WriteError(NightlyBatchError):
 
 
 class StoreError(NightlyBatchError):
-    """The runtime store (SQLite) cannot be opened or written."""
+    """The runtime store (SQLite, or PostgreSQL for two hosts) cannot be opened or written."""
+
+
+class FencedError(StoreError):
+    """This daemon no longer holds the leader lease it acted on: nothing was written, and the
+    daemon must stop its jobs and exit so that systemd restarts it as a standby."""
 
 
 class TaskError(NightlyBatchError):

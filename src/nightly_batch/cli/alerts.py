@@ -15,6 +15,7 @@ from nightly_batch.core.jsonio import to_text
 from nightly_batch.core.names import AlertName
 from nightly_batch.errors import ConfigError
 from nightly_batch.settings.config import Config
+from nightly_batch.settings.environment import Environment
 from nightly_batch.storage.opening import open_existing_store, open_store
 from nightly_batch.storage.records import SilenceRecord
 
@@ -30,9 +31,11 @@ def parse_duration(text: str, option: str) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
 
 
-def list_alerts(config: Config, now: datetime, since: str, *, as_json: bool) -> int:
+def list_alerts(
+    config: Config, environment: Environment, now: datetime, since: str, *, as_json: bool
+) -> int:
     window = parse_duration(since, "--since")
-    store = open_existing_store(config)
+    store = open_existing_store(config, environment)
     alerts: list[Any] = []
     notifications: list[Any] = []
     silences: list[Any] = []
@@ -72,7 +75,14 @@ def list_alerts(config: Config, now: datetime, since: str, *, as_json: bool) -> 
 
 
 def silence(
-    config: Config, now: datetime, *, name: str, task: str, duration: str, reason: str
+    config: Config,
+    environment: Environment,
+    now: datetime,
+    *,
+    name: str,
+    task: str,
+    duration: str,
+    reason: str,
 ) -> int:
     length = parse_duration(duration, "--for")
     if not timedelta(0) < length <= LONGEST_SILENCE:
@@ -85,7 +95,7 @@ def silence(
             f"--name '{name}' matches no alert; the alerts are {', '.join(AlertName)} "
             "(* and ? match any text)."
         )
-    store = open_store(config)
+    store = open_store(config, environment)
     try:
         record = SilenceRecord(
             id=uuid.uuid4().hex[:8],
@@ -102,8 +112,8 @@ def silence(
     return 0
 
 
-def unsilence(config: Config, ident: str) -> int:
-    store = open_existing_store(config)
+def unsilence(config: Config, environment: Environment, ident: str) -> int:
+    store = open_existing_store(config, environment)
     try:
         removed = store is not None and store.alerts.remove_silence(ident)
     finally:

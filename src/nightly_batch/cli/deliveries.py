@@ -10,6 +10,7 @@ from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.names import RecordStatus
 from nightly_batch.errors import ConfigError, DigestError
 from nightly_batch.settings.config import Config
+from nightly_batch.settings.environment import Environment
 from nightly_batch.storage.delivery_state import ChannelState, delivery_of
 from nightly_batch.storage.digests import find_digest, read_digest_head
 from nightly_batch.storage.opening import open_existing_store
@@ -38,14 +39,16 @@ def run_info(arguments: argparse.Namespace) -> RunInfo:
     return RunInfo("force", resend=Resend(channel, parse_date(day, "--date") if day else None))
 
 
-def confirm(config: Config, now: datetime, day_text: str, channel: str) -> int:
+def confirm(
+    config: Config, environment: Environment, now: datetime, day_text: str, channel: str
+) -> int:
     """Record that an ambiguous delivery arrived, so every reader calls the date delivered."""
     day = parse_date(day_text)
     found = find_digest(config.digests, day)
     if found is None:
         raise DigestError(f"no digest for {day.isoformat()} in {config.digests}.")
     batch_id = str(read_digest_head(found.path)["batchId"])
-    store = open_existing_store(config)
+    store = open_existing_store(config, environment)
     if store is None:
         raise ConfigError(f"nothing was delivered yet: {config.database_path} does not exist.")
     try:
@@ -69,14 +72,14 @@ def confirm(config: Config, now: datetime, day_text: str, channel: str) -> int:
     return 0
 
 
-def require_ambiguous(config: Config, day: date, channel: str) -> None:
+def require_ambiguous(config: Config, environment: Environment, day: date, channel: str) -> None:
     """`deliveries resend` is for a delivery that may not have arrived; anything else is a
     deliberate resend, `run-once send-digest --force`."""
     found = find_digest(config.digests, day)
     if found is None:
         raise DigestError(f"no digest for {day.isoformat()} in {config.digests}.")
     batch_id = str(read_digest_head(found.path)["batchId"])
-    store = open_existing_store(config)
+    store = open_existing_store(config, environment)
     try:
         state = (
             delivery_of(store, day.isoformat(), batch_id, [channel]).channels[channel].state

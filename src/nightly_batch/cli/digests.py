@@ -10,20 +10,21 @@ from nightly_batch.errors import ConfigError, DigestError
 from nightly_batch.rules import escape
 from nightly_batch.rules.message import build_message, lead_of
 from nightly_batch.settings.config import Config
+from nightly_batch.settings.environment import Environment
 from nightly_batch.storage.delivery_state import delivery_of
 from nightly_batch.storage.digest_reader import open_digest
 from nightly_batch.storage.digests import find_digest, list_digests, read_digest_head
 from nightly_batch.storage.opening import open_existing_store
 
 
-def list_command(config: Config) -> int:
+def list_command(config: Config, environment: Environment) -> int:
     """One line per digest, newest first, with its delivery as status reads it."""
     found = list_digests(config.digests)
     if not found:
         print(f"no digests in {config.digests}")
         return 0
     channels = config.delivery_channels
-    store = open_existing_store(config)
+    store = open_existing_store(config, environment)
     try:
         print(
             f"{'date':<11} {'leads':>6} {'new':>5} {'queue':>8}  {'generated (UTC)':<25} "

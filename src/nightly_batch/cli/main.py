@@ -138,7 +138,7 @@ def _serve_or_run(app: Any, command: str, arguments: argparse.Namespace) -> int:
 
         if command == "deliveries":  # resend: a forced send-digest of that date and channel
             day = parse_date(arguments.date)
-            require_ambiguous(app.config, day, arguments.channel)
+            require_ambiguous(app.config, app.environment, day, arguments.channel)
             return run_once(
                 app, "send-digest", RunInfo("force", resend=Resend(arguments.channel, day))
             )
@@ -149,7 +149,9 @@ def _serve_or_run(app: Any, command: str, arguments: argparse.Namespace) -> int:
 def _confirm(settings: Settings, clock: Clock, arguments: argparse.Namespace) -> int:
     from nightly_batch.cli.deliveries import confirm  # noqa: PLC0415
 
-    return confirm(settings.config, clock.now(), arguments.date, arguments.channel)
+    return confirm(
+        settings.config, settings.environment, clock.now(), arguments.date, arguments.channel
+    )
 
 
 def _alerts(settings: Settings, clock: Clock, arguments: argparse.Namespace) -> int:
@@ -159,6 +161,7 @@ def _alerts(settings: Settings, clock: Clock, arguments: argparse.Namespace) -> 
     if arguments.alerts_command == "silence":
         return alerts_command.silence(
             settings.config,
+            settings.environment,
             now,
             name=arguments.name,
             task=arguments.task,
@@ -166,15 +169,17 @@ def _alerts(settings: Settings, clock: Clock, arguments: argparse.Namespace) -> 
             reason=arguments.reason,
         )
     if arguments.alerts_command == "unsilence":
-        return alerts_command.unsilence(settings.config, arguments.id)
-    return alerts_command.list_alerts(settings.config, now, arguments.since, as_json=arguments.json)
+        return alerts_command.unsilence(settings.config, settings.environment, arguments.id)
+    return alerts_command.list_alerts(
+        settings.config, settings.environment, now, arguments.since, as_json=arguments.json
+    )
 
 
 def _digests(settings: Settings, arguments: argparse.Namespace) -> int:
     from nightly_batch.cli.digests import list_command, show_command  # noqa: PLC0415
 
     if arguments.digests_command == "list":
-        return list_command(settings.config)
+        return list_command(settings.config, settings.environment)
     return show_command(
         settings.config,
         arguments.date,
@@ -261,7 +266,7 @@ def _status(settings: Settings, clock: Clock, *, as_json: bool, check: bool = Fa
     from nightly_batch.storage.opening import open_existing_store  # noqa: PLC0415
     from nightly_batch.storage.status import gather_status, render_status  # noqa: PLC0415
 
-    store = open_existing_store(settings.config)
+    store = open_existing_store(settings.config, settings.environment)
     try:
         status = gather_status(settings.config, store, clock.now())
     finally:

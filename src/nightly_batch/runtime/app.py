@@ -126,7 +126,7 @@ def build_app(
         config=config,
         environment=settings.environment,
         clock=clock or SystemClock(),
-        store=open_store(config),
+        store=open_store(config, settings.environment),
         state=SharedStateStore(config.state_file),
         redactor=Redactor(settings.environment.secret_values()),
         channels=channels,

@@ -14,6 +14,7 @@ commands must not (tests/test_imports.py).
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
@@ -105,6 +106,19 @@ class Environment(BaseModel):
         "warning", description="alerts below this severity are ignored entirely"
     )
 
+    NIGHTLY_BATCH_DATABASE_URL: SecretStr | None = Field(
+        None,
+        description="a PostgreSQL URL (`postgresql://user:pass@host/db`): the runtime store of "
+        "two hosts, one leading (docs/HIGH_AVAILABILITY.md); unset, SQLite in `logsDir`",
+    )
+    NIGHTLY_BATCH_NODE: str | None = Field(
+        None,
+        description="this host's name among the daemons sharing a PostgreSQL store (default: "
+        "the host name)",
+        max_length=63,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    )
+
     # Variables a registered channel reads that no field declares (a plug-in's, a test's):
     # kept as text and treated as secrets, since nothing says they are not.
     _undeclared: dict[str, str] = PrivateAttr(default_factory=dict)
@@ -119,6 +133,15 @@ class Environment(BaseModel):
         if isinstance(value, SecretStr):
             return value.get_secret_value()
         return str(value).lower() if isinstance(value, bool) else str(value)
+
+    @property
+    def database_url(self) -> str | None:
+        url = self.NIGHTLY_BATCH_DATABASE_URL
+        return url.get_secret_value() if url is not None else None
+
+    @property
+    def node(self) -> str:
+        return self.NIGHTLY_BATCH_NODE or socket.gethostname()
 
     @property
     def alerts_enabled(self) -> bool:

@@ -1,20 +1,20 @@
 """The runtime store in embedded SQLite (WAL), in `logsDir`: the CLI reads while the daemon writes.
 
-The store is assembled from one class per group of tables, all on one connection
+One host's store: the SQL of sql_runs, sql_deliveries and sql_alerts on one SQLite file
 (sqlite_schema); storage/port.py is the contract it fulfils.
 """
 
 from __future__ import annotations
 
-from nightly_batch.storage.sqlite_alerts import SqliteAlerts
-from nightly_batch.storage.sqlite_deliveries import SqliteDeliveries
-from nightly_batch.storage.sqlite_runs import SqliteRuns
+from pathlib import Path
+
+from nightly_batch.storage.sql_store import SqlStore
+from nightly_batch.storage.sqlite_schema import SqliteDatabase
 
 
-class SqliteStore(SqliteRuns, SqliteDeliveries):
+class SqliteStore(SqlStore):
     """RuntimeStore on one SQLite file; one connection shared by the threads under a lock."""
 
-    @property
-    def alerts(self) -> SqliteAlerts:
-        """The alert tables, on the same connection and lock."""
-        return SqliteAlerts(self._db, self._lock, self.path)
+    def __init__(self, path: Path) -> None:
+        super().__init__(SqliteDatabase(path))
+        self.path = path

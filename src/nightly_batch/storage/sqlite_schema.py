@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from nightly_batch.errors import StoreError
+from nightly_batch.storage.sql_database import Database, Execute, Parameters, Result
 
 DATABASE_MODE = 0o600
 
@@ -145,23 +148,21 @@ MIGRATIONS = (
     """,
 )
 
-COUNT_EVENT = (
-    "INSERT INTO counters (name, labels, value) VALUES (?, ?, 1) "
-    "ON CONFLICT (name, labels) DO UPDATE SET value = value + 1"
-)
 
+class SqliteDatabase(Database):
+    """The open file: migrated on open, read and written under the lock."""
 
-class SqliteConnection:
-    """The open database: migrated on open, read and written under the lock."""
+    heartbeat_order = "rowid"
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.where = str(path)
         self._lock = threading.Lock()
         try:
             if not path.exists():
                 os.close(os.open(path, os.O_RDWR | os.O_CREAT, DATABASE_MODE))
             self._db = sqlite3.connect(path, timeout=10.0, check_same_thread=False)
-            self._db.row_factory = sqlite3.Row
+            self._db.row_factory = _as_dict
             self._use_wal()
             # FULL: a committed delivery record must survive a power cut, or a digest could be
             # sent twice after a reboot.
@@ -203,51 +204,39 @@ class SqliteConnection:
                     raise
 
     def _version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        return int(self._db.execute("PRAGMA user_version").fetchone()["user_version"])
 
-    def _write(self, sql: str, parameters: tuple[Any, ...] | dict[str, Any]) -> None:
+    def transaction(
+        self,
+        *,
+        exclusive_key: str | None = None,
+        decides: bool = False,  # noqa: ARG002  (one host: nothing to fence)
+    ) -> AbstractContextManager[Execute]:
+        # One host: nothing to fence. An exclusive transaction takes SQLite's write lock at once
+        # (BEGIN IMMEDIATE), so no other process slips a change between its read and its write.
+        return self._transaction(exclusive=exclusive_key is not None)
+
+    @contextmanager
+    def _transaction(self, *, exclusive: bool) -> Iterator[Execute]:
+        def execute(sql: str, parameters: Parameters = ()) -> Result:
+            cursor = self._db.execute(sql, parameters)
+            return Result(cursor.fetchall(), cursor.rowcount)
+
         with self._lock:
             try:
                 with self._db:
-                    self._db.execute(sql, parameters)
-            except sqlite3.Error as failure:
-                raise StoreError(
-                    f"{self.path}: the runtime store cannot be written ({failure})."
-                ) from None
-
-    def _changed(self, sql: str, parameters: tuple[Any, ...]) -> int:
-        """Run one write and return how many rows it changed: compare and set in one statement
-        (0 when the row was no longer what the caller expected)."""
-        with self._lock:
-            try:
-                with self._db:
-                    return self._db.execute(sql, parameters).rowcount
-            except sqlite3.Error as failure:
-                raise StoreError(
-                    f"{self.path}: the runtime store cannot be written ({failure})."
-                ) from None
-
-    def _write_all(self, *statements: tuple[str, tuple[Any, ...]]) -> None:
-        """Several statements in one transaction: all of them or none."""
-        with self._lock:
-            try:
-                with self._db:
-                    for sql, parameters in statements:
-                        self._db.execute(sql, parameters)
-            except sqlite3.Error as failure:
-                raise StoreError(
-                    f"{self.path}: the runtime store cannot be written ({failure})."
-                ) from None
-
-    def _read(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            try:
-                return self._db.execute(sql, parameters).fetchall()
+                    if exclusive:
+                        self._db.execute("BEGIN IMMEDIATE")
+                    yield execute
             except sqlite3.Error as error:
                 raise StoreError(
-                    f"{self.path}: the runtime store cannot be read ({error})."
+                    f"{self.path}: the runtime store cannot be used ({error})."
                 ) from None
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _as_dict(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
+    return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}

@@ -2,41 +2,31 @@
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from pathlib import Path
 from typing import Any
 
-from nightly_batch.errors import StoreError
 from nightly_batch.storage.records import (
     AlertRecord,
     NotificationRecord,
     PendingNotice,
     SilenceRecord,
 )
+from nightly_batch.storage.sql_database import Database
 
 
-class SqliteAlerts:
-    """The alert tables of the runtime store in SQLite (storage.port.AlertStore)."""
+class SqlAlerts:
+    """The alert tables of the runtime store (storage.port.AlertStore)."""
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.Lock, path: Path) -> None:
-        self._db = db
-        self._lock = lock
-        self._path = path
+    def __init__(self, database: Database) -> None:
+        self._sql = database
 
-    def _run(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            try:
-                with self._db:
-                    return self._db.execute(sql, parameters).fetchall()
-            except sqlite3.Error as error:
-                raise StoreError(
-                    f"{self._path}: the alert tables cannot be used ({error})."
-                ) from None
+    def _run(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        # The operator's own changes (silences) and housekeeping: not decisions a fenced
+        # daemon must be kept from; transition() is.
+        return self._sql.write(sql, parameters, decides=False)
 
     def get(self, fingerprint: str) -> AlertRecord | None:
         rows = self._run("SELECT * FROM alerts WHERE fingerprint = ?", (fingerprint,))
-        return AlertRecord(**dict(rows[0])) if rows else None
+        return AlertRecord(**rows[0]) if rows else None
 
     def transition(
         self, expected: AlertRecord | None, new: AlertRecord, notice: PendingNotice | None
@@ -48,33 +38,27 @@ class SqliteAlerts:
         False when the alert changed meanwhile: the caller reads it again and decides anew.
         """
         fields = AlertRecord.__slots__
-        with self._lock:
-            try:
-                with self._db:
-                    self._db.execute("BEGIN IMMEDIATE")
-                    row = self._db.execute(
-                        "SELECT * FROM alerts WHERE fingerprint = ?", (new.fingerprint,)
-                    ).fetchone()
-                    if (AlertRecord(**dict(row)) if row else None) != expected:
-                        return False
-                    self._db.execute(
-                        f"INSERT OR REPLACE INTO alerts ({', '.join(fields)}) "  # noqa: S608
-                        f"VALUES ({', '.join('?' for _ in fields)})",
-                        tuple(getattr(new, field) for field in fields),
-                    )
-                    if notice is None:
-                        return None
-                    added = self._db.execute(
-                        "INSERT INTO alert_notifications "
-                        "(fingerprint, kind, severity, text, status, at) "
-                        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                        (new.fingerprint, *notice),
-                    ).fetchone()
-                    return int(added["id"])
-            except sqlite3.Error as error:
-                raise StoreError(
-                    f"{self._path}: the alert tables cannot be used ({error})."
-                ) from None
+        updates = ", ".join(
+            f"{field} = excluded.{field}" for field in fields if field != "fingerprint"
+        )
+        with self._sql.transaction(exclusive_key=new.fingerprint, decides=True) as execute:
+            rows = execute("SELECT * FROM alerts WHERE fingerprint = ?", (new.fingerprint,)).rows
+            if (AlertRecord(**rows[0]) if rows else None) != expected:
+                return False
+            execute(
+                f"INSERT INTO alerts ({', '.join(fields)}) "  # noqa: S608  (our own field names)
+                f"VALUES ({', '.join('?' for _ in fields)}) "
+                f"ON CONFLICT (fingerprint) DO UPDATE SET {updates}",
+                tuple(getattr(new, field) for field in fields),
+            )
+            if notice is None:
+                return None
+            added = execute(
+                "INSERT INTO alert_notifications (fingerprint, kind, severity, text, status, at) "
+                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (new.fingerprint, *notice),
+            ).rows
+            return int(added[0]["id"])
 
     def all(self, *, since: str | None = None) -> list[AlertRecord]:
         if since is None:
@@ -85,11 +69,11 @@ class SqliteAlerts:
                 "ORDER BY updated_at DESC",
                 (since,),
             )
-        return [AlertRecord(**dict(row)) for row in rows]
+        return [AlertRecord(**row) for row in rows]
 
     def firing(self) -> list[AlertRecord]:
         rows = self._run("SELECT * FROM alerts WHERE state = 'firing' ORDER BY started_at")
-        return [AlertRecord(**dict(row)) for row in rows]
+        return [AlertRecord(**row) for row in rows]
 
     def purge_resolved(self, before: str) -> int:
         """Forget resolved alerts last changed before `before`; firing ones are never purged."""
@@ -122,7 +106,7 @@ class SqliteAlerts:
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         query = f"SELECT * FROM alert_notifications {where} ORDER BY id"  # noqa: S608  (fixed clauses)
         rows = self._run(query, tuple(parameters))
-        return [NotificationRecord(**dict(row)) for row in rows]
+        return [NotificationRecord(**row) for row in rows]
 
     def sent_since(self, since: str) -> int:
         rows = self._run(
@@ -151,13 +135,13 @@ class SqliteAlerts:
         """Silences still in force at `now` (read only: the heartbeat's purge drops old ones,
         so the dashboard and the CLI never write)."""
         rows = self._run("SELECT * FROM silences WHERE expires_at > ? ORDER BY expires_at", (now,))
-        return [SilenceRecord(**dict(row)) for row in rows]
+        return [SilenceRecord(**row) for row in rows]
 
     def count_failure(self, task: str, at: str) -> int:
         """One more failed run in a row for `task`; returns the streak."""
         rows = self._run(
             "INSERT INTO task_failures (task, consecutive, last_failure_at) VALUES (?, 1, ?) "
-            "ON CONFLICT (task) DO UPDATE SET consecutive = consecutive + 1, "
+            "ON CONFLICT (task) DO UPDATE SET consecutive = task_failures.consecutive + 1, "
             "last_failure_at = excluded.last_failure_at RETURNING consecutive",
             (task, at),
         )

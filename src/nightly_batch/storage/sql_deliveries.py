@@ -1,12 +1,17 @@
-"""Delivery records in the SQLite runtime store: one row per digest and channel."""
+"""Delivery records in the runtime store's SQL: one row per digest and channel."""
 
 from __future__ import annotations
 
-import sqlite3
+from typing import Any
 
 from nightly_batch.core.names import DeliveryKind, RecordStatus
 from nightly_batch.storage.records import AttemptOutcome, DeliveryRecord
-from nightly_batch.storage.sqlite_schema import COUNT_EVENT, SqliteConnection
+from nightly_batch.storage.sql_database import Database
+
+COUNT_EVENT = (
+    "INSERT INTO counters (name, labels, value) VALUES (?, ?, 1) "
+    "ON CONFLICT (name, labels) DO UPDATE SET value = counters.value + 1"
+)
 
 UPDATE_DELIVERY = (
     "UPDATE deliveries SET status = ?, provider_id = ?, last_error = ?, updated_at = ?, "
@@ -14,11 +19,13 @@ UPDATE_DELIVERY = (
 )
 
 
-class SqliteDeliveries(SqliteConnection):
+class SqlDeliveries:
     """Each delivery recorded before and after its attempt."""
 
+    _sql: Database
+
     def delivery(self, batch_id: str, channel: str) -> DeliveryRecord | None:
-        rows = self._read(
+        rows = self._sql.read(
             "SELECT * FROM deliveries WHERE batch_id = ? AND channel = ?", (batch_id, channel)
         )
         return _delivery(rows[0]) if rows else None
@@ -26,14 +33,14 @@ class SqliteDeliveries(SqliteConnection):
     def deliveries_on(self, digest_date: str) -> list[DeliveryRecord]:
         """Every record of the digests of `digest_date` (each version, each channel), oldest
         first: what storage/delivery_state.py reads the date's delivery from."""
-        rows = self._read(
+        rows = self._sql.read(
             "SELECT * FROM deliveries WHERE digest_date = ? ORDER BY created_at, channel",
             (digest_date,),
         )
         return [_delivery(row) for row in rows]
 
     def deliveries_for(self, batch_id: str) -> list[DeliveryRecord]:
-        rows = self._read(
+        rows = self._sql.read(
             "SELECT * FROM deliveries WHERE batch_id = ? ORDER BY channel", (batch_id,)
         )
         return [_delivery(row) for row in rows]
@@ -47,11 +54,11 @@ class SqliteDeliveries(SqliteConnection):
         now: str,
         kind: str = DeliveryKind.DIGEST,
     ) -> DeliveryRecord:
-        self._write(
+        self._sql.write(
             "INSERT INTO deliveries (batch_id, channel, digest_date, digest_file, status, "
             "attempts, created_at, updated_at, kind) VALUES (?, ?, ?, ?, 'pending', 1, ?, ?, ?) "
             "ON CONFLICT (batch_id, channel) DO UPDATE SET status = 'pending', "
-            "attempts = attempts + 1, updated_at = excluded.updated_at, kind = excluded.kind",
+            "attempts = deliveries.attempts + 1, updated_at = excluded.updated_at, kind = excluded.kind",
             (batch_id, channel, digest_date, digest_file, now, now, kind),
         )
         record = self.delivery(batch_id, channel)
@@ -61,7 +68,7 @@ class SqliteDeliveries(SqliteConnection):
     def finish_delivery(
         self, batch_id: str, channel: str, outcome: AttemptOutcome, now: str
     ) -> None:
-        self._write_all(
+        self._sql.write_all(
             (
                 UPDATE_DELIVERY,
                 (
@@ -83,7 +90,7 @@ class SqliteDeliveries(SqliteConnection):
         """Settle an ambiguous record (the operator saw the message arrive), only if it is
         still ambiguous: compare and set. Its time stays the attempt's: when it was sent."""
         return (
-            self._changed(
+            self._sql.changed(
                 "UPDATE deliveries SET status = ?, note = ? "
                 "WHERE batch_id = ? AND channel = ? AND status = 'ambiguous'",
                 (status, note, batch_id, channel),
@@ -93,7 +100,7 @@ class SqliteDeliveries(SqliteConnection):
 
     def ambiguous_dates(self, since_date: str) -> list[str]:
         """The dates since `since_date` with an ambiguous record, settled or not by a later one."""
-        rows = self._read(
+        rows = self._sql.read(
             "SELECT DISTINCT digest_date FROM deliveries WHERE status = 'ambiguous' "
             "AND digest_date >= ? ORDER BY digest_date",
             (since_date,),
@@ -102,12 +109,12 @@ class SqliteDeliveries(SqliteConnection):
 
     def last_delivered_at(self) -> str | None:
         """When a message last reached a channel, whichever run sent it."""
-        rows = self._read("SELECT MAX(updated_at) AS at FROM deliveries WHERE status = 'sent'")
+        rows = self._sql.read("SELECT MAX(updated_at) AS at FROM deliveries WHERE status = 'sent'")
         return rows[0]["at"] if rows else None
 
     def unsent_deliveries(self, since_date: str) -> list[DeliveryRecord]:
         """Pending and failed deliveries of digests dated `since_date` or later."""
-        rows = self._read(
+        rows = self._sql.read(
             "SELECT * FROM deliveries WHERE status IN ('pending', 'failed') AND digest_date >= ? "
             "ORDER BY digest_date, channel",
             (since_date,),
@@ -115,8 +122,7 @@ class SqliteDeliveries(SqliteConnection):
         return [_delivery(row) for row in rows]
 
 
-def _delivery(row: sqlite3.Row) -> DeliveryRecord:
-    fields = {key: row[key] for key in row.keys()}  # noqa: SIM118
+def _delivery(fields: dict[str, Any]) -> DeliveryRecord:
     return DeliveryRecord(
         **{
             **fields,
