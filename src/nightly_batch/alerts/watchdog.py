@@ -9,6 +9,7 @@ what systemd's watchdog and the external HEARTBEAT_PING_URL are for.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from nightly_batch.alerts.checks import check_hung_runs
@@ -21,9 +22,13 @@ log = get_logger(__name__)
 
 
 class Watchdog:
-    def __init__(self, app: App, started: datetime) -> None:
+    def __init__(
+        self, app: App, started: datetime, leading: Callable[[], bool] = lambda: True
+    ) -> None:
         self.app = app
         self.started = started
+        # A standby of two hosts watches nothing: the leader's watchdog raises the alerts.
+        self.leading = leading
         self._thread: threading.Thread | None = None
         # The last stamp seen and when (monotonic): a stamp in the future that never changes
         # is a stalled scheduler behind a stepped-back clock.
@@ -67,6 +72,8 @@ class Watchdog:
     def _loop(self) -> None:
         interval = self.app.config.watchdog_check_minutes * 60
         while not self.app.stop.wait(interval):
+            if not self.leading():
+                continue
             try:
                 self.check()
             except Exception:

@@ -26,6 +26,7 @@ from nightly_batch.alerts.wiring import announce, flush, resend_unsent
 from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.locks import FileLock
 from nightly_batch.daemon.clock_guard import ClockGuard
+from nightly_batch.daemon.leadership import EXIT_FENCED, Leadership
 from nightly_batch.daemon.sdnotify import SystemdNotifier
 from nightly_batch.daemon.slot_runner import SlotRunner
 from nightly_batch.daemon.triggers import trigger_for
@@ -64,8 +65,10 @@ class Daemon:
         self.active = ActiveRuns()
         self.started = app.clock.now()
         self.last_heartbeat: float | None = None
-        self.watchdog = Watchdog(app, self.started)
-        self.slots = SlotRunner(app, self.jobs, self.started, self.active)
+        self.leadership = Leadership(app, self._catch_up_soon)
+        may_start = self.leadership.may_start
+        self.watchdog = Watchdog(app, self.started, may_start)
+        self.slots = SlotRunner(app, self.jobs, self.started, self.active, may_start)
         self.metrics: MetricsServer | None = None
         self.dashboard: DashboardThread | None = None
         self.instance_lock = FileLock(
@@ -88,6 +91,7 @@ class Daemon:
         self.schedule_jobs()
         config = self.app.config
         self.scheduler.start()
+        self.leadership.start()
         self.watchdog.start()
         threading.Thread(target=self._guard_clock, name="clock-guard", daemon=True).start()
         if config.metrics_port is not None:
@@ -102,7 +106,7 @@ class Daemon:
             self.dashboard = DashboardThread(self.app, config.dashboard_host, config.dashboard_port)
             self.dashboard.start()
             log.info("dashboard.serving", host=config.dashboard_host, port=config.dashboard_port)
-        if self.app.alerts is not None:
+        if self.app.alerts is not None and self.leadership.may_start():
             announce(self.app)
             resend_unsent(self.app)
         self._catch_up_soon("start")
@@ -114,6 +118,7 @@ class Daemon:
             pid=os.getpid(),
             state=str(config.state_file),
             zone=config.digest_time_zone,
+            role=self.leadership.role,
         )
 
     def schedule_jobs(self) -> None:
@@ -183,8 +188,12 @@ class Daemon:
             if server is not None:
                 server.stop()
         flush(self.app, timeout=10)
+        self.leadership.stop()
         self.instance_lock.release()
         self.app.close()
+        if self.leadership.fenced:
+            log.error("daemon.stopped", reason="fenced: another daemon leads now")
+            return EXIT_FENCED
         log.info("daemon.stopped")
         return 0
 
@@ -204,6 +213,10 @@ class Daemon:
         self._log_next(job)
 
     def _heartbeat(self) -> None:
+        if not self.leadership.may_start():
+            # A standby: the leader's heartbeat does the work; ours says the scheduler runs.
+            self.last_heartbeat = self.app.clock.monotonic()
+            return
         with self.active.running("heartbeat"):
             outcome = run_task(self.app, "heartbeat", "schedule", lock_wait=60)
         if outcome.ok:
@@ -255,7 +268,7 @@ class Daemon:
         fresh = (
             self.last_heartbeat is not None
             and self.app.clock.monotonic() - self.last_heartbeat <= limit
-            and self.watchdog.check()
+            and (not self.leadership.may_start() or self.watchdog.check())
         )
         if fresh:
             self.notifier.notify(WATCHDOG="1")

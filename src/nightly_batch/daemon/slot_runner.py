@@ -9,6 +9,7 @@ A slot whose run was interrupted (claimed, never finished) is taken over and run
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from nightly_batch.core.clock import iso_utc
@@ -31,9 +32,16 @@ class SlotRunner:
     """The daemon's daily runs: scheduled fires and catch-ups go through `run`."""
 
     def __init__(
-        self, app: App, jobs: tuple[DailyJob, ...], started: datetime, active: ActiveRuns
+        self,
+        app: App,
+        jobs: tuple[DailyJob, ...],
+        started: datetime,
+        active: ActiveRuns,
+        may_start: Callable[[], bool] = lambda: True,
     ) -> None:
         self.app = app
+        # False on a standby of two hosts, and on a leader unsure of its lease: fail closed.
+        self.may_start = may_start
         self.jobs = jobs
         self.started = started
         self.active = active
@@ -43,6 +51,9 @@ class SlotRunner:
     def run(self, missed: MissedSlot | Slot, trigger: str, noticed: str = "") -> None:
         """Claim the slot (or take over an interrupted claim) and run it, unless it ran."""
         slot = missed.slot if isinstance(missed, MissedSlot) else missed
+        if not self.may_start():
+            log.info("cluster.not_leading", task=slot.task, slot=slot.key, trigger=trigger)
+            return
         with self.lane:
             if slot.task == TaskName.SEND_DIGEST:
                 self._owed_batch_first()
@@ -68,6 +79,8 @@ class SlotRunner:
 
     def catch_up(self, reason: str) -> int:
         """Run every slot owed now, oldest first; returns how many were owed."""
+        if not self.may_start():
+            return 0
         config, now = self.app.config, self.app.clock.now()
         with self.lane:
             owed = missed_slots(self.jobs, self.app.store, now, config.catch_up_hours, self.started)

@@ -119,6 +119,13 @@ class Config(BaseModel):
         "0 6 * * *", description="when send-digest runs"
     )
     heartbeat_minutes: WholeNumber = Field(5, ge=1, le=60, description="the heartbeat interval")
+    leader_lease_seconds: Number = Field(
+        30.0,
+        ge=3,
+        le=300,
+        description="with a PostgreSQL store: the leader lease's length; renewed every third "
+        "of it, and a standby takes over within about 1.5 times it (docs/HIGH_AVAILABILITY.md)",
+    )
     catch_up_hours: Number = Field(
         12.0,
         ge=0,

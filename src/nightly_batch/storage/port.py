@@ -8,7 +8,8 @@ two hosts) is one new module chosen by storage/opening.py.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from nightly_batch.core.names import RunResult
 from nightly_batch.storage.records import (
@@ -20,6 +21,9 @@ from nightly_batch.storage.records import (
     RunRecord,
     SilenceRecord,
 )
+
+if TYPE_CHECKING:
+    from nightly_batch.storage.postgres_lease import LeaderLease
 
 
 class AlertStore(Protocol):
@@ -148,5 +152,12 @@ class RuntimeStore(Protocol):
     def fact(self, key: str) -> Any: ...
 
     def prune(self, *, heartbeats_before: str, runs_before: str) -> int: ...
+
+    def leader_lease(
+        self, node: str, monotonic: Callable[[], float], lease_seconds: float
+    ) -> LeaderLease | None:
+        """This daemon's side of the leader lease, when the store is shared by several hosts
+        (PostgreSQL); None on one host, where the daemon always leads."""
+        ...
 
     def close(self) -> None: ...

@@ -3,6 +3,9 @@ sql_runs, sql_deliveries and sql_alerts on a connection pool (postgres_schema)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from nightly_batch.storage.postgres_lease import LeaderLease
 from nightly_batch.storage.postgres_schema import PostgresDatabase
 from nightly_batch.storage.sql_store import SqlStore
 
@@ -13,3 +16,20 @@ class PostgresStore(SqlStore):
     def __init__(self, url: str, node: str) -> None:
         self.postgres = PostgresDatabase(url, node)
         super().__init__(self.postgres)
+
+    def leader_lease(
+        self, node: str, monotonic: Callable[[], float], lease_seconds: float
+    ) -> LeaderLease:
+        """The lease on a connection of its own; while this daemon leads, the pool's decisive
+        writes carry its fence."""
+
+        def fence_writes(lease: LeaderLease) -> None:
+            self.postgres.fence = lease.fence()
+
+        return LeaderLease(
+            self.postgres.conninfo,
+            node,
+            monotonic,
+            lease_seconds=lease_seconds,
+            on_change=fence_writes,
+        )

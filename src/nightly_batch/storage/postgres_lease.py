@@ -25,9 +25,10 @@ from typing import Any
 from nightly_batch.errors import FencedError, StoreError
 from nightly_batch.storage.sql_database import Execute
 
+# The defaults (leaderLeaseSeconds sets the length; the other two are a third of it each).
 LEASE_SECONDS = 30.0
-RENEW_SECONDS = 10.0
-SAFETY_SECONDS = 10.0
+RENEW_SECONDS = LEASE_SECONDS / 3
+SAFETY_SECONDS = LEASE_SECONDS / 3
 LEASE_NAME = "leader"
 
 # Renew our own unexpired lease (same epoch), or take over an expired one (epoch + 1). Of two
@@ -81,9 +82,13 @@ class Fence:
     """
 
     instance: str
-    epoch: int
+    epoch: int | None  # None: a standby, which decides nothing
 
     def check(self, execute: Execute) -> None:
+        if self.epoch is None:
+            raise FencedError(
+                "this daemon is a standby: only the leader writes; nothing was written."
+            )
         rows = execute(
             "SELECT 1 AS held FROM leader_lease WHERE name = ? AND instance = ? AND epoch = ? "
             "AND expires_at > now() FOR SHARE",
@@ -107,7 +112,7 @@ class LeaderLease:
         monotonic: Callable[[], float],
         *,
         lease_seconds: float = LEASE_SECONDS,
-        safety_seconds: float = SAFETY_SECONDS,
+        on_change: Callable[[LeaderLease], None] | None = None,
     ) -> None:
         import psycopg  # noqa: PLC0415  (only a two-host install loads it)
 
@@ -117,10 +122,17 @@ class LeaderLease:
         self.instance = f"{node}/{uuid.uuid4().hex[:12]}"
         self.monotonic = monotonic
         self.lease_seconds = lease_seconds
-        self.safety_seconds = safety_seconds
+        self.renew_seconds = lease_seconds / 3
+        self.safety_seconds = lease_seconds / 3
+        self.reachable = True  # whether the last attempt reached the database
         self.epoch: int | None = None  # the epoch we lead under; None as a standby
         self.trusted_until = -math.inf  # monotonic: start no work after this
         self._connection: Any = None
+        # Told when this daemon starts leading: the store then fences its decisive writes.
+        # (A lost lease leaves the old fence in place, so every later write fails.)
+        self.on_change = on_change
+        if on_change is not None:
+            on_change(self)  # a standby until the first attempt says otherwise
 
     def attempt(self) -> bool:
         """Renew (as leader) or try to take over (as standby). True when this daemon leads.
@@ -141,7 +153,9 @@ class LeaderLease:
                 },
             )
         except StoreError:
+            self.reachable = False
             return False
+        self.reachable = True
         led = self.epoch
         if row is None or (led is not None and int(row[0]) != led):
             self.epoch, self.trusted_until = None, -math.inf
@@ -151,8 +165,11 @@ class LeaderLease:
                     "this daemon led; it stops its jobs and exits."
                 )
             return False
-        self.epoch = int(row[0])
         self.trusted_until = sent + self.lease_seconds - self.safety_seconds
+        if led is None:
+            self.epoch = int(row[0])
+            if self.on_change is not None:
+                self.on_change(self)
         return True
 
     def trusted(self) -> bool:
@@ -160,8 +177,8 @@ class LeaderLease:
         enough by its own clock that no standby can have taken over."""
         return self.epoch is not None and self.monotonic() < self.trusted_until
 
-    def fence(self) -> Fence | None:
-        return Fence(self.instance, self.epoch) if self.epoch is not None else None
+    def fence(self) -> Fence:
+        return Fence(self.instance, self.epoch)
 
     def view(self) -> LeaseView | None:
         """The lease as the database sees it (None: nobody ever led, or unreachable)."""

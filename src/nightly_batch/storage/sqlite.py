@@ -6,10 +6,15 @@ One host's store: the SQL of sql_runs, sql_deliveries and sql_alerts on one SQLi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nightly_batch.storage.sql_store import SqlStore
 from nightly_batch.storage.sqlite_schema import SqliteDatabase
+
+if TYPE_CHECKING:
+    from nightly_batch.storage.postgres_lease import LeaderLease
 
 
 class SqliteStore(SqlStore):
@@ -18,3 +23,12 @@ class SqliteStore(SqlStore):
     def __init__(self, path: Path) -> None:
         super().__init__(SqliteDatabase(path))
         self.path = path
+
+    def leader_lease(
+        self,
+        node: str,  # noqa: ARG002
+        monotonic: Callable[[], float],  # noqa: ARG002
+        lease_seconds: float,  # noqa: ARG002
+    ) -> LeaderLease | None:
+        """One host's store: no lease, its daemon always leads."""
+        return None

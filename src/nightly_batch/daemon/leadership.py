@@ -1,0 +1,105 @@
+"""Whether this daemon may start scheduled work: on one host, always; on two hosts sharing a
+PostgreSQL store, only while it holds the leader lease (storage/postgres_lease).
+
+A thread renews the lease (or, on a standby, tries to take it over) every third of its length.
+Gaining it, the daemon catches up on what is owed. Losing it while leading (fenced) stops
+the daemon with EXIT_FENCED, so that systemd restarts it as a standby: a job that outlived
+its lease cannot write anything decisive (the store's fence), but it must not go on either.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from nightly_batch.errors import FencedError
+from nightly_batch.observability.events import get_logger
+from nightly_batch.runtime.app import App
+
+EXIT_FENCED = 3
+
+log = get_logger(__name__)
+
+
+class Leadership:
+    """This daemon's role: `single` (one host), `leader` or `standby`."""
+
+    def __init__(self, app: App, on_lead: Callable[[str], None]) -> None:
+        self.app = app
+        self.node = app.environment.node
+        self.lease = app.store.leader_lease(
+            self.node, app.clock.monotonic, app.config.leader_lease_seconds
+        )
+        self.on_lead = on_lead
+        self.fenced = False
+        self._thread: threading.Thread | None = None
+        self._said_unreachable = False
+        self._said_standby = False
+        self._starting = False
+
+    def may_start(self) -> bool:
+        """Whether a job may start now (a standby, a fenced or an unsure leader: no)."""
+        return self.lease is None or (not self.fenced and self.lease.trusted())
+
+    @property
+    def role(self) -> str:
+        if self.lease is None:
+            return "single"
+        return "leader" if self.may_start() else "standby"
+
+    def start(self) -> None:
+        """The first attempt now (a lone daemon leads at once), then a thread for the rest."""
+        if self.lease is None:
+            return
+        self._starting = True  # the daemon's own start catches up next
+        self.beat()
+        self._starting = False
+        self._thread = threading.Thread(target=self._renew, name="leader-lease", daemon=True)
+        self._thread.start()
+
+    def beat(self) -> None:
+        """One renewal or takeover attempt, and what it means for the daemon."""
+        lease = self.lease
+        if lease is None or self.fenced:
+            return
+        was_leading = lease.epoch is not None
+        reason = None
+        try:
+            leads = lease.attempt()
+        except FencedError as error:
+            reason = str(error)
+        if reason is not None:
+            self.fenced = True
+            log.error("cluster.fenced", node=self.node, error=reason, action="exiting")
+            self.app.stop.set()
+            return
+        if not lease.reachable:
+            if not self._said_unreachable:
+                log.error("cluster.store_unreachable", node=self.node, action="starting no job")
+                self._said_unreachable = True
+            return
+        if self._said_unreachable:
+            log.info("cluster.store_reachable", node=self.node)
+            self._said_unreachable = False
+        if leads and not was_leading:
+            log.warning("cluster.leading", node=self.node, epoch=lease.epoch)
+            self._said_standby = False
+            if not self._starting:
+                self.on_lead("leadership")
+        elif not leads and not self._said_standby:
+            view = lease.view()
+            log.info("cluster.standby", node=self.node, leader=view.holder if view else None)
+            self._said_standby = True
+
+    def stop(self) -> None:
+        """Give the lease up (a standby takes over at its next try) and close its connection."""
+        if self.lease is None:
+            return
+        if not self.fenced:
+            self.lease.resign()
+        self.lease.close()
+
+    def _renew(self) -> None:
+        assert self.lease is not None  # noqa: S101  (started only with a lease)
+        while not self.app.stop.wait(self.lease.renew_seconds):
+            self.beat()

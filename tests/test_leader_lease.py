@@ -1,0 +1,176 @@
+"""The leader lease and its fence on a real PostgreSQL: one leader, takeovers with a new
+epoch, and no decisive write from anyone but the current leader.
+
+The database's clock decides expiry, so a test moves a lease past its expiry by writing the
+row (as the passing of time would), and the leader's own monotonic clock is a fake one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from nightly_batch.errors import FencedError
+from nightly_batch.storage.postgres import PostgresStore
+from nightly_batch.storage.postgres_lease import LeaderLease
+from nightly_batch.storage.records import SilenceRecord
+from pg import postgres_url  # noqa: F401  (a fixture)
+
+T0 = "2026-11-28T23:00:00.000Z"
+
+
+class Monotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+MADE: list[LeaderLease] = []
+
+
+@pytest.fixture
+def stores(postgres_url: str) -> Iterator[list[PostgresStore]]:  # noqa: F811
+    opened = [PostgresStore(postgres_url, "node-a"), PostgresStore(postgres_url, "node-b")]
+    try:
+        yield opened
+    finally:
+        while MADE:
+            MADE.pop().close()
+        for store in opened:
+            store.close()
+
+
+def lease_of(store: PostgresStore, node: str, clock: Monotonic) -> LeaderLease:
+    """A daemon's lease on `store`, closed after the test."""
+    made = store.leader_lease(node, clock, 30.0)
+    MADE.append(made)
+    return made
+
+
+def expire(url: str) -> None:
+    """The lease's time has run out, as the database's clock counts it."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("UPDATE leader_lease SET expires_at = now() - interval '1 second'")
+
+
+def leases(stores: list[PostgresStore], clock: Monotonic) -> list[LeaderLease]:
+    return [lease_of(store, node, clock) for store, node in zip(stores, "ab", strict=True)]
+
+
+def test_one_daemon_leads_and_the_other_stands_by(stores: list[PostgresStore]) -> None:
+    clock = Monotonic()
+    first, second = leases(stores, clock)
+
+    assert first.attempt() is True
+    assert second.attempt() is False
+    assert (first.epoch, second.epoch) == (1, None)
+    assert first.attempt() is True  # a renewal keeps the epoch
+    assert first.epoch == 1
+    view = second.view()
+    assert view is not None
+    assert (view.holder, view.epoch) == ("a", 1)
+    assert 0 < view.expires_in_s <= 30
+
+
+def test_the_leader_stops_trusting_its_lease_by_its_own_clock(
+    stores: list[PostgresStore],
+) -> None:
+    """Renewed at t, it starts work until t + 20 s (30 s less the safety third), not after."""
+    clock = Monotonic()
+    lease = leases(stores, clock)[0]
+    assert lease.attempt()
+
+    clock.now += 19.9
+    assert lease.trusted()
+    clock.now += 0.2
+    assert not lease.trusted()
+
+
+def test_an_expired_lease_is_taken_over_with_a_new_epoch_and_the_old_leader_fenced(
+    stores: list[PostgresStore],
+    postgres_url: str,  # noqa: F811
+) -> None:
+    clock = Monotonic()
+    old, new = leases(stores, clock)
+    assert old.attempt()
+    assert stores[0].claim_slot("nightly-batch", "2026-11-28", T0, "schedule")
+
+    expire(postgres_url)
+    assert new.attempt() is True
+    assert new.epoch == 2
+
+    # The old leader's writes are refused in their own transaction, before it even knows.
+    with pytest.raises(FencedError):
+        stores[0].claim_slot("nightly-batch", "2026-11-29", T0, "schedule")
+    with pytest.raises(FencedError, match="epoch 1 was taken over"):
+        old.attempt()
+    assert stores[1].claim_slot("nightly-batch", "2026-11-29", T0, "schedule")
+    assert stores[1].slot_claim("nightly-batch", "2026-11-29") == T0
+
+
+def test_a_standby_decides_nothing_but_the_operator_still_can(
+    stores: list[PostgresStore],
+) -> None:
+    clock = Monotonic()
+    leader, standby = leases(stores, clock)
+    assert leader.attempt()
+    assert not standby.attempt()
+
+    with pytest.raises(FencedError, match="standby"):
+        stores[1].start_run("send-digest", "schedule", T0, 1)
+    # A silence is the operator's, written from whichever host they are on.
+    stores[1].alerts.add_silence(SilenceRecord("s1", "*", "*", "maintenance", T0, "2026-12-01"))
+    assert [silence.id for silence in stores[0].alerts.silences(T0)] == ["s1"]
+
+
+def test_a_killed_lease_connection_is_replaced_and_the_lease_kept(
+    stores: list[PostgresStore],
+    postgres_url: str,  # noqa: F811
+) -> None:
+    clock = Monotonic()
+    lease = leases(stores, clock)[0]
+    assert lease.attempt()
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        terminated = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid != pg_backend_pid() "
+            "AND query LIKE '%leader_lease%'"
+        ).fetchall()
+    assert terminated  # the lease's own connection, apart from the pool
+
+    assert lease.attempt() is False  # the dead connection: unreachable once
+    assert lease.reachable is False
+    assert lease.attempt() is True  # a new connection, the same unexpired lease
+    assert lease.epoch == 1
+
+
+def test_of_standbys_racing_for_an_expired_lease_exactly_one_takes_it(
+    stores: list[PostgresStore],
+    postgres_url: str,  # noqa: F811
+) -> None:
+    clock = Monotonic()
+    first = leases(stores, clock)[0]
+    assert first.attempt()
+    racers = [lease_of(stores[1], f"racer-{n}", clock) for n in range(6)]
+    for round_number in range(10):
+        expire(postgres_url)
+        start = threading.Barrier(len(racers))
+        won: list[bool] = []
+
+        def race(lease: LeaderLease, start: threading.Barrier, won: list[bool]) -> None:
+            start.wait()
+            won.append(lease.attempt())
+
+        threads = [threading.Thread(target=race, args=(lease, start, won)) for lease in racers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert won.count(True) == 1, f"round {round_number}: {won}"
+        for lease in racers:  # the next round's racers are standbys again
+            lease.epoch = None
