@@ -268,7 +268,7 @@ def _status(settings: Settings, clock: Clock, *, as_json: bool, check: bool = Fa
 
     store = open_existing_store(settings.config, settings.environment)
     try:
-        status = gather_status(settings.config, store, clock.now())
+        status = gather_status(settings.config, store, clock.now(), settings.environment.node)
     finally:
         if store is not None:
             store.close()

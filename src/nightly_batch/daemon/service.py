@@ -97,7 +97,9 @@ class Daemon:
         if config.metrics_port is not None:
             from nightly_batch.web.metrics import MetricsServer  # noqa: PLC0415
 
-            self.metrics = MetricsServer(self.app, config.metrics_host, config.metrics_port)
+            self.metrics = MetricsServer(
+                self.app, config.metrics_host, config.metrics_port, self.leadership.may_start
+            )
             self.metrics.start()
             log.info("metrics.serving", host=config.metrics_host, port=self.metrics.port)
         if config.dashboard_port is not None:

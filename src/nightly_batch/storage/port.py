@@ -23,7 +23,7 @@ from nightly_batch.storage.records import (
 )
 
 if TYPE_CHECKING:
-    from nightly_batch.storage.postgres_lease import LeaderLease
+    from nightly_batch.storage.postgres_lease import LeaderLease, LeaseView
 
 
 class AlertStore(Protocol):
@@ -158,6 +158,14 @@ class RuntimeStore(Protocol):
     ) -> LeaderLease | None:
         """This daemon's side of the leader lease, when the store is shared by several hosts
         (PostgreSQL); None on one host, where the daemon always leads."""
+        ...
+
+    # True when several hosts' daemons share the store (PostgreSQL), one of them leading.
+    shared_by_hosts: bool
+
+    def lease_view(self) -> LeaseView | None:
+        """The leader lease as the database holds it now; None on one host (or before anyone
+        led)."""
         ...
 
     def close(self) -> None: ...

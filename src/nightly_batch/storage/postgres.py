@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nightly_batch.storage.postgres_lease import LeaderLease
+from nightly_batch.storage.postgres_lease import LEASE_NAME, VIEW, LeaderLease, LeaseView
 from nightly_batch.storage.postgres_schema import PostgresDatabase
 from nightly_batch.storage.sql_store import SqlStore
 
 
 class PostgresStore(SqlStore):
     """RuntimeStore on one PostgreSQL database, shared by the daemons of every host."""
+
+    shared_by_hosts = True
 
     def __init__(self, url: str, node: str) -> None:
         self.postgres = PostgresDatabase(url, node)
@@ -33,3 +35,7 @@ class PostgresStore(SqlStore):
             lease_seconds=lease_seconds,
             on_change=fence_writes,
         )
+
+    def lease_view(self) -> LeaseView | None:
+        rows = self.postgres.read(VIEW, (LEASE_NAME,))
+        return LeaseView(**rows[0]) if rows else None

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nightly_batch.errors import FencedError, StoreError
-from nightly_batch.storage.sql_database import Execute
+from nightly_batch.storage.sql_database import Execute, placeholders_for_psycopg
 
 # The defaults (leaderLeaseSeconds sets the length; the other two are a third of it each).
 LEASE_SECONDS = 30.0
@@ -54,11 +54,12 @@ RETURNING epoch
 
 _RESIGN = "UPDATE leader_lease SET expires_at = now() WHERE name = %s AND instance = %s"
 
-_VIEW = """
+# `?`: also run through the store's pool (Database placeholders), by `status`.
+VIEW = """
 SELECT holder, instance, epoch,
     EXTRACT(EPOCH FROM now() - renewed_at)::float8 AS age_s,
     EXTRACT(EPOCH FROM expires_at - now())::float8 AS expires_in_s
-FROM leader_lease WHERE name = %s
+FROM leader_lease WHERE name = ?
 """
 
 
@@ -184,7 +185,7 @@ class LeaderLease:
         """The lease as the database sees it (None: nobody ever led, or unreachable)."""
         try:
             connection = self._connect()
-            found = connection.execute(_VIEW, (LEASE_NAME,)).fetchone()
+            found = connection.execute(placeholders_for_psycopg(VIEW), (LEASE_NAME,)).fetchone()
         except (StoreError, self._psycopg.Error):
             self._drop()
             return None

@@ -14,11 +14,13 @@ from nightly_batch.storage.sql_store import SqlStore
 from nightly_batch.storage.sqlite_schema import SqliteDatabase
 
 if TYPE_CHECKING:
-    from nightly_batch.storage.postgres_lease import LeaderLease
+    from nightly_batch.storage.postgres_lease import LeaderLease, LeaseView
 
 
 class SqliteStore(SqlStore):
     """RuntimeStore on one SQLite file; one connection shared by the threads under a lock."""
+
+    shared_by_hosts = False
 
     def __init__(self, path: Path) -> None:
         super().__init__(SqliteDatabase(path))
@@ -31,4 +33,7 @@ class SqliteStore(SqlStore):
         lease_seconds: float,  # noqa: ARG002
     ) -> LeaderLease | None:
         """One host's store: no lease, its daemon always leads."""
+        return None
+
+    def lease_view(self) -> LeaseView | None:
         return None

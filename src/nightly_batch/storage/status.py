@@ -38,9 +38,12 @@ def _run(record: RunRecord | None) -> dict[str, Any] | None:
     }
 
 
-def gather_status(config: Config, store: RuntimeStore | None, now: datetime) -> dict[str, Any]:
+def gather_status(
+    config: Config, store: RuntimeStore | None, now: datetime, node: str | None = None
+) -> dict[str, Any]:
     """The status as plain data (what `status --json` prints); `store` is None on a fresh
-    install, before the daemon made one."""
+    install, before the daemon made one. `node`: this host's name among the daemons that
+    share a PostgreSQL store."""
     status: dict[str, Any] = {
         "version": __version__,
         "config": str(config.config_path),
@@ -52,8 +55,10 @@ def gather_status(config: Config, store: RuntimeStore | None, now: datetime) -> 
         "nextRuns": _next_runs(config, now),
         "alerts": [],
         "silences": [],
+        "cluster": None,
     }
     if store is not None:
+        status["cluster"] = cluster_status(store, node)
         last = store.last_runs()
         status["tasks"] = {task: _run(last.get(task)) for task in task_names()}
         beat = store.last_heartbeat()
@@ -89,6 +94,30 @@ def gather_status(config: Config, store: RuntimeStore | None, now: datetime) -> 
         ]
     status["lastDigest"] = _last_digest(config, store)
     return status
+
+
+def cluster_status(store: RuntimeStore, node: str | None) -> dict[str, Any] | None:
+    """This host's role among the daemons sharing a PostgreSQL store (None on one host):
+    `leader` while the lease, unexpired by the database's clock, names this node."""
+    if not store.shared_by_hosts:
+        return None
+    view = store.lease_view()
+    if view is None:  # nobody has led yet
+        return {
+            "role": "standby",
+            "node": node,
+            "leader": None,
+            "epoch": 0,
+            "leaseAgeSeconds": None,
+        }
+    current = view.expires_in_s > 0
+    return {
+        "role": "leader" if current and view.holder == node else "standby",
+        "node": node,
+        "leader": view.holder if current else None,
+        "epoch": view.epoch,
+        "leaseAgeSeconds": round(view.age_s, 1),
+    }
 
 
 def _next_runs(config: Config, now: datetime) -> dict[str, dict[str, str]]:
@@ -153,6 +182,15 @@ def render_status(status: dict[str, Any]) -> str:
     lines.append("")
     beat = status["heartbeat"]
     lines.append(f"heartbeat: {beat['text']} ({beat['at']})" if beat else "heartbeat: none yet")
+    cluster = status.get("cluster")
+    if cluster is not None:
+        leader = cluster["leader"] or "nobody (the lease has expired)"
+        age = cluster["leaseAgeSeconds"]
+        renewed = f", renewed {age:.0f} s ago" if age is not None else ""
+        lines.append(
+            f"cluster: this host ({cluster['node']}) is the {cluster['role']}; leader {leader}, "
+            f"epoch {cluster['epoch']}{renewed}"
+        )
     digest = status["lastDigest"]
     if digest is None:
         lines.append("last digest: none yet")

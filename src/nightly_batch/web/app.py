@@ -58,9 +58,12 @@ class Dashboard:
     read-only.
     """
 
-    def __init__(self, config: Config, store: RuntimeStore, clock: Clock) -> None:
+    def __init__(
+        self, config: Config, store: RuntimeStore, clock: Clock, node: str | None = None
+    ) -> None:
         self.config = config
         self.store = store
+        self.node = node
         self.clock = clock
         self.heads = dashboard_data.DigestHeads()
         self.templates = Environment(
@@ -78,7 +81,7 @@ class Dashboard:
         return self.render(
             "overview.html",
             request,
-            status=gather_status(self.config, self.store, self.clock.now()),
+            status=gather_status(self.config, self.store, self.clock.now(), self.node),
         )
 
     def digests(self, request: Request) -> Response:
@@ -130,10 +133,15 @@ class Dashboard:
 
 
 def create_dashboard(
-    config: Config, store: RuntimeStore, *, token: str | None = None, clock: Clock | None = None
+    config: Config,
+    store: RuntimeStore,
+    *,
+    token: str | None = None,
+    clock: Clock | None = None,
+    node: str | None = None,
 ) -> Starlette:
-    """The dashboard as an ASGI app."""
-    pages = Dashboard(config, store, clock or SystemClock())
+    """The dashboard as an ASGI app; `node` names this host among those sharing a store."""
+    pages = Dashboard(config, store, clock or SystemClock(), node)
     app = Starlette(
         routes=[
             Route("/", pages.overview),

@@ -10,7 +10,7 @@ process count too. Timestamps, not ages, as Prometheus advises: alert on
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -36,10 +36,18 @@ def _seconds(text: str | None) -> float | None:
 class StoreCollector(Collector):
     """Reads the runtime store on every scrape."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, leading: Callable[[], bool] | None = None) -> None:
         self.app = app
+        self.leading = leading
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        if self.leading is not None:
+            leader = GaugeMetricFamily(
+                f"{PREFIX}_is_leader",
+                "1 while this daemon leads (always, on one host); 0 on a standby.",
+            )
+            leader.add_metric([], 1.0 if self.leading() else 0.0)
+            yield leader
         yield from self._tasks()
         yield from self._runs()
         yield self._leads()
@@ -156,9 +164,11 @@ def health(app: App) -> tuple[int, str]:
 class MetricsServer:
     """`/metrics` and `/healthz` on a thread of their own."""
 
-    def __init__(self, app: App, host: str, port: int) -> None:
+    def __init__(
+        self, app: App, host: str, port: int, leading: Callable[[], bool] | None = None
+    ) -> None:
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(StoreCollector(app))
+        registry.register(StoreCollector(app, leading))
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:

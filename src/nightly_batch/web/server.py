@@ -12,7 +12,11 @@ from nightly_batch.web.app import create_dashboard
 
 def _server(app: App, host: str, port: int) -> uvicorn.Server:
     dashboard = create_dashboard(
-        app.config, app.store, token=app.environment.get("DASHBOARD_TOKEN"), clock=app.clock
+        app.config,
+        app.store,
+        token=app.environment.get("DASHBOARD_TOKEN"),
+        clock=app.clock,
+        node=app.environment.node,
     )
     # log_config=None: uvicorn's records go through our logging setup (and its redaction),
     # its access lines as `http.request` events (observability.processors.library_event).
