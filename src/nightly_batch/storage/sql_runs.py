@@ -188,10 +188,13 @@ class SqlRuns:
         return rows[0]["at"] if rows else None
 
     def set_fact(self, key: str, value: Any, now: str) -> None:
+        """A fact (when the install began, the queue's size): what was seen, not a decision,
+        so any host may write one."""
         self._sql.write(
             "INSERT INTO facts (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) "
             "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             (key, to_text(value), now),
+            decides=False,
         )
 
     def fact(self, key: str) -> Any:
