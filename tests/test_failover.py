@@ -12,13 +12,16 @@ import os
 import re
 import signal
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from conftest import Project
 from daemon_process import DaemonProcess, tail, wait_for
+from nightly_batch.core.clock import iso_utc
 from pg import postgres_url  # noqa: F401  (a fixture)
+from servers import OK, Answer, webhook_server
 
 pytestmark = pytest.mark.slow
 
@@ -37,11 +40,14 @@ def said(daemon: DaemonProcess, event: str) -> list[str]:
     return [line for line in daemon.stderr.splitlines() if f"event={event} " in line]
 
 
-def says(daemon: DaemonProcess, event: str) -> object:
-    """A wait's condition: `event` logged, or the daemon gone (the wait then fails at once
-    with the daemon's account instead of timing out)."""
-    if said(daemon, event):
-        return True
+def says(daemon: DaemonProcess, event: str) -> bool:
+    """A wait's condition: `event` logged (and the daemon still up, see `gone`)."""
+    return bool(said(daemon, event)) or gone(daemon)
+
+
+def gone(daemon: DaemonProcess) -> bool:
+    """False while the daemon runs; once it has exited, the test fails at once with the
+    daemon's account, instead of waiting out its timeout."""
     if daemon.process.poll() is not None:
         pytest.fail(f"the daemon exited ({daemon.process.returncode}):\n{tail(daemon.err_path)}")
     return False
@@ -139,3 +145,89 @@ def test_a_paused_leader_comes_back_fenced_and_exits_without_running_anything(
     assert len(said(first, "task.started")) == started_before
     assert epoch_of(said(second, "cluster.leading")[0]) == 2
     assert second.stop() == 0
+
+
+def test_a_leader_killed_between_its_post_and_its_record_leaves_one_labelled_duplicate(
+    tmp_path: Path,
+    postgres_url: str,  # noqa: F811
+) -> None:
+    """The morning's send-digest is owed (a catch-up at start); the Slack server kills the
+    leader as its POST arrives, before any answer. The standby takes over, finds the
+    previous epoch's pending record, and sends once more, saying it may be a duplicate."""
+    from nightly_batch.storage.postgres import PostgresStore  # noqa: PLC0415
+
+    now = datetime.now(UTC)
+    earlier = PostgresStore(postgres_url, "seed")
+    try:  # installed a day ago: today's slots, already past, are owed
+        earlier.set_fact("installedAt", iso_utc(now - timedelta(days=1)), iso_utc(now))
+    finally:
+        earlier.close()
+    victim: list[DaemonProcess] = []
+
+    def kill_the_sender() -> Answer:
+        if len(received) == 1:
+            os.kill(victim[0].process.pid, signal.SIGKILL)
+        return OK
+
+    with webhook_server(kill_the_sender) as (port, received):
+        schedule = {
+            "digestNotificationChannel": "slack",
+            "allowedWebhookHosts": [f"127.0.0.1:{port}"],
+            "digestDir": str(tmp_path / "digests"),  # one folder both hosts reach
+            "nightlyBatchSchedule": cron_at(now - timedelta(minutes=20)),
+            "morningNotificationSchedule": cron_at(now - timedelta(minutes=10)),
+            "leaderLeaseSeconds": LEASE_SECONDS,
+        }
+        environ = {
+            "NIGHTLY_BATCH_DATABASE_URL": postgres_url,
+            "SLACK_WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
+        }
+        projects = [Project(tmp_path / name) for name in ("a", "b")]
+        for project in projects:
+            project.write_config(**schedule)
+            project.write_state({"redditQueue": [selected_lead("t3_abc123")]})
+        victim.append(DaemonProcess(projects[0], env={**environ, "NIGHTLY_BATCH_NODE": "host-a"}))
+        wait_for(
+            lambda: victim[0].process.poll() is not None,
+            90,
+            "host-a's send-digest to reach Slack (and be killed there)",
+            lambda: accounts(victim[0]),
+        )
+        successor = DaemonProcess(projects[1], env={**environ, "NIGHTLY_BATCH_NODE": "host-b"})
+        wait_for(
+            lambda: len(received) >= 2 or (says(successor, "never logged") and False),
+            90,
+            "host-b to send the orphaned digest again",
+            lambda: accounts(victim[0], successor),
+        )
+        assert successor.stop() == 0
+
+    assert len(received) == 2, [body[:200] for _, body in received]
+    first, again = (body.decode() for _, body in received)
+    assert "possible duplicate" not in first
+    assert "(possible duplicate)" in again
+    assert said(successor, "delivery.orphaned")
+    store = PostgresStore(postgres_url, "check")
+    try:
+        [digest] = (tmp_path / "digests").glob("digest-*.json")
+        [record] = store.deliveries_for(json.loads(digest.read_bytes())["batchId"])
+        assert (record.status, record.epoch, record.attempts) == ("sent", 2, 2)
+        assert record.note is not None
+        assert record.note.startswith("possible duplicate: the leader of epoch 1 died mid-send")
+    finally:
+        store.close()
+
+
+def cron_at(moment: datetime) -> str:
+    return f"{moment.minute} {moment.hour} * * *"
+
+
+def selected_lead(lead_id: str) -> dict[str, object]:
+    return {
+        "id": lead_id,
+        "subreddit": "selfhosted",
+        "question": "How do I keep a nightly job honest?",
+        "link": f"https://www.reddit.com/r/selfhosted/comments/{lead_id}/",
+        "queuedAt": iso_utc(datetime.now(UTC) - timedelta(hours=1)),
+        "score": 0.9,
+    }

@@ -73,6 +73,13 @@ def _interrupted(store: RuntimeStore, task: str, key: str) -> str | None:
     run = store.slot_run(task, key)
     if run is None:
         return "its slot was claimed but no run started (the process was stopped in between)"
+    epoch = store.leader_epoch()
+    if run.result == RunResult.RUNNING and run.epoch is not None and epoch is not None:
+        # Two hosts: the run's pid is another host's. A run of an earlier leader's died with
+        # it, or was fenced (it can record nothing more).
+        if run.epoch < epoch:
+            return f"its run {run.id} was the previous leader's (epoch {run.epoch})"
+        return None
     if run.result == RunResult.RUNNING and not process_alive(run.pid):
         return f"its run {run.id} was interrupted (process {run.pid} is gone)"
     return None

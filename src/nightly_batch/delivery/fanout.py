@@ -9,7 +9,7 @@ it (ambiguous), only the new leads if it had an earlier version, the digest othe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from nightly_batch.core.clock import iso_utc
@@ -21,10 +21,22 @@ from nightly_batch.observability.events import get_logger
 from nightly_batch.rules.message import DigestMessage, update_message
 from nightly_batch.runtime.app import App
 from nightly_batch.storage.delivery_state import ChannelDelivery, ChannelState, delivery_of
-from nightly_batch.storage.records import AttemptOutcome
+from nightly_batch.storage.records import AttemptOutcome, DeliveryRecord
 
 # A `pending` record this old belongs to a process that died mid-send.
 PENDING_STALE = timedelta(minutes=10)
+POSSIBLE_DUPLICATE = "possible duplicate"
+
+
+def orphaned(record: DeliveryRecord, epoch: int | None) -> bool:
+    """A pending attempt of an earlier leader's (two hosts: its epoch below ours)."""
+    return (
+        record.status == RecordStatus.PENDING
+        and epoch is not None
+        and record.epoch is not None
+        and record.epoch < epoch
+    )
+
 
 log = get_logger(__name__)
 
@@ -82,6 +94,19 @@ def deliver(
     store = app.store
     now = iso_utc(app.clock.now())
     before = store.delivery(message.batch_id, channel_name)
+    if before is not None and orphaned(before, store.leader_epoch()):
+        # The previous leader died (or was fenced) between its POST and its record: the
+        # channel may have this already. Sent again, and said so (docs/HIGH_AVAILABILITY.md).
+        message = replace(message, title=f"{message.title} ({POSSIBLE_DUPLICATE})")
+        orphan = f"{POSSIBLE_DUPLICATE}: the leader of epoch {before.epoch} died mid-send"
+        note = f"{orphan}; {note}" if note else orphan
+        log.warning(
+            "delivery.orphaned",
+            channel=channel_name,
+            batch_id=message.batch_id,
+            epoch=before.epoch,
+            action="sending again, labelled as a possible duplicate",
+        )
     record = store.begin_delivery(
         message.batch_id, channel_name, message.digest_date, message.digest_file, now, kind
     )

@@ -1,5 +1,10 @@
 """Deliveries still owed, retried by the heartbeat: transient failures with back-off, and
-attempts whose process died mid-send (`pending` for longer than PENDING_STALE)."""
+attempts whose process died mid-send (`pending` for longer than PENDING_STALE, or at once when
+an earlier leader of two hosts made it: that leader is known dead or fenced).
+
+An orphaned attempt may have been posted before its leader died: fanout.deliver sends it again
+labelled as a possible duplicate (docs/HIGH_AVAILABILITY.md).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from nightly_batch.core.locks import FileLock
 from nightly_batch.core.names import DeliveryKind, DeliveryStatus, RecordStatus
 from nightly_batch.core.retrying import Backoff
 from nightly_batch.delivery.digest_messages import message_of
-from nightly_batch.delivery.fanout import PENDING_STALE, deliver_planned, plan
+from nightly_batch.delivery.fanout import PENDING_STALE, deliver_planned, orphaned, plan
 from nightly_batch.errors import DigestError
 from nightly_batch.observability.events import get_logger
 from nightly_batch.runtime.app import App
@@ -27,10 +32,10 @@ REDELIVERY = Backoff(
 log = get_logger(__name__)
 
 
-def _due(record: DeliveryRecord, now: datetime) -> bool:
+def _due(record: DeliveryRecord, now: datetime, epoch: int | None) -> bool:
     updated = parse_iso(record.updated_at)
     if record.status == RecordStatus.PENDING:
-        return now - updated >= PENDING_STALE
+        return orphaned(record, epoch) or now - updated >= PENDING_STALE
     if record.failure not in (DeliveryStatus.TRANSIENT, DeliveryStatus.RATE_LIMITED):
         # A wrong setting or payload needs a person: a changed config and a manual run.
         return False
@@ -60,8 +65,9 @@ def _retry(app: App) -> list[str]:
     channels = config.delivery_channels
     oldest = (now - timedelta(hours=config.digest_max_age_hours + 24)).date().isoformat()
     done = []
+    epoch = app.store.leader_epoch()
     for record in app.store.unsent_deliveries(oldest):
-        if record.channel not in channels or not _due(record, now):
+        if record.channel not in channels or not _due(record, now, epoch):
             continue
         try:
             view = open_digest(config.digests / record.digest_file)

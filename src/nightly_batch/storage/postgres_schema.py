@@ -139,6 +139,12 @@ MIGRATIONS = (
         expires_at TIMESTAMPTZ NOT NULL
     );
     """,
+    # The epoch each run and delivery attempt was made under: a pending record or a running
+    # run of an older epoch is a dead (or fenced) leader's; its pid means nothing on this host.
+    """
+    ALTER TABLE deliveries ADD COLUMN epoch BIGINT;
+    ALTER TABLE runs ADD COLUMN epoch BIGINT;
+    """,
 )
 
 # Taken (per transaction) by whoever migrates, so two daemons starting at once migrate once.
@@ -264,6 +270,11 @@ class PostgresDatabase(Database):
             raise StoreError(
                 f"{self.where}: the runtime store cannot be used ({_first_line(error)})."
             ) from None
+
+    @property
+    def epoch(self) -> int | None:
+        fence = self.fence
+        return fence.epoch if fence is not None else None
 
     def close(self) -> None:
         self._pool.close()

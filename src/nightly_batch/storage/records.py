@@ -27,6 +27,7 @@ class RunRecord:
     pid: int | None
     details: dict[str, Any]
     slot: str | None = None
+    epoch: int | None = None  # the leader epoch it ran under (two hosts only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,7 @@ class DeliveryRecord:
     failure: str | None = None
     kind: DeliveryKind = DeliveryKind.DIGEST
     note: str | None = None  # "confirmed by the operator", "2 new leads", ...
+    epoch: int | None = None  # the leader epoch of the attempt (two hosts only)
 
 
 @dataclass(frozen=True, slots=True)

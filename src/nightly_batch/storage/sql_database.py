@@ -48,6 +48,11 @@ class Database(ABC):
         write decides something (a slot claim, a run, a delivery, an alert), so a fenced
         daemon (one that lost the leader lease) must not make it."""
 
+    @property
+    def epoch(self) -> int | None:
+        """The leader epoch this process writes under (None: one host, or not the daemon)."""
+        return None
+
     @abstractmethod
     def close(self) -> None: ...
 

@@ -56,10 +56,12 @@ class SqlDeliveries:
     ) -> DeliveryRecord:
         self._sql.write(
             "INSERT INTO deliveries (batch_id, channel, digest_date, digest_file, status, "
-            "attempts, created_at, updated_at, kind) VALUES (?, ?, ?, ?, 'pending', 1, ?, ?, ?) "
+            "attempts, created_at, updated_at, kind, epoch) "
+            "VALUES (?, ?, ?, ?, 'pending', 1, ?, ?, ?, ?) "
             "ON CONFLICT (batch_id, channel) DO UPDATE SET status = 'pending', "
-            "attempts = deliveries.attempts + 1, updated_at = excluded.updated_at, kind = excluded.kind",
-            (batch_id, channel, digest_date, digest_file, now, now, kind),
+            "attempts = deliveries.attempts + 1, updated_at = excluded.updated_at, "
+            "kind = excluded.kind, epoch = excluded.epoch",
+            (batch_id, channel, digest_date, digest_file, now, now, kind, self._sql.epoch),
         )
         record = self.delivery(batch_id, channel)
         assert record is not None  # noqa: S101  (written just above)
@@ -97,6 +99,10 @@ class SqlDeliveries:
             )
             == 1
         )
+
+    def leader_epoch(self) -> int | None:
+        """The leader epoch this process writes under: None on one host, or outside the daemon."""
+        return self._sql.epoch
 
     def ambiguous_dates(self, since_date: str) -> list[str]:
         """The dates since `since_date` with an ambiguous record, settled or not by a later one."""

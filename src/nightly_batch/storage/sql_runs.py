@@ -21,9 +21,9 @@ class SqlRuns:
     ) -> str:
         run_id = str(uuid.uuid4())
         self._sql.write(
-            "INSERT INTO runs (id, task, trigger, started_at, result, pid, slot) "
-            "VALUES (?, ?, ?, ?, 'running', ?, ?)",
-            (run_id, task, trigger, started_at, pid, slot),
+            "INSERT INTO runs (id, task, trigger, started_at, result, pid, slot, epoch) "
+            "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+            (run_id, task, trigger, started_at, pid, slot, self._sql.epoch),
         )
         return run_id
 
@@ -234,4 +234,5 @@ def _run(row: dict[str, Any]) -> RunRecord:
         pid=row["pid"],
         details=parse_json(row["details"]),
         slot=row["slot"],
+        epoch=row["epoch"],
     )

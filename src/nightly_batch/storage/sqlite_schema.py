@@ -146,6 +146,12 @@ MIGRATIONS = (
     ALTER TABLE deliveries ADD COLUMN kind TEXT NOT NULL DEFAULT 'digest';
     ALTER TABLE deliveries ADD COLUMN note TEXT;
     """,
+    # The leader epoch a run or a delivery attempt was made under (PostgreSQL's two hosts;
+    # always NULL here), so that the schema is one and `store migrate` copies every column.
+    """
+    ALTER TABLE deliveries ADD COLUMN epoch INTEGER;
+    ALTER TABLE runs ADD COLUMN epoch INTEGER;
+    """,
 )
 
 
