@@ -119,8 +119,15 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         ),
         "digests": lambda: _digests(settings, arguments),
         "deliveries": lambda: _confirm(settings, clock, arguments),
+        "store": lambda: _store(settings, arguments),
     }
     return readers[command]()
+
+
+def _store(settings: Settings, arguments: argparse.Namespace) -> int:
+    from nightly_batch.cli.store import migrate  # noqa: PLC0415
+
+    return migrate(settings, arguments.source)
 
 
 def _serve_or_run(app: Any, command: str, arguments: argparse.Namespace) -> int:

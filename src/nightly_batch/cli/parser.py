@@ -118,6 +118,23 @@ def _digests_arguments(parser: argparse.ArgumentParser, common: argparse.Argumen
     )
 
 
+def _store_arguments(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+    which = parser.add_subparsers(dest="store_command", required=True, metavar="migrate")
+    migrate = which.add_parser(
+        "migrate",
+        parents=[common],
+        help="copy this host's SQLite history into the PostgreSQL store "
+        "(NIGHTLY_BATCH_DATABASE_URL), which must be empty",
+        formatter_class=_fit,
+    )
+    migrate.add_argument(
+        "--from",
+        dest="source",
+        metavar="PATH",
+        help="the SQLite store (default: nightly_batch.db in logsDir)",
+    )
+
+
 AddArguments = Callable[[argparse.ArgumentParser, argparse.ArgumentParser], None]
 # Each command: its line in --help, and what adds its own arguments.
 COMMANDS: dict[str, tuple[str, AddArguments | None]] = {
@@ -131,6 +148,7 @@ COMMANDS: dict[str, tuple[str, AddArguments | None]] = {
     "status": ("last runs, heartbeat, last digest", _status_arguments),
     "digests": ("list or show digests", _digests_arguments),
     "deliveries": ("settle an ambiguous delivery: confirm or resend it", _deliveries_arguments),
+    "store": ("move the runtime store to PostgreSQL for two hosts", _store_arguments),
 }
 
 
