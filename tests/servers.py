@@ -84,3 +84,84 @@ def refused_port() -> Iterator[int]:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         yield holder.getsockname()[1]
+
+
+class TcpProxy:
+    """A loopback TCP proxy to `target` that can stop forwarding without closing anything:
+    a silent partition, as a cut cable or a dropped route looks to both ends (no RST, no FIN;
+    data sent is simply never answered). `heal` forwards again, on connections made since."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.forwarding = threading.Event()
+        self.forwarding.set()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self._sockets: list[socket.socket] = []
+        self._closed = False
+        threading.Thread(target=self._accept, name="tcp-proxy", daemon=True).start()
+
+    def partition(self) -> None:
+        self.forwarding.clear()
+
+    def heal(self) -> None:
+        """Forward again; connections that lived through the partition are closed (their
+        peers have long given up on them), so both ends reconnect."""
+        for held in list(self._sockets):
+            with contextlib.suppress(OSError):
+                held.close()
+        self.forwarding.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self._server.close()
+        self.heal()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            self._sockets.append(client)
+            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
+
+    def _connect(self, client: socket.socket) -> None:
+        self.forwarding.wait()  # a connection made during the partition hangs, unanswered
+        if self._closed:
+            return
+        try:
+            upstream = socket.create_connection(self.target)
+        except OSError:
+            client.close()
+            return
+        self._sockets.append(upstream)
+        for source, sink in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        while True:
+            try:
+                data = source.recv(65536)
+            except OSError:
+                break
+            if not data:
+                break
+            if not self.forwarding.is_set():
+                continue  # swallowed: the other end never hears of it
+            try:
+                sink.sendall(data)
+            except OSError:
+                break
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.close()
+
+
+@contextlib.contextmanager
+def tcp_proxy(target: tuple[str, int]) -> Iterator[TcpProxy]:
+    proxy = TcpProxy(target)
+    try:
+        yield proxy
+    finally:
+        proxy.close()

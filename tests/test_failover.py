@@ -21,7 +21,7 @@ from conftest import Project
 from daemon_process import DaemonProcess, tail, wait_for
 from nightly_batch.core.clock import iso_utc
 from pg import postgres_url  # noqa: F401  (a fixture)
-from servers import OK, Answer, webhook_server
+from servers import OK, Answer, tcp_proxy, webhook_server
 
 pytestmark = pytest.mark.slow
 
@@ -231,3 +231,61 @@ def selected_lead(lead_id: str) -> dict[str, object]:
         "queuedAt": iso_utc(datetime.now(UTC) - timedelta(hours=1)),
         "score": 0.9,
     }
+
+
+def test_a_leader_cut_off_by_a_silent_partition_stops_and_is_fenced_when_it_returns(
+    tmp_path: Path,
+    postgres_url: str,  # noqa: F811
+) -> None:
+    """The leader reaches the database through a proxy that stops forwarding without closing
+    anything. It says the store is unreachable (in the log and through its alert channel,
+    which needs no database), starts nothing, the standby takes over; healed, it is fenced."""
+    import psycopg  # noqa: PLC0415
+    from psycopg.conninfo import make_conninfo  # noqa: PLC0415
+
+    with psycopg.connect(postgres_url) as probe:
+        server = (probe.info.host, probe.info.port)
+    with webhook_server() as (port, notices), tcp_proxy(server) as proxy:
+        through_proxy = make_conninfo(postgres_url, host="127.0.0.1", port=str(proxy.port))
+        project = Project(tmp_path / "a")
+        project.write_config(
+            leaderLeaseSeconds=LEASE_SECONDS, allowedWebhookHosts=[f"127.0.0.1:{port}"]
+        )
+        environ = {
+            "NIGHTLY_BATCH_DATABASE_URL": through_proxy,
+            "NIGHTLY_BATCH_NODE": "host-a",
+            "SLACK_ERROR_WEBHOOK": f"http://127.0.0.1:{port}/alerts",
+        }
+        first = DaemonProcess(project, env=environ)
+        wait_for(
+            lambda: says(first, "cluster.leading"), 60, "host-a to lead", lambda: accounts(first)
+        )
+        _, second = start(tmp_path / "b", postgres_url, "host-b")
+        wait_for(
+            lambda: says(second, "cluster.standby"),
+            60,
+            "host-b to stand by",
+            lambda: accounts(second),
+        )
+
+        proxy.partition()
+        wait_for(
+            lambda: says(second, "cluster.leading"),
+            60,
+            "host-b to take over from the cut-off leader",
+            lambda: accounts(first, second),
+        )
+        wait_for(
+            lambda: any(b"store is unreachable" in body for _, body in notices) or gone(first),
+            60,
+            "host-a's notice that the store is unreachable",
+            lambda: accounts(first),
+        )
+        assert said(first, "cluster.store_unreachable")
+        started_before = len(said(first, "task.started"))
+        proxy.heal()
+
+        assert first.process.wait(60) == 3, accounts(first)
+    assert said(first, "cluster.fenced")
+    assert len(said(first, "task.started")) == started_before
+    assert second.stop() == 0

@@ -76,10 +76,18 @@ class Leadership:
         if not lease.reachable:
             if not self._said_unreachable:
                 log.error("cluster.store_unreachable", node=self.node, action="starting no job")
+                self._tell(
+                    f"nightly-batch on {self.node}: the PostgreSQL store is unreachable; no job "
+                    "starts on any host until it is back."
+                )
                 self._said_unreachable = True
             return
         if self._said_unreachable:
             log.info("cluster.store_reachable", node=self.node)
+            self._tell(
+                f"nightly-batch on {self.node}: the PostgreSQL store is reachable again; "
+                "jobs resume, and what is owed is caught up."
+            )
             self._said_unreachable = False
         if leads and not was_leading:
             log.warning("cluster.leading", node=self.node, epoch=lease.epoch)
@@ -90,6 +98,26 @@ class Leadership:
             view = lease.view()
             log.info("cluster.standby", node=self.node, leader=view.holder if view else None)
             self._said_standby = True
+
+    def _tell(self, text: str) -> None:
+        """A notice through the alert channels, around the store: the alert tables are in the
+        database that cannot be reached, so it is neither recorded nor deduplicated there
+        (each host says it once per outage). On a thread, so renewals go on meanwhile."""
+        sender = self.app.alert_sender
+        if sender is None or not self.app.environment.alerts_enabled:
+            return
+
+        def send() -> None:
+            try:
+                channels = sender.channels()
+            except Exception:
+                log.exception("alert.channels_unusable")
+                return
+            for name, channel in channels.items():
+                result = channel.notify(text)
+                log.info("cluster.notice_sent", channel=name, delivered=result.delivered)
+
+        threading.Thread(target=send, name="store-notice", daemon=True).start()
 
     def stop(self) -> None:
         """Give the lease up (a standby takes over at its next try) and close its connection."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -184,10 +185,8 @@ class LeaderLease:
     def view(self) -> LeaseView | None:
         """The lease as the database sees it (None: nobody ever led, or unreachable)."""
         try:
-            connection = self._connect()
-            found = connection.execute(placeholders_for_psycopg(VIEW), (LEASE_NAME,)).fetchone()
-        except (StoreError, self._psycopg.Error):
-            self._drop()
+            found = self._execute(placeholders_for_psycopg(VIEW), (LEASE_NAME,))
+        except StoreError:
             return None
         if found is None:
             return None
@@ -206,12 +205,31 @@ class LeaderLease:
         self._drop()
 
     def _execute(self, sql: str, parameters: Any, *, returns: bool = True) -> Any:
-        try:
-            cursor = self._connect().execute(sql, parameters)
-            return cursor.fetchone() if returns else None
-        except self._psycopg.Error as error:
+        """One statement on the lease's connection, answered within a renewal interval.
+
+        A silent partition leaves a statement unanswered for as long as the kernel's
+        timeouts allow; the attempt is then given up on here, and its connection with it
+        (closing one that is in use could block too), so the next attempt starts afresh.
+        """
+        outcome: list[Any] = []
+
+        def run() -> None:
+            try:
+                cursor = self._connect().execute(sql, parameters)
+                outcome.append(cursor.fetchone() if returns else None)
+            except (self._psycopg.Error, StoreError) as error:
+                outcome.append(error)
+
+        worker = threading.Thread(target=run, name="lease-statement", daemon=True)
+        worker.start()
+        worker.join(self.renew_seconds)
+        if not outcome:
+            self._connection = None
+            raise StoreError(f"the leader lease got no answer within {self.renew_seconds:g} s.")
+        if isinstance(outcome[0], Exception):
             self._drop()
-            raise StoreError(f"the leader lease cannot be renewed ({error}).") from None
+            raise StoreError(f"the leader lease cannot be renewed ({outcome[0]}).") from None
+        return outcome[0]
 
     def _connect(self) -> Any:
         if self._connection is None or self._connection.closed:
