@@ -174,3 +174,52 @@ def test_of_standbys_racing_for_an_expired_lease_exactly_one_takes_it(
         assert won.count(True) == 1, f"round {round_number}: {won}"
         for lease in racers:  # the next round's racers are standbys again
             lease.epoch = None
+
+
+def test_over_a_hundred_slots_across_repeated_failovers_each_run_exactly_once(
+    postgres_url: str,  # noqa: F811
+) -> None:
+    """Three daemons fire every slot (each thinks it is due); the lease changes hands every
+    few slots, sometimes while a fenced leader still fires. Each slot is claimed and run once,
+    by whoever led when it fired."""
+    clock = Monotonic()
+    daemons = [PostgresStore(postgres_url, f"node-{n}") for n in range(3)]
+    try:
+        leases = [lease_of(store, f"node-{n}", clock) for n, store in enumerate(daemons)]
+        ran: dict[str, list[int]] = {}
+        leader = 0
+        assert leases[leader].attempt()
+        for number in range(120):
+            if number % 7 == 6:  # the leader dies or pauses; another takes the expired lease
+                expire(postgres_url)
+                leader = (leader + 1 + number % 2) % 3
+                # A daemon that led before was fenced and restarted by systemd: a new lease.
+                leases[leader] = lease_of(daemons[leader], f"node-{leader}", clock)
+                assert leases[leader].attempt()
+            slot = f"2026-11-{1 + number // 24:02d}T{number % 24:02d}:00"
+            start = threading.Barrier(3)
+
+            def fire(index: int, slot: str, start: threading.Barrier) -> None:
+                store = daemons[index]
+                start.wait()
+                try:
+                    if store.claim_slot("nightly-batch", slot, T0, "schedule"):
+                        run_id = store.start_run("nightly-batch", "schedule", T0, index, slot)
+                        ran.setdefault(slot, []).append(index)
+                        assert run_id
+                except FencedError:
+                    pass  # a standby, or a leader whose lease was taken: it decides nothing
+
+            threads = [threading.Thread(target=fire, args=(n, slot, start)) for n in range(3)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert ran.get(slot) == [leader], (slot, ran.get(slot), leader)
+        assert len(ran) == 120
+        runs = daemons[0].recent_runs(1000, "nightly-batch")
+        assert sorted(run.slot or "" for run in runs) == sorted(ran)
+        assert {run.epoch for run in runs} == set(range(1, 19))  # 17 takeovers
+    finally:
+        for store in daemons:
+            store.close()
