@@ -201,7 +201,7 @@ def test_every_command_listed_by_help_has_its_own_help(
         if line.startswith("    ") and line[4] != " "
     ]
 
-    assert len(names) == 10
+    assert len(names) == 11
     for name in names:
         assert main([name, "--help"]) == 0
         assert capsys.readouterr().out.startswith(f"usage: nightly-batch {name} ")

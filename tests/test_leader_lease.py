@@ -33,6 +33,13 @@ class Monotonic:
 MADE: list[LeaderLease] = []
 
 
+@pytest.fixture(autouse=True)
+def _close_leases() -> Iterator[None]:
+    yield
+    while MADE:
+        MADE.pop().close()
+
+
 @pytest.fixture
 def stores(postgres_url: str) -> Iterator[list[PostgresStore]]:  # noqa: F811
     opened = [PostgresStore(postgres_url, "node-a"), PostgresStore(postgres_url, "node-b")]
