@@ -404,6 +404,54 @@ def test_check_config_prints_effective_config_with_secrets_masked(
     )
 
 
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql://nightly:hunter22@db.internal:5433/leads",
+            "postgresql://db.internal:5433/leads (node vps-1)",
+        ),
+        (
+            "host=db.internal dbname=leads password=hunter22",
+            "postgresql://db.internal/leads (node vps-1)",
+        ),
+    ],
+)
+def test_check_config_names_the_postgresql_store_without_its_password(
+    project: Project,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    shown: str,
+) -> None:
+    monkeypatch.setenv("NIGHTLY_BATCH_DATABASE_URL", url)
+    monkeypatch.setenv("NIGHTLY_BATCH_NODE", "vps-1")
+
+    code = main(["check-config", "--config", str(project.config_path)])
+
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert parse_json(out.encode())["store"] == shown
+    assert "hunter22" not in out + err
+
+
+def test_a_database_url_that_is_no_url_is_one_sentence_and_no_secret(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not even Python's URL parser can read it ("[" opens an IPv6 host): one sentence."""
+    monkeypatch.setenv("NIGHTLY_BATCH_DATABASE_URL", "postgresql://nightly:hunter22@[db")
+
+    code = main(["check-config", "--config", str(project.config_path)])
+
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err == (
+        "nightly-batch: NIGHTLY_BATCH_DATABASE_URL is not a PostgreSQL connection URL "
+        "(postgresql://user:password@host:5432/database).\n"
+    )
+    assert "hunter22" not in out
+
+
 def test_bad_config_exits_2_with_one_line_and_no_traceback(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:

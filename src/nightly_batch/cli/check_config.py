@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from nightly_batch.cli.notify import check_channels
 from nightly_batch.core.jsonio import to_text
 from nightly_batch.delivery.urls import LOOPBACK
-from nightly_batch.errors import ConfigError
+from nightly_batch.errors import ConfigError, StoreError
 from nightly_batch.runtime.app import Settings
 
 STATE_HEAD = 4096
@@ -25,6 +25,12 @@ def check_config(settings: Settings) -> int:
         problems.append(str(error))
         channels, alert_channels = [], []
     problems += [problem for problem in (_ping_url(settings), _state_head(settings)) if problem]
+    from nightly_batch.storage.opening import describe_store  # noqa: PLC0415
+
+    try:
+        store = describe_store(config, environment)
+    except StoreError as error:
+        problems.append(str(error))
     if problems:
         raise ConfigError(" ".join(problems))
     warnings = [*settings.warnings, *_surprises(settings, alert_channels)]
@@ -34,6 +40,7 @@ def check_config(settings: Settings) -> int:
         "environment": environment.masked(),
         "channels": channels,
         "alertChannels": alert_channels if environment.alerts_enabled else "disabled",
+        "store": store,
         "warnings": warnings,
     }
     sys.stdout.write(to_text(shown, indent=True) + "\n")

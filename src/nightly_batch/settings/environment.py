@@ -14,6 +14,7 @@ commands must not (tests/test_imports.py).
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -159,7 +160,12 @@ class Environment(BaseModel):
             if not value:
                 continue
             found.append(value)
-            parts = urlsplit(value)
+            # libpq's key/value form (NIGHTLY_BATCH_DATABASE_URL may be one): its password.
+            found += re.findall(r"(?:^|\s)password\s*=\s*'?([^'\s]+)", value)
+            try:
+                parts = urlsplit(value)
+            except ValueError:  # not a URL ("http://[bad"): the whole value is hidden still
+                continue
             if parts.password:
                 found.append(parts.password)
             if parts.path and parts.path.strip("/") and parts.hostname:
@@ -186,7 +192,10 @@ PLAIN_NAMES = tuple(name for name in Environment.model_fields if name not in SEC
 def mask(value: str) -> str:
     """Hide a secret but keep enough to recognise which service it points at: the scheme,
     the host and the port (a relay on :2525 and the provider on :465 are different setups)."""
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # not a URL: nothing of it is shown
+        return "*** (set)"
     if parts.scheme and parts.hostname:
         try:
             port = f":{parts.port}" if parts.port is not None else ""

@@ -32,3 +32,15 @@ def open_existing_store(config: Config, environment: Environment) -> RuntimeStor
     if environment.database_url is None and not config.database_path.exists():
         return None
     return open_store(config, environment)
+
+
+def describe_store(config: Config, environment: Environment) -> str:
+    """Which store the settings name, without a password (check-config prints it); raises
+    StoreError for a database URL that cannot be read."""
+    url = environment.database_url
+    if url is None:
+        return f"sqlite {config.database_path}"
+    from nightly_batch.storage.postgres_schema import connection_string, described  # noqa: PLC0415
+
+    connection_string(url, environment.node)
+    return f"{described(url)} (node {environment.node})"
