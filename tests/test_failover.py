@@ -152,8 +152,9 @@ def test_a_leader_killed_between_its_post_and_its_record_leaves_one_labelled_dup
     postgres_url: str,  # noqa: F811
 ) -> None:
     """The morning's send-digest is owed (a catch-up at start); the Slack server kills the
-    leader as its POST arrives, before any answer. The standby takes over, finds the
-    previous epoch's pending record, and sends once more, saying it may be a duplicate."""
+    leader as its POST arrives, before any answer. The standby takes over, brings the digest
+    from the store (its own digest folder is empty), finds the previous epoch's pending
+    record, and sends once more, saying it may be a duplicate."""
     from nightly_batch.storage.postgres import PostgresStore  # noqa: PLC0415
 
     now = datetime.now(UTC)
@@ -173,7 +174,6 @@ def test_a_leader_killed_between_its_post_and_its_record_leaves_one_labelled_dup
         schedule = {
             "digestNotificationChannel": "slack",
             "allowedWebhookHosts": [f"127.0.0.1:{port}"],
-            "digestDir": str(tmp_path / "digests"),  # one folder both hosts reach
             "nightlyBatchSchedule": cron_at(now - timedelta(minutes=20)),
             "morningNotificationSchedule": cron_at(now - timedelta(minutes=10)),
             "leaderLeaseSeconds": LEASE_SECONDS,
@@ -209,7 +209,9 @@ def test_a_leader_killed_between_its_post_and_its_record_leaves_one_labelled_dup
     assert said(successor, "delivery.orphaned")
     store = PostgresStore(postgres_url, "check")
     try:
-        [digest] = (tmp_path / "digests").glob("digest-*.json")
+        [digest] = projects[0].digests.glob("digest-*.json")
+        brought = projects[1].digests / digest.name
+        assert brought.read_bytes() == digest.read_bytes()  # the store's copy, byte for byte
         [record] = store.deliveries_for(json.loads(digest.read_bytes())["batchId"])
         assert (record.status, record.epoch, record.attempts) == ("sent", 2, 2)
         assert record.note is not None

@@ -185,3 +185,43 @@ def test_of_many_threads_racing_for_one_alert_change_one_wins(store: RuntimeStor
         thread.join()
 
     assert sorted(map(repr, outcomes)) == ["False"] * 7 + ["None"]
+
+
+def test_a_digest_kept_for_the_other_host_comes_back_byte_for_byte(
+    tmp_path: Path,
+    postgres_url: str,  # noqa: F811
+) -> None:
+    """Several compressed chunks (over a megabyte of incompressible text), a second version
+    of the same date replacing the first on the host that lacked it, the old one archived."""
+    import json  # noqa: PLC0415
+    import random  # noqa: PLC0415
+
+    from nightly_batch.storage.digest_sharing import bring_digests_here, share_digest  # noqa: PLC0415
+    from nightly_batch.storage.postgres import PostgresStore  # noqa: PLC0415
+
+    store = PostgresStore(postgres_url, "node-a")
+    here, there = tmp_path / "a", tmp_path / "b"
+    here.mkdir()
+    rng = random.Random(5)
+    try:
+        versions = []
+        for batch in ("batch-1", "batch-2"):
+            noise = "".join(rng.choice("abcdefghij0123456789") for _ in range(1_500_000))
+            head = {"generatedAt": T0, "batchId": batch, "digestDate": "2026-11-28"}
+            path = here / "digest-2026-11-28.json"
+            path.write_text(json.dumps({**head, "summary": {}, "redditQueue": [noise]}))
+            versions.append(path.read_bytes())
+            share_digest(store, path, head, T1 if batch == "batch-1" else T2, "2026-11-01")
+            if batch == "batch-1":
+                assert bring_digests_here(store, there, "2026-11-01") == [
+                    there / "digest-2026-11-28.json"
+                ]
+                assert (there / "digest-2026-11-28.json").read_bytes() == versions[0]
+
+        assert bring_digests_here(store, there, "2026-11-01") == [there / "digest-2026-11-28.json"]
+        assert (there / "digest-2026-11-28.json").read_bytes() == versions[1]
+        assert (there / "archive" / "digest-2026-11-28.batch-1.json").read_bytes() == versions[0]
+        assert bring_digests_here(store, there, "2026-11-01") == []  # it has the newest now
+        assert [d.batch_id for d in store.shared_digests("2026-11-01")] == ["batch-1", "batch-2"]
+    finally:
+        store.close()

@@ -21,6 +21,7 @@ from nightly_batch.observability.events import get_logger
 from nightly_batch.runtime.app import App
 from nightly_batch.storage.delivery_state import delivery_of
 from nightly_batch.storage.digest_reader import open_digest
+from nightly_batch.storage.digest_sharing import bring_digests_here
 from nightly_batch.storage.records import DeliveryRecord
 
 # A delivery owed after a transient failure is retried by a later heartbeat, no sooner than
@@ -64,6 +65,7 @@ def _retry(app: App) -> list[str]:
     now = app.clock.now()
     channels = config.delivery_channels
     oldest = (now - timedelta(hours=config.digest_max_age_hours + 24)).date().isoformat()
+    bring_digests_here(app.store, config.digests, oldest)  # two hosts: the other's batch
     done = []
     epoch = app.store.leader_epoch()
     for record in app.store.unsent_deliveries(oldest):

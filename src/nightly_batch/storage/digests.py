@@ -52,14 +52,19 @@ def ensure_directory(directory: Path) -> None:
 
 
 def write_digest(
-    directory: Path, day: date, data: bytes | bytearray | memoryview | Iterable[Any]
+    directory: Path,
+    day: date,
+    data: bytes | bytearray | memoryview | Iterable[Any],
+    *,
+    sweep: bool = True,
 ) -> tuple[Path, Path | None]:
     """Write the day's digest (its bytes, or its chunks, made as they are written); returns
     its path and where a replaced version was kept. An exception raised by a chunk leaves no
     part of the new digest behind.
 
     Call only while holding the state lock: it serialises the writers of digests, so the
-    temp files of a writer killed before us (a digest's size each) can be swept.
+    temp files of a writer killed before us (a digest's size each) can be swept. Without
+    the lock (a digest brought from the store of two hosts), `sweep=False`.
     """
     target = digest_path(directory, day)
     kept: Path | None = None
@@ -73,10 +78,12 @@ def write_digest(
 
     chunks = [data] if isinstance(data, bytes | bytearray | memoryview) else data
     try:
-        sweep_stale_temps(target)
+        if sweep:
+            sweep_stale_temps(target)
         if target.exists():
             kept = directory / ARCHIVE / f"{target.stem}.{_previous_id(target)}.json"
-            sweep_stale_temps(kept)
+            if sweep:
+                sweep_stale_temps(kept)
         ensure_directory(directory)
         write_atomic(target, chunks, DIGEST_MODE, before_replace=keep_replaced)
     except OSError as error:

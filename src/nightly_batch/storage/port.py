@@ -8,7 +8,8 @@ two hosts) is one new module chosen by storage/opening.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from nightly_batch.core.names import RunResult
@@ -19,6 +20,7 @@ from nightly_batch.storage.records import (
     NotificationRecord,
     PendingNotice,
     RunRecord,
+    SharedDigest,
     SilenceRecord,
 )
 
@@ -166,6 +168,20 @@ class RuntimeStore(Protocol):
 
     # True when several hosts' daemons share the store (PostgreSQL), one of them leading.
     shared_by_hosts: bool
+
+    def share_digest(
+        self, path: Path, batch_id: str, digest_date: str, now: str, keep_after: str
+    ) -> None:
+        """Keep a copy of the digest file at `path` for the other host (two hosts only)."""
+        ...
+
+    def shared_digests(self, since_date: str) -> list[SharedDigest]:
+        """The digests kept for the hosts, dated `since_date` or later (none on one host)."""
+        ...
+
+    def digest_bytes(self, batch_id: str) -> Iterator[bytes]:
+        """A kept digest's bytes, a chunk at a time."""
+        ...
 
     def lease_view(self) -> LeaseView | None:
         """The leader lease as the database holds it now; None on one host (or before anyone

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from nightly_batch.storage.postgres_digests import PostgresDigests
 from nightly_batch.storage.postgres_lease import LEASE_NAME, VIEW, LeaderLease, LeaseView
 from nightly_batch.storage.postgres_schema import PostgresDatabase
 from nightly_batch.storage.sql_store import SqlStore
 
 
-class PostgresStore(SqlStore):
+class PostgresStore(PostgresDigests, SqlStore):
     """RuntimeStore on one PostgreSQL database, shared by the daemons of every host."""
 
     shared_by_hosts = True

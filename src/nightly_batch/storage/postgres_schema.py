@@ -145,6 +145,22 @@ MIGRATIONS = (
     ALTER TABLE deliveries ADD COLUMN epoch BIGINT;
     ALTER TABLE runs ADD COLUMN epoch BIGINT;
     """,
+    # Digests, so the leader can send one the other host's batch wrote (postgres_digests).
+    """
+    CREATE TABLE digests (
+        batch_id TEXT PRIMARY KEY,
+        digest_date TEXT NOT NULL,
+        file TEXT NOT NULL,
+        bytes BIGINT NOT NULL,
+        stored_at TEXT NOT NULL
+    );
+    CREATE TABLE digest_chunks (
+        batch_id TEXT NOT NULL REFERENCES digests ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (batch_id, seq)
+    );
+    """,
 )
 
 # Taken (per transaction) by whoever migrates, so two daemons starting at once migrate once.

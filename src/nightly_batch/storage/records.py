@@ -98,6 +98,17 @@ PendingNotice = tuple[str, str, str, str, str]
 
 
 @dataclass(frozen=True, slots=True)
+class SharedDigest:
+    """A digest kept in the store of two hosts, for the host that did not write it."""
+
+    batch_id: str
+    digest_date: str
+    file: str
+    bytes: int
+    stored_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class SilenceRecord:
     id: str
     name: str

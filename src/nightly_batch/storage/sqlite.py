@@ -6,10 +6,12 @@ One host's store: the SQL of sql_runs, sql_deliveries and sql_alerts on one SQLi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nightly_batch.errors import StoreError
+from nightly_batch.storage.records import SharedDigest
 from nightly_batch.storage.sql_store import SqlStore
 from nightly_batch.storage.sqlite_schema import SqliteDatabase
 
@@ -37,3 +39,19 @@ class SqliteStore(SqlStore):
 
     def lease_view(self) -> LeaseView | None:
         return None
+
+    def share_digest(
+        self,
+        path: Path,
+        batch_id: str,
+        digest_date: str,
+        now: str,
+        keep_after: str,
+    ) -> None:
+        """One host: the digest folder is the only copy needed."""
+
+    def shared_digests(self, since_date: str) -> list[SharedDigest]:  # noqa: ARG002
+        return []
+
+    def digest_bytes(self, batch_id: str) -> Iterator[bytes]:
+        raise StoreError(f"one host's store keeps no digest (asked for {batch_id}).")

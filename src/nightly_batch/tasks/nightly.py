@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from nightly_batch.core.clock import iso_utc
@@ -11,7 +12,8 @@ from nightly_batch.rules.batch_plan import BatchInputs, BatchPlan, plan_from_byt
 from nightly_batch.rules.fastmark import NotFast
 from nightly_batch.rules.marking import Rule
 from nightly_batch.runtime.app import App
-from nightly_batch.storage.digests import business_date, write_digest
+from nightly_batch.storage.digest_sharing import share_digest
+from nightly_batch.storage.digests import business_date, read_digest_head, write_digest
 from nightly_batch.storage.state import paused_gc
 from nightly_batch.tasks.result import RunInfo, TaskResult
 
@@ -20,6 +22,9 @@ TASK = "nightly-batch"
 INVALID_LINES_MAX = 200
 
 log = get_logger(__name__)
+
+# How many days of digests the store of two hosts keeps for the host that did not write them.
+SHARED_DIGEST_DAYS = 14
 
 
 def run_nightly_batch(app: App, run: RunInfo) -> TaskResult:
@@ -77,6 +82,9 @@ def run_nightly_batch(app: App, run: RunInfo) -> TaskResult:
         "at": stamp,
     }
     app.store.set_fact("queue", queue, stamp)
+    # Two hosts: a copy for the leader, which may be the other host (storage/digest_sharing).
+    keep_after = (inputs.day - timedelta(days=SHARED_DIGEST_DAYS)).isoformat()
+    share_digest(app.store, path, read_digest_head(path), stamp, keep_after)
     if app.alerts is not None:
         _watch_invalid(app, summary, plan.invalid)
         if summary["selectedTotal"]:

@@ -7,6 +7,8 @@ an earlier version of the date, the digest otherwise. `--force` resends delibera
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from nightly_batch.core.clock import parse_iso
 from nightly_batch.delivery.digest_messages import message_of
 from nightly_batch.delivery.fanout import FanOut, fan_out
@@ -16,6 +18,7 @@ from nightly_batch.rules.message import DigestMessage
 from nightly_batch.runtime.app import App
 from nightly_batch.storage.delivery_state import delivery_of, settle_hint
 from nightly_batch.storage.digest_reader import DigestView, open_digest
+from nightly_batch.storage.digest_sharing import bring_digests_here
 from nightly_batch.storage.digests import DigestFile, find_digest, list_digests
 from nightly_batch.tasks.result import Resend, RunInfo, TaskResult
 
@@ -27,6 +30,8 @@ log = get_logger(__name__)
 def run_send_digest(app: App, run: RunInfo) -> TaskResult:
     """Deliver the newest digest not older than `digestMaxAgeHours` to every channel that lacks it."""
     config = app.config
+    # Two hosts: the batch may have run on the other one (storage/digest_sharing).
+    bring_digests_here(app.store, config.digests, _oldest_date(app))
     chosen = _chosen_digest(app, run.resend)
     if isinstance(chosen, str):
         return TaskResult(chosen)
@@ -47,6 +52,12 @@ def run_send_digest(app: App, run: RunInfo) -> TaskResult:
     )
     _watch_deliveries(app)
     return _result(app, message, outcome)
+
+
+def _oldest_date(app: App) -> str:
+    """The oldest business date a send or a re-delivery may still need."""
+    hours = app.config.digest_max_age_hours + 24
+    return (app.clock.now() - timedelta(hours=hours)).date().isoformat()
 
 
 def _chosen_digest(app: App, resend: Resend | None) -> tuple[DigestFile, DigestView] | str:
