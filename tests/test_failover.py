@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from servers import OK, Answer, tcp_proxy, webhook_server
 pytestmark = pytest.mark.slow
 
 LEASE_SECONDS = 3
+BATCH_HOST_LEASE_SECONDS = 10
 
 
 def start(root: Path, url: str, node: str) -> tuple[Project, DaemonProcess]:
@@ -291,3 +293,69 @@ def test_a_leader_cut_off_by_a_silent_partition_stops_and_is_fenced_when_it_retu
     assert said(first, "cluster.fenced")
     assert len(said(first, "task.started")) == started_before
     assert second.stop() == 0
+
+
+def test_the_batch_runs_on_its_host_and_the_leader_says_when_that_host_is_gone(
+    tmp_path: Path,
+    postgres_url: str,  # noqa: F811
+) -> None:
+    """batchNode names host-b (it has the state file). host-a leads and does not run the owed
+    batch; host-b, a standby, does. Killed, host-b is missed: the leader raises
+    batch_host_down."""
+    from nightly_batch.storage.postgres import PostgresStore  # noqa: PLC0415
+
+    now = datetime.now(UTC)
+    store = PostgresStore(postgres_url, "check")
+    try:
+        store.set_fact("installedAt", iso_utc(now - timedelta(days=1)), iso_utc(now))
+        projects = [Project(tmp_path / name) for name in ("a", "b")]
+        for project in projects:
+            project.write_config(
+                nightlyBatchSchedule=cron_at(now - timedelta(minutes=10)),
+                # Longer than elsewhere: host-b's start, seconds after the leader's, must stay
+                # well inside the three leases of grace, on a busy machine too.
+                leaderLeaseSeconds=BATCH_HOST_LEASE_SECONDS,
+                batchNode="host-b",
+            )
+            project.write_state({"redditQueue": [selected_lead("t3_abc123")]})
+        environ = {"NIGHTLY_BATCH_DATABASE_URL": postgres_url}
+        leader = DaemonProcess(projects[0], env={**environ, "NIGHTLY_BATCH_NODE": "host-a"})
+        wait_for(
+            lambda: says(leader, "schedule.start_checked"),
+            60,
+            "host-a's start",
+            lambda: accounts(leader),
+        )
+        batch_host = DaemonProcess(projects[1], env={**environ, "NIGHTLY_BATCH_NODE": "host-b"})
+        wait_for(
+            lambda: says(batch_host, "task.finished"),
+            60,
+            "host-b to run the owed batch",
+            lambda: accounts(leader, batch_host),
+        )
+        assert said(batch_host, "cluster.standby")
+        assert "task=nightly-batch" in said(batch_host, "task.finished")[0]
+        assert not [line for line in said(leader, "task.started") if "task=nightly-batch" in line]
+        assert list(projects[1].digests.glob("digest-*.json"))
+        assert not list(projects[0].digests.glob("digest-*.json"))
+        runs = store.recent_runs(10, "nightly-batch")
+        assert [(run.trigger, run.result) for run in runs] == [("catch-up", "ok")]
+
+        # Not raised while the hosts were starting (host-b came seconds after the leader).
+        assert not [a for a in store.alerts.all() if a.name == "batch_host_down"]
+        batch_host.kill()
+        killed = time.monotonic()
+        wait_for(
+            lambda: any(a.name == "batch_host_down" for a in store.alerts.firing()) or gone(leader),
+            60,
+            "the leader's batch_host_down alert",
+            lambda: accounts(leader),
+        )
+        # Three leases without a sign of it, by the database's clock.
+        assert time.monotonic() - killed >= 3 * BATCH_HOST_LEASE_SECONDS - 1
+        [down] = [a for a in store.alerts.firing() if a.name == "batch_host_down"]
+        assert down.severity == "critical"
+        assert "host-b" in down.summary
+        assert leader.stop() == 0
+    finally:
+        store.close()

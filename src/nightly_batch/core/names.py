@@ -90,6 +90,7 @@ class AlertName(StrEnum):
     DELIVERY_AMBIGUOUS = "delivery_ambiguous"
     TASK_HUNG = "task_hung"
     HEARTBEAT_STALE = "heartbeat_stale"
+    BATCH_HOST_DOWN = "batch_host_down"
     CLOCK_JUMP = "clock_jump"
     LOW_DISK = "low_disk"
     ALERT_CHANNEL_FAILED = "alert_channel_failed"

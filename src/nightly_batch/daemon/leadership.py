@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from nightly_batch.core.names import TaskName
 from nightly_batch.errors import FencedError
 from nightly_batch.observability.events import get_logger
 from nightly_batch.runtime.app import App
+
+if TYPE_CHECKING:
+    from nightly_batch.storage.postgres_lease import LeaderLease
 
 EXIT_FENCED = 3
 
@@ -27,8 +32,13 @@ class Leadership:
     def __init__(self, app: App, on_lead: Callable[[str], None]) -> None:
         self.app = app
         self.node = app.environment.node
+        # The host with the state file (batchNode) runs the batch, leading or not.
+        self.batch_node = app.config.batch_node
         self.lease = app.store.leader_lease(
-            self.node, app.clock.monotonic, app.config.leader_lease_seconds
+            self.node,
+            app.clock.monotonic,
+            app.config.leader_lease_seconds,
+            batch_host=self.batch_node == self.node,
         )
         self.on_lead = on_lead
         self.fenced = False
@@ -36,10 +46,18 @@ class Leadership:
         self._said_unreachable = False
         self._said_standby = False
         self._starting = False
+        self._leading_since = 0.0  # monotonic
 
     def may_start(self) -> bool:
         """Whether a job may start now (a standby, a fenced or an unsure leader: no)."""
         return self.lease is None or (not self.fenced and self.lease.trusted())
+
+    def may_run(self, task: str) -> bool:
+        """Whether `task`'s slot may start here now: the batch on the batch's host (while it
+        reaches the database) when batchNode names one; everything else on the leader."""
+        if self.lease is None or self.batch_node is None or task != TaskName.NIGHTLY_BATCH:
+            return self.may_start()
+        return self.batch_node == self.node and not self.fenced and self.lease.reachable
 
     @property
     def role(self) -> str:
@@ -73,7 +91,26 @@ class Leadership:
             log.error("cluster.fenced", node=self.node, error=reason, action="exiting")
             self.app.stop.set()
             return
-        if not lease.reachable:
+        back = self._said_unreachable
+        if not self._reachability(lease.reachable):
+            return
+        if leads and not was_leading:
+            self._leading_since = self.app.clock.monotonic()
+            log.warning("cluster.leading", node=self.node, epoch=lease.epoch)
+            self._said_standby = False
+        elif not leads and not self._said_standby:
+            view = lease.view()
+            log.info("cluster.standby", node=self.node, leader=view.holder if view else None)
+            self._said_standby = True
+        if leads and self.batch_node not in (None, self.node):
+            self._watch_batch_host(lease)
+        if leads and (back or not was_leading) and not self._starting:
+            self.on_lead("leadership")  # what is owed, caught up now
+
+    def _reachability(self, reachable: bool) -> bool:
+        """Say once when the store becomes unreachable, and once when it is back; returns
+        whether it is reachable."""
+        if not reachable:
             if not self._said_unreachable:
                 log.error("cluster.store_unreachable", node=self.node, action="starting no job")
                 self._tell(
@@ -81,7 +118,7 @@ class Leadership:
                     "starts on any host until it is back."
                 )
                 self._said_unreachable = True
-            return
+            return False
         if self._said_unreachable:
             log.info("cluster.store_reachable", node=self.node)
             self._tell(
@@ -89,15 +126,29 @@ class Leadership:
                 "jobs resume, and what is owed is caught up."
             )
             self._said_unreachable = False
-        if leads and not was_leading:
-            log.warning("cluster.leading", node=self.node, epoch=lease.epoch)
-            self._said_standby = False
-            if not self._starting:
-                self.on_lead("leadership")
-        elif not leads and not self._said_standby:
-            view = lease.view()
-            log.info("cluster.standby", node=self.node, leader=view.holder if view else None)
-            self._said_standby = True
+        return True
+
+    def _watch_batch_host(self, lease: LeaderLease) -> None:
+        """The leader says when the batch's host has not reached the database for three
+        leases: tonight's batch will not run (its state file is there)."""
+        alerts = self.app.alerts
+        if alerts is None or self.batch_node is None:
+            return
+        age = lease.node_age(self.batch_node)
+        limit = 3 * lease.lease_seconds
+        # Never seen: as long as this daemon has led (both hosts may just be starting).
+        waited = self.app.clock.monotonic() - self._leading_since if age is None else age
+        if waited <= limit:
+            alerts.resolve("batch_host_down", TaskName.NIGHTLY_BATCH)
+            return
+        seen = "has never reached" if age is None else f"has not reached for {age:.0f} s"
+        alerts.fire(
+            "batch_host_down",
+            TaskName.NIGHTLY_BATCH,
+            "critical",
+            f"the batch's host {self.batch_node} {seen} the database; the nightly batch "
+            "runs only there (batchNode), so it will not run until that host is back",
+        )
 
     def _tell(self, text: str) -> None:
         """A notice through the alert channels, around the store: the alert tables are in the

@@ -68,7 +68,7 @@ class Daemon:
         self.leadership = Leadership(app, self._catch_up_soon)
         may_start = self.leadership.may_start
         self.watchdog = Watchdog(app, self.started, may_start)
-        self.slots = SlotRunner(app, self.jobs, self.started, self.active, may_start)
+        self.slots = SlotRunner(app, self.jobs, self.started, self.active, self.leadership.may_run)
         self.metrics: MetricsServer | None = None
         self.dashboard: DashboardThread | None = None
         self.instance_lock = FileLock(
@@ -216,8 +216,10 @@ class Daemon:
 
     def _heartbeat(self) -> None:
         if not self.leadership.may_start():
-            # A standby: the leader's heartbeat does the work; ours says the scheduler runs.
+            # A standby: the leader's heartbeat does the work; ours says the scheduler runs,
+            # and the batch's host still catches up on a batch it owes.
             self.last_heartbeat = self.app.clock.monotonic()
+            self._catch_up_soon("heartbeat")
             return
         with self.active.running("heartbeat"):
             outcome = run_task(self.app, "heartbeat", "schedule", lock_wait=60)

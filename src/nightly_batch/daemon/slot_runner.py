@@ -37,10 +37,11 @@ class SlotRunner:
         jobs: tuple[DailyJob, ...],
         started: datetime,
         active: ActiveRuns,
-        may_start: Callable[[], bool] = lambda: True,
+        may_start: Callable[[str], bool] = lambda _task: True,
     ) -> None:
         self.app = app
-        # False on a standby of two hosts, and on a leader unsure of its lease: fail closed.
+        # Whether a task's slot may start here: on two hosts, not on a standby (bar the batch
+        # on the batch's host), nor on a leader unsure of its lease: fail closed.
         self.may_start = may_start
         self.jobs = jobs
         self.started = started
@@ -51,7 +52,7 @@ class SlotRunner:
     def run(self, missed: MissedSlot | Slot, trigger: str, noticed: str = "") -> None:
         """Claim the slot (or take over an interrupted claim) and run it, unless it ran."""
         slot = missed.slot if isinstance(missed, MissedSlot) else missed
-        if not self.may_start():
+        if not self.may_start(slot.task):
             log.info("cluster.not_leading", task=slot.task, slot=slot.key, trigger=trigger)
             return
         with self.lane:
@@ -79,11 +80,12 @@ class SlotRunner:
 
     def catch_up(self, reason: str) -> int:
         """Run every slot owed now, oldest first; returns how many were owed."""
-        if not self.may_start():
+        jobs = tuple(job for job in self.jobs if self.may_start(job.task))
+        if not jobs:
             return 0
         config, now = self.app.config, self.app.clock.now()
         with self.lane:
-            owed = missed_slots(self.jobs, self.app.store, now, config.catch_up_hours, self.started)
+            owed = missed_slots(jobs, self.app.store, now, config.catch_up_hours, self.started)
             for missed in owed:
                 if self.app.stop.is_set():
                     break

@@ -119,6 +119,12 @@ class Config(BaseModel):
         "0 6 * * *", description="when send-digest runs"
     )
     heartbeat_minutes: WholeNumber = Field(5, ge=1, le=60, description="the heartbeat interval")
+    batch_node: str | None = Field(
+        None,
+        description="with a PostgreSQL store: the node (`NIGHTLY_BATCH_NODE`) whose host has "
+        "the state file; it runs the nightly batch whether or not it leads, and the leader "
+        "raises `batch_host_down` when it is gone (unset: the leader runs the batch)",
+    )
     leader_lease_seconds: Number = Field(
         30.0,
         ge=3,

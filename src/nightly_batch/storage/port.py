@@ -160,7 +160,12 @@ class RuntimeStore(Protocol):
     def prune(self, *, heartbeats_before: str, runs_before: str) -> int: ...
 
     def leader_lease(
-        self, node: str, monotonic: Callable[[], float], lease_seconds: float
+        self,
+        node: str,
+        monotonic: Callable[[], float],
+        lease_seconds: float,
+        *,
+        batch_host: bool = False,
     ) -> LeaderLease | None:
         """This daemon's side of the leader lease, when the store is shared by several hosts
         (PostgreSQL); None on one host, where the daemon always leads."""

@@ -21,13 +21,21 @@ class PostgresStore(PostgresDigests, SqlStore):
         super().__init__(self.postgres)
 
     def leader_lease(
-        self, node: str, monotonic: Callable[[], float], lease_seconds: float
+        self,
+        node: str,
+        monotonic: Callable[[], float],
+        lease_seconds: float,
+        *,
+        batch_host: bool = False,
     ) -> LeaderLease:
         """The lease on a connection of its own; while this daemon leads, the pool's decisive
-        writes carry its fence."""
+        writes carry its fence. A standby decides nothing, unless it is the batch's host
+        (`batchNode`): then its batch writes unfenced, and the ledger's key keeps each slot
+        to one run."""
 
         def fence_writes(lease: LeaderLease) -> None:
-            self.postgres.fence = lease.fence()
+            unfenced = batch_host and lease.epoch is None
+            self.postgres.fence = None if unfenced else lease.fence()
 
         return LeaderLease(
             self.postgres.conninfo,

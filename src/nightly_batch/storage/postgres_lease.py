@@ -53,6 +53,12 @@ WHERE lease.expires_at <= now() OR lease.instance = excluded.instance
 RETURNING epoch
 """
 
+_SEEN = (
+    "INSERT INTO cluster_nodes (node, seen_at) VALUES (%s, now()) "
+    "ON CONFLICT (node) DO UPDATE SET seen_at = now()"
+)
+_NODE_AGE = "SELECT EXTRACT(EPOCH FROM now() - seen_at)::float8 FROM cluster_nodes WHERE node = %s"
+
 _RESIGN = "UPDATE leader_lease SET expires_at = now() WHERE name = %s AND instance = %s"
 
 # `?`: also run through the store's pool (Database placeholders), by `status`.
@@ -154,6 +160,7 @@ class LeaderLease:
                     "seconds": self.lease_seconds,
                 },
             )
+            self._execute(_SEEN, (self.node,), returns=False)
         except StoreError:
             self.reachable = False
             return False
@@ -192,6 +199,15 @@ class LeaderLease:
             return None
         holder, instance, epoch, age, expires_in = found
         return LeaseView(holder, instance, int(epoch), float(age), float(expires_in))
+
+    def node_age(self, node: str) -> float | None:
+        """Seconds since `node`'s daemon last reached the database (None: never, or the
+        database cannot be asked)."""
+        try:
+            found = self._execute(_NODE_AGE, (node,))
+        except StoreError:
+            return None
+        return float(found[0]) if found else None
 
     def resign(self) -> None:
         """Give the lease up at a clean stop, so a standby takes over at its next try."""

@@ -161,6 +161,10 @@ MIGRATIONS = (
         PRIMARY KEY (batch_id, seq)
     );
     """,
+    # When each daemon last reached the database (the leader watches the batch's host).
+    """
+    CREATE TABLE cluster_nodes (node TEXT PRIMARY KEY, seen_at TIMESTAMPTZ NOT NULL);
+    """,
 )
 
 # Taken (per transaction) by whoever migrates, so two daemons starting at once migrate once.

@@ -33,6 +33,8 @@ class SqliteStore(SqlStore):
         node: str,  # noqa: ARG002
         monotonic: Callable[[], float],  # noqa: ARG002
         lease_seconds: float,  # noqa: ARG002
+        *,
+        batch_host: bool = False,  # noqa: ARG002
     ) -> LeaderLease | None:
         """One host's store: no lease, its daemon always leads."""
         return None
