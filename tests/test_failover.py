@@ -21,6 +21,7 @@ import pytest
 from conftest import Project
 from daemon_process import DaemonProcess, tail, wait_for
 from nightly_batch.core.clock import iso_utc
+from nightly_batch.core.locks import FileLock
 from pg import postgres_url  # noqa: F401  (a fixture)
 from servers import OK, Answer, tcp_proxy, webhook_server
 
@@ -30,9 +31,9 @@ LEASE_SECONDS = 3
 BATCH_HOST_LEASE_SECONDS = 10
 
 
-def start(root: Path, url: str, node: str) -> tuple[Project, DaemonProcess]:
+def start(root: Path, url: str, node: str, **config: object) -> tuple[Project, DaemonProcess]:
     project = Project(root)
-    project.write_config(leaderLeaseSeconds=LEASE_SECONDS)
+    project.write_config(leaderLeaseSeconds=LEASE_SECONDS, **config)
     environ = {"NIGHTLY_BATCH_DATABASE_URL": url, "NIGHTLY_BATCH_NODE": node}
     return project, DaemonProcess(project, env=environ)
 
@@ -83,62 +84,91 @@ def test_of_two_daemons_one_leads_and_a_killed_leader_is_replaced(
     tmp_path: Path,
     postgres_url: str,  # noqa: F811
 ) -> None:
-    first_project, first = start(tmp_path / "a", postgres_url, "host-a")
-    wait_for(lambda: says(first, "cluster.leading"), 60, "host-a to lead", lambda: accounts(first))
-    second_project, second = start(tmp_path / "b", postgres_url, "host-b")
-    wait_for(
-        lambda: says(second, "cluster.standby"), 60, "host-b to stand by", lambda: accounts(second)
-    )
+    """host-a leads and starts the owed batch, held at its state's lock (the test holds it),
+    so its run is under way when it is SIGKILLed. host-b takes over under epoch 2, finds the
+    slot claimed by a run of the previous leader, and runs it again, with a warning."""
+    from nightly_batch.storage.postgres import PostgresStore  # noqa: PLC0415
 
-    assert status(second_project, postgres_url, "host-b")["role"] == "standby"
-    leader_view = status(first_project, postgres_url, "host-a")
-    assert (leader_view["role"], leader_view["leader"], leader_view["epoch"]) == (
-        "leader",
-        "host-a",
-        1,
-    )
-    assert said(second, "cluster.leading") == []
+    now = datetime.now(UTC)
+    store = PostgresStore(postgres_url, "check")
+    store.set_fact("installedAt", iso_utc(now - timedelta(days=1)), iso_utc(now))
+    schedule = {
+        "nightlyBatchSchedule": cron_at(now - timedelta(minutes=10)),
+        "leaderLeaseSeconds": LEASE_SECONDS,
+    }
+    projects = [Project(tmp_path / name) for name in ("a", "b")]
+    for project in projects:
+        project.write_config(**schedule)
+        project.write_state({"redditQueue": [selected_lead("t3_abc123")]})
+    held = FileLock(projects[0].state_path.with_name(projects[0].state_path.name + ".lock"))
+    assert held.acquire()
+    try:
+        environ = {"NIGHTLY_BATCH_DATABASE_URL": postgres_url}
+        first = DaemonProcess(projects[0], env={**environ, "NIGHTLY_BATCH_NODE": "host-a"})
+        wait_for(lambda: says(first, "task.started"), 60, "host-a's batch", lambda: accounts(first))
+        second = DaemonProcess(projects[1], env={**environ, "NIGHTLY_BATCH_NODE": "host-b"})
+        wait_for(
+            lambda: says(second, "cluster.standby"),
+            60,
+            "host-b to stand by",
+            lambda: accounts(second),
+        )
+        assert status(projects[1], postgres_url, "host-b")["role"] == "standby"
+        leader_view = status(projects[0], postgres_url, "host-a")
+        assert (leader_view["role"], leader_view["leader"], leader_view["epoch"]) == (
+            "leader",
+            "host-a",
+            1,
+        )
 
-    first.kill()  # SIGKILL: no resignation, the lease must expire by the database's clock
-    wait_for(
-        lambda: says(second, "cluster.leading"),
-        60,
-        "host-b to take over",
-        lambda: accounts(first, second),
-    )
+        first.kill()  # SIGKILL mid-run: no resignation, the lease expires by the database's clock
+        wait_for(
+            lambda: says(second, "task.finished"),
+            60,
+            "host-b to take over and run the interrupted slot again",
+            lambda: accounts(first, second),
+        )
+    finally:
+        held.release()
 
     assert epoch_of(said(second, "cluster.leading")[0]) == 2
-    assert status(second_project, postgres_url, "host-b")["role"] == "leader"
-    # The new leader catches up on what is owed, as a started daemon does.
-    wait_for(
-        lambda: "schedule.start_checked" in second.stderr or said(second, "task.started"),
-        60,
-        "host-b's heartbeat or catch-up",
-        lambda: accounts(second),
-    )
+    [rerun] = said(second, "schedule.rerun_interrupted")
+    assert "the previous leader's (epoch 1)" in rerun
+    assert "result=ok" in said(second, "task.finished")[0]
+    assert status(projects[1], postgres_url, "host-b")["role"] == "leader"
+    runs = store.recent_runs(10, "nightly-batch")
+    assert sorted((run.epoch, run.result) for run in runs) == [(1, "running"), (2, "ok")]
     assert second.stop() == 0
+    store.close()
 
 
 def test_a_paused_leader_comes_back_fenced_and_exits_without_running_anything(
     tmp_path: Path,
     postgres_url: str,  # noqa: F811
 ) -> None:
-    _, first = start(tmp_path / "a", postgres_url, "host-a")
-    wait_for(lambda: says(first, "cluster.leading"), 60, "host-a to lead", lambda: accounts(first))
-    _, second = start(tmp_path / "b", postgres_url, "host-b")
+    """Heartbeats every minute: the paused leader stays frozen until the new leader has run
+    one, so a heartbeat of its own is overdue when it resumes. It runs none, and exits."""
+    _, first = start(tmp_path / "a", postgres_url, "host-a", heartbeatMinutes=1)
+    wait_for(
+        lambda: says(first, "task.finished"),
+        60,
+        "host-a's first heartbeat",
+        lambda: accounts(first),
+    )
+    _, second = start(tmp_path / "b", postgres_url, "host-b", heartbeatMinutes=1)
     wait_for(
         lambda: says(second, "cluster.standby"), 60, "host-b to stand by", lambda: accounts(second)
     )
+    started_before = len(said(first, "task.started"))
 
     first.process.send_signal(signal.SIGSTOP)  # a VM paused, a process frozen
     try:
         wait_for(
-            lambda: says(second, "cluster.leading"),
-            60,
-            "host-b to take over from the paused leader",
+            lambda: says(second, "task.finished"),
+            150,
+            "host-b to take over from the paused leader and run a heartbeat",
             lambda: accounts(first, second),
         )
-        started_before = len(said(first, "task.started"))
     finally:
         first.process.send_signal(signal.SIGCONT)
 
@@ -146,6 +176,7 @@ def test_a_paused_leader_comes_back_fenced_and_exits_without_running_anything(
     assert said(first, "cluster.fenced"), accounts(first)
     assert len(said(first, "task.started")) == started_before
     assert epoch_of(said(second, "cluster.leading")[0]) == 2
+    assert "task=heartbeat" in said(second, "task.finished")[0]
     assert second.stop() == 0
 
 

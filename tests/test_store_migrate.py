@@ -10,7 +10,29 @@ from collections.abc import Callable
 from typing import Any
 
 from conftest import Project
+from nightly_batch.storage.postgres import PostgresStore
+from nightly_batch.storage.records import AlertRecord
+from nightly_batch.storage.sqlite import SqliteStore
 from pg import postgres_url  # noqa: F401  (a fixture)
+
+T0 = "2026-11-28T23:00:00.000Z"
+
+
+def firing(task: str) -> AlertRecord:
+    return AlertRecord(
+        fingerprint=f"task_failed:{task}",
+        name="task_failed",
+        task=task,
+        severity="error",
+        state="firing",
+        summary="failed",
+        run_id=None,
+        started_at=T0,
+        updated_at=T0,
+        resolved_at=None,
+        last_notified_at=None,
+        notified_severity=None,
+    )
 
 
 def run(
@@ -46,6 +68,19 @@ def test_a_sqlite_history_is_copied_once_and_read_back_the_same(
     )
     assert silenced.returncode == 0, silenced.stderr
     before = json.loads(run(project, "status", "--json").stdout)
+    history = SqliteStore(project.logs / "nightly_batch.db")
+    try:  # an alert and its notification, whose id PostgreSQL's sequence must continue after
+        notice = history.alerts.transition(None, firing("a"), ("firing", "error", "x", "sent", T0))
+        history.set_fact("installedAt", T0, T0)  # as the one-host daemon noted at its start
+    finally:
+        history.close()
+    assert notice == 1
+    # A daemon started on PostgreSQL before the copy has noted its own install time.
+    early = PostgresStore(postgres_url, "vps-1")
+    try:
+        early.set_fact("installedAt", "2026-12-01T00:00:00.000Z", "2026-12-01T00:00:00.000Z")
+    finally:
+        early.close()
 
     copied = run(project, "store", "migrate", url=postgres_url)
 
@@ -53,16 +88,23 @@ def test_a_sqlite_history_is_copied_once_and_read_back_the_same(
     assert copied.stdout.startswith(
         f"copied {project.logs / 'nightly_batch.db'} into postgresql://"
     )
-    assert "runs: 2, slots: 0, deliveries: 1," in copied.stdout
+    assert "runs: 2, slots: 0, deliveries: 1, heartbeats: 0, facts: " in copied.stdout
     after = json.loads(run(project, "status", "--json", url=postgres_url).stdout)
     for key in ("tasks", "silences", "lastDigest", "queue"):
         assert after[key] == before[key], key
     assert after["cluster"]["role"] == "standby"  # no daemon leads yet
     assert before["cluster"] is None
 
+    moved = PostgresStore(postgres_url, "vps-1")
+    try:
+        assert moved.fact("installedAt") == T0  # the history's, older, wins
+        assert moved.alerts.transition(None, firing("b"), ("firing", "error", "y", "sent", T0)) == 2
+    finally:
+        moved.close()
+
     again = run(project, "store", "migrate", url=postgres_url)
     assert again.returncode != 0
-    assert "already holds a history (runs: 2, deliveries: 1)" in again.stderr
+    assert "already holds a history (runs: 2, deliveries: 1, alerts: 2)" in again.stderr
     assert "nothing was copied" in again.stderr
 
 

@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from nightly_batch.core.clock import parse_iso
-from nightly_batch.core.processes import process_alive
 from nightly_batch.core.tasks import task_names
 from nightly_batch.errors import DigestError
 from nightly_batch.rules.jobs import daily_jobs
@@ -26,6 +25,7 @@ from nightly_batch.storage.digests import (
     read_digest_head,
 )
 from nightly_batch.storage.installation import installed_at
+from nightly_batch.storage.run_liveness import RunLiveness
 
 # After an expected fire, how long its run may take to succeed before it counts as missed:
 # a daily job is an error after 26 h without success and critical after 50 h (two missed
@@ -166,8 +166,9 @@ def check_hung_runs(app: App, now: datetime) -> None:
     if app.alerts is None:
         return
     hung = set()
+    liveness = RunLiveness(app.store, app.environment.node, app.config.leader_lease_seconds)
     for run in app.store.running_runs():
-        if not process_alive(run.pid):
+        if not liveness.alive(run):
             continue
         minutes = (now - parse_iso(run.started_at)).total_seconds() / 60
         limit = app.config.max_runtime(run.task)

@@ -7,6 +7,7 @@ whose first slot was missed is owed that slot like any other).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,6 +16,8 @@ from nightly_batch.core.processes import process_alive
 from nightly_batch.rules.jobs import DailyJob, Slot
 from nightly_batch.storage.installation import installed_at
 from nightly_batch.storage.port import RuntimeStore
+from nightly_batch.storage.records import RunRecord
+from nightly_batch.storage.run_liveness import RunLiveness
 
 # A slot this young, while the daemon was up, is the trigger's to run: it is firing right now.
 FIRING_GRACE = timedelta(minutes=2)
@@ -37,10 +40,12 @@ def missed_slots(
     window_hours: float,
     daemon_started: datetime,
     firing_grace: timedelta = FIRING_GRACE,
+    liveness: RunLiveness | None = None,
 ) -> list[MissedSlot]:
     """The slots that should have run and did not, oldest first (a slot younger than
     `firing_grace` is left to its own trigger, which is firing now)."""
     installed = installed_at(store)
+    alive = liveness.alive if liveness is not None else lambda run: process_alive(run.pid)
     missed = []
     for job in jobs:
         slot = job.latest(now)
@@ -53,7 +58,7 @@ def missed_slots(
             continue
         claimed_at = store.slot_claim(job.task, slot.key)
         if claimed_at is not None:
-            interrupted = _interrupted(store, job.task, slot.key)
+            interrupted = _interrupted(store, job.task, slot.key, alive)
             if interrupted:
                 missed.append(MissedSlot(slot, interrupted, claimed_at))
             continue
@@ -66,7 +71,9 @@ def missed_slots(
     return sorted(missed, key=lambda entry: entry.slot.moment)
 
 
-def _interrupted(store: RuntimeStore, task: str, key: str) -> str | None:
+def _interrupted(
+    store: RuntimeStore, task: str, key: str, alive: Callable[[RunRecord], bool]
+) -> str | None:
     """Why a claimed slot's run never finished (killed, power cut), or None if it did or is
     still going. Both daily tasks are safe to run again: the batch writes its state and digest
     atomically, and send-digest's delivery records keep a channel from getting it twice."""
@@ -80,6 +87,7 @@ def _interrupted(store: RuntimeStore, task: str, key: str) -> str | None:
         if run.epoch < epoch:
             return f"its run {run.id} was the previous leader's (epoch {run.epoch})"
         return None
-    if run.result == RunResult.RUNNING and not process_alive(run.pid):
-        return f"its run {run.id} was interrupted (process {run.pid} is gone)"
+    if run.result == RunResult.RUNNING and not alive(run):
+        where = f"{run.node}'s daemon" if run.node else f"process {run.pid}"
+        return f"its run {run.id} was interrupted ({where} is gone)"
     return None

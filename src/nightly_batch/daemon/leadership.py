@@ -47,6 +47,7 @@ class Leadership:
         self._said_standby = False
         self._starting = False
         self._leading_since = 0.0  # monotonic
+        self._failures = 0  # attempts in a row that did not reach the database
 
     def may_start(self) -> bool:
         """Whether a job may start now (a standby, a fenced or an unsure leader: no)."""
@@ -108,10 +109,12 @@ class Leadership:
             self.on_lead("leadership")  # what is owed, caught up now
 
     def _reachability(self, reachable: bool) -> bool:
-        """Say once when the store becomes unreachable, and once when it is back; returns
-        whether it is reachable."""
+        """Say once when the store becomes unreachable (two attempts in a row failed: one
+        alone, a blip, is no news), and once when it is back; returns whether it is
+        reachable."""
         if not reachable:
-            if not self._said_unreachable:
+            self._failures += 1
+            if not self._said_unreachable and self._failures >= 2:
                 log.error("cluster.store_unreachable", node=self.node, action="starting no job")
                 self._tell(
                     f"nightly-batch on {self.node}: the PostgreSQL store is unreachable; no job "
@@ -119,6 +122,7 @@ class Leadership:
                 )
                 self._said_unreachable = True
             return False
+        self._failures = 0
         if self._said_unreachable:
             log.info("cluster.store_reachable", node=self.node)
             self._tell(
@@ -179,6 +183,11 @@ class Leadership:
         self.lease.close()
 
     def _renew(self) -> None:
+        """Attempts on a fixed schedule (every renewal interval from the start, not from the
+        end of the previous attempt), so a slow one does not push the next towards expiry."""
         assert self.lease is not None  # noqa: S101  (started only with a lease)
-        while not self.app.stop.wait(self.lease.renew_seconds):
+        every = self.lease.renew_seconds
+        due = self.app.clock.monotonic() + every
+        while not self.app.stop.wait(max(due - self.app.clock.monotonic(), 0.0)):
             self.beat()
+            due = max(due + every, self.app.clock.monotonic())

@@ -65,7 +65,7 @@ class Daemon:
         self.active = ActiveRuns()
         self.started = app.clock.now()
         self.last_heartbeat: float | None = None
-        self.leadership = Leadership(app, self._catch_up_soon)
+        self.leadership = Leadership(app, self._now_leading)
         may_start = self.leadership.may_start
         self.watchdog = Watchdog(app, self.started, may_start)
         self.slots = SlotRunner(app, self.jobs, self.started, self.active, self.leadership.may_run)
@@ -90,8 +90,9 @@ class Daemon:
             )
         self.schedule_jobs()
         config = self.app.config
-        self.scheduler.start()
+        # The lease first: the scheduler's first heartbeat, due at once, then knows the role.
         self.leadership.start()
+        self.scheduler.start()
         self.watchdog.start()
         threading.Thread(target=self._guard_clock, name="clock-guard", daemon=True).start()
         if config.metrics_port is not None:
@@ -259,6 +260,13 @@ class Daemon:
             )
         except ConflictingIdError:
             log.debug("schedule.catch_up_pending", reason=reason)
+
+    def _now_leading(self, reason: str) -> None:
+        """Taken over (or the store is back): what the previous leader owed the channels and
+        the schedule is done now."""
+        if self.app.alerts is not None:
+            resend_unsent(self.app)  # notices it recorded and never sent
+        self._catch_up_soon(reason)
 
     def _catch_up(self, reason: str) -> None:
         owed = self.slots.catch_up(reason)

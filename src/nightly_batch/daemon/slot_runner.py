@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 
 from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.names import TaskName
-from nightly_batch.daemon.catchup import MissedSlot, missed_slots
+from nightly_batch.daemon.catchup import FIRING_GRACE, MissedSlot, missed_slots
 from nightly_batch.observability.events import get_logger
 from nightly_batch.rules.jobs import DailyJob, Slot
 from nightly_batch.runtime.app import App
+from nightly_batch.storage.run_liveness import RunLiveness
 from nightly_batch.tasks.active_runs import ActiveRuns
 from nightly_batch.tasks.result import RunInfo
 from nightly_batch.tasks.runner import run_task
@@ -84,8 +85,16 @@ class SlotRunner:
         if not jobs:
             return 0
         config, now = self.app.config, self.app.clock.now()
+        # A slot that fired a moment ago is left to its own trigger, except on a takeover:
+        # this daemon's trigger fired while it stood by, and skipped it.
+        grace = timedelta(0) if reason == "leadership" else FIRING_GRACE
         with self.lane:
-            owed = missed_slots(jobs, self.app.store, now, config.catch_up_hours, self.started)
+            liveness = RunLiveness(
+                self.app.store, self.app.environment.node, config.leader_lease_seconds
+            )
+            owed = missed_slots(
+                jobs, self.app.store, now, config.catch_up_hours, self.started, grace, liveness
+            )
             for missed in owed:
                 if self.app.stop.is_set():
                     break

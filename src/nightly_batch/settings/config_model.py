@@ -128,7 +128,7 @@ class Config(BaseModel):
     leader_lease_seconds: Number = Field(
         30.0,
         ge=3,
-        le=300,
+        le=55,  # a takeover within 55 + 18 + 5 s: inside the 90 s promised
         description="with a PostgreSQL store: the leader lease's length; renewed every third "
         "of it, and a standby takes over within about 1.5 times it (docs/HIGH_AVAILABILITY.md)",
     )

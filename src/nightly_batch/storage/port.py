@@ -188,6 +188,11 @@ class RuntimeStore(Protocol):
         """A kept digest's bytes, a chunk at a time."""
         ...
 
+    def live_processes(self, within_seconds: float) -> set[str]:
+        """The daemons of two hosts seen in the database within `within_seconds` (none on
+        one host)."""
+        ...
+
     def lease_view(self) -> LeaseView | None:
         """The leader lease as the database holds it now; None on one host (or before anyone
         led)."""

@@ -43,8 +43,17 @@ class PostgresStore(PostgresDigests, SqlStore):
             monotonic,
             lease_seconds=lease_seconds,
             on_change=fence_writes,
+            instance=self.postgres.instance,  # the runs this daemon records carry it too
         )
 
     def lease_view(self) -> LeaseView | None:
         rows = self.postgres.read(VIEW, (LEASE_NAME,))
         return LeaseView(**rows[0]) if rows else None
+
+    def live_processes(self, within_seconds: float) -> set[str]:
+        rows = self.postgres.read(
+            "SELECT instance FROM cluster_nodes WHERE instance IS NOT NULL "
+            "AND seen_at > now() - make_interval(secs => ?)",
+            (within_seconds,),
+        )
+        return {str(row["instance"]) for row in rows}

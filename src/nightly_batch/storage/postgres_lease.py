@@ -54,8 +54,8 @@ RETURNING epoch
 """
 
 _SEEN = (
-    "INSERT INTO cluster_nodes (node, seen_at) VALUES (%s, now()) "
-    "ON CONFLICT (node) DO UPDATE SET seen_at = now()"
+    "INSERT INTO cluster_nodes (node, instance, seen_at) VALUES (%s, %s, now()) "
+    "ON CONFLICT (node) DO UPDATE SET instance = excluded.instance, seen_at = now()"
 )
 _NODE_AGE = "SELECT EXTRACT(EPOCH FROM now() - seen_at)::float8 FROM cluster_nodes WHERE node = %s"
 
@@ -121,17 +121,21 @@ class LeaderLease:
         *,
         lease_seconds: float = LEASE_SECONDS,
         on_change: Callable[[LeaderLease], None] | None = None,
+        instance: str | None = None,
     ) -> None:
         import psycopg  # noqa: PLC0415  (only a two-host install loads it)
 
         self._psycopg = psycopg
         self.conninfo = conninfo
         self.node = node
-        self.instance = f"{node}/{uuid.uuid4().hex[:12]}"
+        self.instance = instance or f"{node}/{uuid.uuid4().hex[:12]}"
         self.monotonic = monotonic
         self.lease_seconds = lease_seconds
         self.renew_seconds = lease_seconds / 3
         self.safety_seconds = lease_seconds / 3
+        # A statement unanswered this long is given up on, so that an attempt (two statements
+        # at most) ends before the next one is due.
+        self.answer_seconds = self.renew_seconds / 3
         self.reachable = True  # whether the last attempt reached the database
         self.epoch: int | None = None  # the epoch we lead under; None as a standby
         self.trusted_until = -math.inf  # monotonic: start no work after this
@@ -160,7 +164,7 @@ class LeaderLease:
                     "seconds": self.lease_seconds,
                 },
             )
-            self._execute(_SEEN, (self.node,), returns=False)
+            self._execute(_SEEN, (self.node, self.instance), returns=False)
         except StoreError:
             self.reachable = False
             return False
@@ -168,6 +172,11 @@ class LeaderLease:
         led = self.epoch
         if row is None or (led is not None and int(row[0]) != led):
             self.epoch, self.trusted_until = None, -math.inf
+            if row is not None:
+                # Our own lease had lapsed and this attempt took it anew: we are leaving, so
+                # it is given back at once rather than left to expire with nobody leading.
+                with contextlib.suppress(StoreError):
+                    self._execute(_RESIGN, (LEASE_NAME, self.instance), returns=False)
             if led is not None:
                 raise FencedError(
                     f"the leader lease of epoch {led} was taken over (or lapsed) while "
@@ -230,18 +239,25 @@ class LeaderLease:
         outcome: list[Any] = []
 
         def run() -> None:
-            try:
-                cursor = self._connect().execute(sql, parameters)
-                outcome.append(cursor.fetchone() if returns else None)
-            except (self._psycopg.Error, StoreError) as error:
-                outcome.append(error)
+            for fresh in (False, True):
+                reused = self._connection is not None and not fresh
+                try:
+                    if fresh:
+                        self._drop()
+                    cursor = self._connect().execute(sql, parameters)
+                    outcome.append(cursor.fetchone() if returns else None)
+                except (self._psycopg.Error, StoreError) as error:
+                    if reused:
+                        continue  # a connection the server ended (a restart): once more, anew
+                    outcome.append(error)
+                return
 
         worker = threading.Thread(target=run, name="lease-statement", daemon=True)
         worker.start()
-        worker.join(self.renew_seconds)
+        worker.join(self.answer_seconds)
         if not outcome:
             self._connection = None
-            raise StoreError(f"the leader lease got no answer within {self.renew_seconds:g} s.")
+            raise StoreError(f"the leader lease got no answer within {self.answer_seconds:g} s.")
         if isinstance(outcome[0], Exception):
             self._drop()
             raise StoreError(f"the leader lease cannot be renewed ({outcome[0]}).") from None

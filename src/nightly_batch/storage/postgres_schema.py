@@ -7,6 +7,7 @@ the store compares them as text. Only the leader lease counts time in the databa
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
@@ -165,6 +166,11 @@ MIGRATIONS = (
     """
     CREATE TABLE cluster_nodes (node TEXT PRIMARY KEY, seen_at TIMESTAMPTZ NOT NULL);
     """,
+    # Which daemon made a run: alive while that daemon (node and start) is seen.
+    """
+    ALTER TABLE runs ADD COLUMN instance TEXT;
+    ALTER TABLE cluster_nodes ADD COLUMN instance TEXT;
+    """,
 )
 
 # Taken (per transaction) by whoever migrates, so two daemons starting at once migrate once.
@@ -226,6 +232,8 @@ class PostgresDatabase(Database):
 
         self._errors: type[Exception] = psycopg.Error
         self.where = described(url)
+        # This process among the daemons and commands sharing the database: its runs carry it.
+        self.instance = f"{node}/{uuid.uuid4().hex[:12]}"
         self.conninfo = connection_string(url, node)
         # Set by the lease keeper while this daemon leads: decisive writes check it.
         self.fence: Fence | None = None
@@ -290,6 +298,10 @@ class PostgresDatabase(Database):
             raise StoreError(
                 f"{self.where}: the runtime store cannot be used ({_first_line(error)})."
             ) from None
+
+    @property
+    def process(self) -> str | None:
+        return self.instance
 
     @property
     def epoch(self) -> int | None:

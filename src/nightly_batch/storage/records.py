@@ -28,6 +28,11 @@ class RunRecord:
     details: dict[str, Any]
     slot: str | None = None
     epoch: int | None = None  # the leader epoch it ran under (two hosts only)
+    instance: str | None = None  # the process that ran it, `node/token` (two hosts only)
+
+    @property
+    def node(self) -> str | None:
+        return self.instance.split("/", 1)[0] if self.instance else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,11 @@ class Database(ABC):
         daemon (one that lost the leader lease) must not make it."""
 
     @property
+    def process(self) -> str | None:
+        """This process among several hosts' (node/start token); None on one host."""
+        return None
+
+    @property
     def epoch(self) -> int | None:
         """The leader epoch this process writes under (None: one host, or not the daemon)."""
         return None

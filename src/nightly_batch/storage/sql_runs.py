@@ -21,9 +21,9 @@ class SqlRuns:
     ) -> str:
         run_id = str(uuid.uuid4())
         self._sql.write(
-            "INSERT INTO runs (id, task, trigger, started_at, result, pid, slot, epoch) "
-            "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
-            (run_id, task, trigger, started_at, pid, slot, self._sql.epoch),
+            "INSERT INTO runs (id, task, trigger, started_at, result, pid, slot, epoch, instance) "
+            "VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+            (run_id, task, trigger, started_at, pid, slot, self._sql.epoch, self._sql.process),
         )
         return run_id
 
@@ -235,4 +235,5 @@ def _run(row: dict[str, Any]) -> RunRecord:
         details=parse_json(row["details"]),
         slot=row["slot"],
         epoch=row["epoch"],
+        instance=row["instance"],
     )

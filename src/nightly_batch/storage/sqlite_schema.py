@@ -152,6 +152,11 @@ MIGRATIONS = (
     ALTER TABLE deliveries ADD COLUMN epoch INTEGER;
     ALTER TABLE runs ADD COLUMN epoch INTEGER;
     """,
+    # Which daemon of two hosts made a run (its node and start), so the other host judges it
+    # alive by that daemon's presence, not by a pid of another machine (always NULL here).
+    """
+    ALTER TABLE runs ADD COLUMN instance TEXT;
+    """,
 )
 
 

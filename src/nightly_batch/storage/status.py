@@ -9,7 +9,6 @@ from typing import Any
 from nightly_batch import __version__
 from nightly_batch.core.clock import iso_utc, parse_iso
 from nightly_batch.core.names import RunResult
-from nightly_batch.core.processes import process_alive
 from nightly_batch.core.tasks import task_names
 from nightly_batch.errors import DigestError
 from nightly_batch.rules.heartbeat_age import heartbeat_age
@@ -19,13 +18,14 @@ from nightly_batch.storage.delivery_state import delivery_of
 from nightly_batch.storage.digests import list_digests, read_digest_head
 from nightly_batch.storage.port import RuntimeStore
 from nightly_batch.storage.records import RunRecord
+from nightly_batch.storage.run_liveness import RunLiveness
 
 
-def _run(record: RunRecord | None) -> dict[str, Any] | None:
+def _run(record: RunRecord | None, liveness: RunLiveness) -> dict[str, Any] | None:
     if record is None:
         return None
     result: str = record.result
-    if result == RunResult.RUNNING and not process_alive(record.pid):
+    if result == RunResult.RUNNING and not liveness.alive(record):
         result = "interrupted"  # the process died mid-run (killed, crashed, power cut)
     return {
         "result": result,
@@ -60,7 +60,8 @@ def gather_status(
     if store is not None:
         status["cluster"] = cluster_status(store, node)
         last = store.last_runs()
-        status["tasks"] = {task: _run(last.get(task)) for task in task_names()}
+        liveness = RunLiveness(store, node, config.leader_lease_seconds)
+        status["tasks"] = {task: _run(last.get(task), liveness) for task in task_names()}
         beat = store.last_heartbeat()
         if beat:
             limit = timedelta(minutes=config.heartbeat_stale_minutes)

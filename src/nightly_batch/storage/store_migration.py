@@ -67,9 +67,17 @@ def _copy(sqlite: SqliteDatabase, postgres: PostgresDatabase) -> dict[str, int]:
                 if table == "heartbeats":
                     row.pop("rowid", None)
                 columns = list(row)
+                # A daemon started on PostgreSQL first has noted facts of its own (installedAt):
+                # the history's, older, win.
+                upsert = (
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                    "updated_at = excluded.updated_at"
+                    if table == "facts"
+                    else ""
+                )
                 execute(
                     f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
-                    f"VALUES ({', '.join('?' for _ in columns)})",
+                    f"VALUES ({', '.join('?' for _ in columns)}){upsert}",
                     tuple(row.values()),
                 )
             copied[table] = len(rows)
