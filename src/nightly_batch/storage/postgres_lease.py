@@ -9,8 +9,8 @@ its own transaction (Fence), so a leader that missed its loss still cannot write
 
 The times (docs/HIGH_AVAILABILITY.md): a standby tries every RENEW_SECONDS, so after the
 leader's death it takes over within LEASE_SECONDS + RENEW_SECONDS (40 s), plus a connection
-attempt that the connect timeout bounds (5 s): well inside the 90 s promised. Two renewals may
-fail in a row (a slow statement, a brief partition) before the leader stops starting work.
+attempt that the connect timeout bounds (5 s): well inside the 90 s promised. A renewal may
+fail (a slow statement, a brief partition) and the next one still keeps the lease.
 """
 
 from __future__ import annotations
