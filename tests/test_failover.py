@@ -390,3 +390,40 @@ def test_the_batch_runs_on_its_host_and_the_leader_says_when_that_host_is_gone(
         assert leader.stop() == 0
     finally:
         store.close()
+
+
+def test_the_leaders_sessions_killed_on_the_server_change_nothing(
+    tmp_path: Path,
+    postgres_url: str,  # noqa: F811
+) -> None:
+    """pg_terminate_backend on every session of the leader (its pool and its lease): it
+    reconnects and keeps leading under the same epoch; the standby stays a standby."""
+    import psycopg  # noqa: PLC0415
+
+    _, first = start(tmp_path / "a", postgres_url, "host-a")
+    wait_for(lambda: says(first, "cluster.leading"), 60, "host-a to lead", lambda: accounts(first))
+    _, second = start(tmp_path / "b", postgres_url, "host-b")
+    wait_for(
+        lambda: says(second, "cluster.standby"), 60, "host-b to stand by", lambda: accounts(second)
+    )
+
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'nightly-batch host-a'"
+        ).fetchall()
+        assert killed
+        # Three leases later, host-a still holds the lease it held, under epoch 1.
+        deadline = time.monotonic() + 3 * LEASE_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            holder = admin.execute(
+                "SELECT holder, epoch FROM leader_lease WHERE expires_at > now()"
+            ).fetchone()
+            assert holder == ("host-a", 1), accounts(first, second)
+
+    assert said(second, "cluster.leading") == []
+    assert said(first, "cluster.fenced") == []
+    assert said(first, "cluster.store_unreachable") == []
+    assert first.stop() == 0
+    assert second.stop() == 0

@@ -25,6 +25,7 @@ from nightly_batch.alerts.watchdog import Watchdog
 from nightly_batch.alerts.wiring import announce, flush, resend_unsent
 from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.locks import FileLock
+from nightly_batch.core.names import TaskName
 from nightly_batch.daemon.clock_guard import ClockGuard
 from nightly_batch.daemon.leadership import EXIT_FENCED, Leadership
 from nightly_batch.daemon.sdnotify import SystemdNotifier
@@ -220,7 +221,8 @@ class Daemon:
             # A standby: the leader's heartbeat does the work; ours says the scheduler runs,
             # and the batch's host still catches up on a batch it owes.
             self.last_heartbeat = self.app.clock.monotonic()
-            self._catch_up_soon("heartbeat")
+            if self.leadership.may_run(TaskName.NIGHTLY_BATCH):
+                self._catch_up_soon("heartbeat")
             return
         with self.active.running("heartbeat"):
             outcome = run_task(self.app, "heartbeat", "schedule", lock_wait=60)
