@@ -138,6 +138,19 @@ def test_of_two_daemons_one_leads_and_a_killed_leader_is_replaced(
     assert status(projects[1], postgres_url, "host-b")["role"] == "leader"
     runs = store.recent_runs(10, "nightly-batch")
     assert sorted((run.epoch, run.result) for run in runs) == [(1, "running"), (2, "ok")]
+    # The operator on the other host: a run there could send beside the leader's own.
+    beside = subprocess.run(
+        projects[0].cli("run-once", "send-digest"),
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **environ, "NIGHTLY_BATCH_NODE": "host-a"},
+    )
+    assert beside.returncode == 2
+    assert beside.stderr.endswith(
+        "host-b leads the hosts that share this store: run send-digest there (a run here, "
+        "on host-a, could send or write beside the leader's own).\n"
+    )
     assert second.stop() == 0
     store.close()
 

@@ -6,7 +6,8 @@ import signal
 import sys
 
 from nightly_batch.alerts.wiring import flush
-from nightly_batch.errors import SignalledError
+from nightly_batch.core.names import TaskName
+from nightly_batch.errors import ConfigError, SignalledError
 from nightly_batch.runtime.app import App
 from nightly_batch.tasks.result import RunInfo
 from nightly_batch.tasks.runner import Outcome, run_task
@@ -14,6 +15,7 @@ from nightly_batch.tasks.runner import Outcome, run_task
 
 def run_once(app: App, task: str, info: RunInfo) -> int:
     """Run one task now; SIGTERM stops it as a recorded failure and exits 143."""
+    refuse_beside_the_leader(app, task)
 
     signalled: list[int] = []
 
@@ -34,6 +36,29 @@ def run_once(app: App, task: str, info: RunInfo) -> int:
     if signalled and not outcome.ok:
         return 128 + signalled[0]
     return int(outcome.exit_code)
+
+
+def refuse_beside_the_leader(app: App, task: str) -> None:
+    """On two hosts, a task runs where the daemons would run it: the batch on its host
+    (`batchNode`), everything else on the leader's. The task locks are one host's files, so a
+    run on the other host could send or write beside the daemon's own."""
+    store = app.store
+    if not store.shared_by_hosts:
+        return
+    node, batch_node = app.environment.node, app.config.batch_node
+    if task == TaskName.NIGHTLY_BATCH and batch_node is not None:
+        if node != batch_node:
+            raise ConfigError(
+                f"the nightly batch runs on {batch_node} (batchNode), where the state file is: "
+                "run it there."
+            )
+        return
+    view = store.lease_view()
+    if view is not None and view.expires_in_s > 0 and view.holder != node:
+        raise ConfigError(
+            f"{view.holder} leads the hosts that share this store: run {task} there (a run "
+            f"here, on {node}, could send or write beside the leader's own)."
+        )
 
 
 def _print_outcome(outcome: Outcome) -> None:
