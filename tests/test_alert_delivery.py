@@ -216,7 +216,7 @@ def test_alerts_cli_lists_and_silences(
             (
                 "--name 'task_faild' matches no alert; the alerts are task_failed, no_recent_success, "
                 "digest_missing, digest_undelivered, empty_batch, invalid_leads, delivery_ambiguous, task_hung, "
-                "heartbeat_stale, clock_jump, low_disk, alert_channel_failed (* and ? match any text)."
+                "heartbeat_stale, batch_host_down, clock_jump, low_disk, alert_channel_failed (* and ? match any text)."
             ),
         ),
         (
