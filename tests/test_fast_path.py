@@ -51,6 +51,8 @@ LEADS = st.fixed_dictionaries(
         "confidence": st.one_of(st.floats(0, 1), st.just(0.9), st.just(0.5)),
         "confidenceBreakdown": st.just({"old": True}),
         "question": st.text(max_size=20),
+        "queuedAt": st.sampled_from(["2026-11-27T08:00:00Z", "2026-11-28T08:00:00Z", "soon"]),
+        "created_utc": st.one_of(st.integers(1_700_000_000, 1_800_000_000), st.just("x")),
         "bigNumber": st.just(123456789012345678901234567890),
         "nested": st.dictionaries(st.text(max_size=4), SCALARS, max_size=3),
     },
@@ -119,6 +121,9 @@ def test_fast_and_reference_paths_agree(state: dict[str, Any], indent: bool) -> 
     assert fast.summary == reference.summary
     assert fast.invalid == reference.invalid
     assert fast.message == reference.message
+    # Every lead is listed or left out for one reason.
+    summary = fast.summary
+    assert summary["selectedTotal"] + sum(summary["suppressed"].values()) == summary["queueTotal"]
 
 
 def test_a_second_batch_leaves_every_lead_byte_for_byte_as_it_was() -> None:

@@ -117,6 +117,8 @@ def test_nightly_batch_marks_and_writes_the_digest(project: Project, lead: Lead)
         "digestDate",
         "timeZone",
         "summary",
+        "precision",
+        "nearMisses",
         "redditQueue",
         "docChanges",
     ]
@@ -130,7 +132,9 @@ def test_nightly_batch_marks_and_writes_the_digest(project: Project, lead: Lead)
         "selectedTotal": 3,
         "invalidItems": 1,
         "threshold": 0.75,
+        "suppressed": {"belowThreshold": 1, "invalid": 1, "alreadyDrafted": 1},
     }
+    assert digest["nearMisses"] == []  # queue-2's 0.45 is far below 0.75
     assert [item["id"] for item in digest["redditQueue"]] == ["raw-sum", "queue-1", "model"]
     assert digest["redditQueue"][2]["confidenceBreakdown"] == {
         "keyword": 0.6,
@@ -334,3 +338,78 @@ def test_status_reads_only_the_head_of_a_digest(project: Project, lead: Lead) ->
     assert head["summary"] == read_digest(path)["summary"]
     assert head["batchId"] == read_digest(path)["batchId"]
     assert read_digest_head(foreign)["redditQueue"] == []
+
+
+def test_the_digest_lists_near_misses_newest_first_and_the_precision_of_earlier_selections(
+    project: Project, lead: Lead
+) -> None:
+    """Near misses: the best below the threshold within the margin, at most nearMissLimit,
+    newest first by post time (else queue time). Precision: earlier selections of the window
+    (by selectedAt) and how many were drafted, per band."""
+    posted = at(dated("2026-11-28T20:00:00Z")).timestamp()
+    project.write_config(nearMissLimit=3)
+    project.write_state(
+        {
+            "redditQueue": [
+                # lead() queues at 10:00; n1 later, n5 at 10:00
+                lead("n1", 0.70, queuedAt=dated("2026-11-28T12:00:00Z")),
+                lead("n2", 0.74, created_utc=posted, entryContent="a long body " * 50),
+                lead("n3", 0.66),  # a near miss, but the fourth best
+                lead("floor", 0.65),  # exactly the margin below: not a near miss
+                lead("n5", 0.75),  # exactly the threshold: not selected, the best near miss
+                lead(
+                    "d1",
+                    0.78,
+                    confidence=0.78,
+                    draftRecordId="x",
+                    selectedAt=dated("2026-11-20T23:00:00Z"),
+                ),
+                lead(
+                    "s1",
+                    0.95,
+                    confidence=0.95,
+                    selectedForDraft=True,
+                    selectedAt=dated("2026-11-25T23:00:00Z"),
+                ),
+                lead("old", 0.9, draftRecordId="y", selectedAt=dated("2026-10-01T23:00:00Z")),
+            ]
+        }
+    )
+    project.clock.set(at(dated("2026-11-28T23:00:00.000Z")))
+
+    run_task(project.app(), "nightly-batch", "schedule")
+
+    digest = project.read_json(project.digests / dated("digest-2026-11-28.json"))
+    near = digest["nearMisses"]
+    assert [card["id"] for card in near] == ["n2", "n1", "n5"]
+    assert near[0] == {
+        "id": "n2",
+        "subreddit": near[0]["subreddit"],
+        "question": near[0]["question"],
+        "link": near[0]["link"],
+        "created_utc": posted,
+        "queuedAt": near[0]["queuedAt"],
+        "confidence": 0.74,
+        "confidenceBreakdown": {
+            "keyword": 0.74,
+            "model": None,
+            "weights": {"keyword": 0.4, "model": 0.6},
+        },
+    }  # cut to a card: no entryContent
+    assert digest["summary"]["suppressed"] == {
+        "belowThreshold": 5,
+        "invalid": 0,
+        "alreadyDrafted": 2,
+    }
+    assert digest["precision"] == {
+        "windowDays": 30,
+        "selected": 2,
+        "drafted": 1,
+        "share": 0.5,
+        "bands": [
+            {"band": "0.75-0.8", "selected": 1, "drafted": 1, "share": 1.0},
+            {"band": "0.8-0.9", "selected": 0, "drafted": 0, "share": None},
+            {"band": "0.9-1", "selected": 1, "drafted": 0, "share": 0.0},
+        ],
+        "suggestedThreshold": None,
+    }

@@ -18,11 +18,13 @@ from nightly_batch.core.json_literals import dump_literal
 from nightly_batch.core.json_members import Chunk, Members, NotSplittable, split_members
 from nightly_batch.core.jsonio import dump_json
 from nightly_batch.rules.digest_lines import LEAD_SEPARATOR, digest_lead_lines
-from nightly_batch.rules.fastmark import NotFast, RawSelection, mark_raw
+from nightly_batch.rules.fastmark import NotFast, RawSelection, literal_lead, mark_raw
 from nightly_batch.rules.history import append_history, owned_list
 from nightly_batch.rules.marking import Rule, digest_entries, mark_queue
+from nightly_batch.rules.near_misses import near_miss_cards
 from nightly_batch.rules.queue_layout import lead_bytes
 from nightly_batch.rules.shapes import State
+from nightly_batch.rules.tally import Tally, best_near_misses, suppressed
 from nightly_batch.settings.config import ConfidenceWeights
 
 TASK = "nightly-batch"
@@ -38,6 +40,7 @@ class BatchInputs:
     weights: ConfidenceWeights
     history_limit: int
     state_path: Path
+    near_miss_limit: int = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,13 @@ class BatchPlan:
 
 
 def _summary(
-    inputs: BatchInputs, docs: int, total: int, marked: int, selected: int, invalid: int
+    inputs: BatchInputs,
+    docs: int,
+    total: int,
+    marked: int,
+    selected: int,
+    invalid: int,
+    tally: Tally,
 ) -> dict[str, Any]:
     return {
         "docsProcessed": docs,
@@ -59,6 +68,7 @@ def _summary(
         "selectedTotal": selected,
         "invalidItems": invalid,
         "threshold": inputs.rule.threshold,
+        "suppressed": suppressed(total, selected, invalid, tally.drafted),
     }
 
 
@@ -78,25 +88,31 @@ def _add_history(state: State, inputs: BatchInputs, message: str) -> None:
     )
 
 
-def _head(inputs: BatchInputs, summary: dict[str, Any]) -> dict[str, Any]:
+def _head(inputs: BatchInputs, summary: dict[str, Any], tally: Tally) -> dict[str, Any]:
     return {
         "generatedAt": inputs.stamp,
         "batchId": inputs.batch_id,
         "digestDate": inputs.day.isoformat(),
         "timeZone": inputs.zone,
         "summary": summary,
+        "precision": tally.precision.report(
+            inputs.rule.precision_window_days, inputs.rule.threshold
+        ),
     }
 
 
 def lay_out_digest(
-    head: dict[str, Any], lead_lines: bytes | bytearray, doc_changes: bytes
+    head: dict[str, Any],
+    lead_lines: bytes | bytearray,
+    doc_changes: bytes,
+    near_misses: list[Any] | None = None,
 ) -> bytes:
     """The digest file: its head indented for people, then one compact lead per line.
 
     Indenting every lead as well would double the file and cost a formatting pass over it,
     and a lead per line is what `grep` and `less` want from a list of tens of thousands.
     """
-    digest = digest_opening(head)
+    digest = digest_opening(head, near_misses or [])
     if lead_lines:
         digest += b"\n    "
         digest += lead_lines
@@ -105,9 +121,17 @@ def lay_out_digest(
     return bytes(digest)
 
 
-def digest_opening(head: dict[str, Any]) -> bytearray:
-    """The digest up to its list of leads (`"redditQueue": [`), which the leads then extend."""
-    return bytearray(dump_json(head, indent=True)[: -len(b"\n}")] + b',\n  "redditQueue": [')
+def digest_opening(head: dict[str, Any], near_misses: list[Any]) -> bytearray:
+    """The digest up to its list of leads (`"redditQueue": [`), which the leads then extend;
+    the near misses listed before it, a card per line, written with their literals."""
+    opening = bytearray(dump_json(head, indent=True)[: -len(b"\n}")])
+    opening += b',\n  "nearMisses": ['
+    if near_misses:
+        opening += b"\n    "
+        opening += LEAD_SEPARATOR.join(dump_literal(card) for card in near_misses)
+        opening += b"\n  "
+    opening += b'],\n  "redditQueue": ['
+    return opening
 
 
 def close_digest(digest: bytearray, doc_changes: bytes) -> None:
@@ -128,9 +152,20 @@ def plan_from_dicts(
     owned_list(state, "taskHistory", path)  # checked before anything is written
     selection = mark_queue(queue, inputs.rule, inputs.stamp)
     entries = digest_entries(selection, inputs.weights)
+    tally = selection.tally
     summary = _summary(
-        inputs, len(docs), len(queue), selection.marked, len(entries), len(selection.invalid)
+        inputs,
+        len(docs),
+        len(queue),
+        selection.marked,
+        len(entries),
+        len(selection.invalid),
+        tally,
     )
+    near = [
+        (index, queue[index], scored)
+        for index, scored in best_near_misses(tally.near, inputs.near_miss_limit)
+    ]
     if "pendingDocChanges" in state:
         state["pendingDocChanges"] = []
     state["lastNightlyBatchAt"] = inputs.stamp
@@ -140,9 +175,10 @@ def plan_from_dicts(
         [dump_literal(state, indent), tail],
         [
             lay_out_digest(
-                _head(inputs, summary),
+                _head(inputs, summary, tally),
                 LEAD_SEPARATOR.join(dump_literal(entry) for entry in entries),
                 dump_literal(list(docs)),
+                near_miss_cards(near, inputs.weights),
             )
         ],
         summary,
@@ -199,6 +235,7 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     one_line = data.find(b"\n", start, end) == -1 and data.find(b"\r", start, end) == -1
     selection = mark_raw(raw_queue, inputs.rule, inputs.stamp)
     selection.compact = one_line and _written_compact(selection)
+    tally = selection.tally
     summary = _summary(
         inputs,
         len(docs),
@@ -206,7 +243,12 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
         selection.marked,
         len(selection.selected),
         len(selection.invalid),
+        tally,
     )
+    near = [
+        (index, literal_lead(lead_bytes(selection.pieces[index])), scored)
+        for index, scored in best_near_misses(tally.near, inputs.near_miss_limit)
+    ]
     message = _message(len(docs), selection.marked)
     holder: State = {"taskHistory": history}
     _add_history(holder, inputs, message)
@@ -219,7 +261,7 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
         indent = members.indent
         laid_out["redditQueue"] = _Chunks(lambda: selection.chunks(indent))
     # The digest is laid out as it is written, its leads a group at a time: never held whole.
-    opening = digest_opening(_head(inputs, summary))
+    opening = digest_opening(_head(inputs, summary, tally), near_miss_cards(near, inputs.weights))
     closing = bytearray()
     if selection.selected:
         opening += b"\n    "

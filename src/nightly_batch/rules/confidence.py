@@ -88,3 +88,12 @@ def score_item(
 def is_selected(scored: Scored, threshold: float) -> bool:
     """Selection is strictly above the threshold: exactly 0.75 does not pass 0.75."""
     return scored.confidence > threshold
+
+
+def breakdown(scored: Scored, weights: ConfidenceWeights) -> dict[str, Any]:
+    """A lead's `confidenceBreakdown`, as the digest lists it."""
+    return {
+        "keyword": round(scored.keyword, DECIMALS),
+        "model": scored.model,
+        "weights": {"keyword": weights.keyword, "model": weights.model},
+    }

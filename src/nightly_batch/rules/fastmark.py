@@ -22,6 +22,7 @@ from nightly_batch.core.json_literals import dump_literal, parse_literal
 from nightly_batch.rules.confidence import Invalid, Scored, is_selected, score_item
 from nightly_batch.rules.marking import Rule, mark_queue
 from nightly_batch.rules.queue_layout import compact_chunks, indented_chunks
+from nightly_batch.rules.tally import Tally, new_tally
 
 UNSET = msgspec.UNSET
 
@@ -55,15 +56,16 @@ _NOT_PLAIN = object()
 
 
 def _plain_outcome(score: float, rule: Rule, appended_selected: bytes) -> Any:
-    """(suffix bytes, Scored or None when not selected) for a plain score, by the one rule
-    of confidence.py; _NOT_PLAIN when the score is invalid (the general path says why)."""
+    """(suffix bytes, Scored when selected, Scored when a near miss) for a plain score, by the
+    one rule of confidence.py; _NOT_PLAIN when the score is invalid (the general path says
+    why)."""
     scored = score_item({"score": score}, rule.weights, rule.keyword_score_max)
     if isinstance(scored, Invalid):
         return _NOT_PLAIN
     confidence = b',"confidence":' + _encode(scored.confidence)
     if is_selected(scored, rule.threshold):
-        return confidence + appended_selected, scored
-    return confidence + b"}", None
+        return confidence + appended_selected, scored, None
+    return confidence + b"}", None, scored if rule.is_near_miss(scored) else None
 
 
 class NotFast(Exception):  # noqa: N818  (a signal, not an error)
@@ -80,6 +82,7 @@ class RawSelection:
     written, so a batch holds the old file and not also a copy of the new one.
     """
 
+    tally: Tally
     pieces: list[Any] = field(default_factory=list)  # piece i is lead i
     count: int = 0
     marked: int = 0
@@ -115,6 +118,7 @@ def _via_dicts(
     item = literal_lead(raw)
     one = mark_queue([item], rule, selected_at)
     result.marked += one.marked
+    result.tally.merge(one.tally, index)
     for _, reason in one.invalid:
         lead_id = str(item["id"]) if isinstance(item, dict) and "id" in item else f"#{index}"
         result.invalid.append((lead_id, reason))
@@ -135,8 +139,8 @@ def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelecti
     except (msgspec.DecodeError, RecursionError):
         # One lead msgspec cannot view takes that lead to dicts, not the whole queue.
         views = [_view_of(raw) for raw in raws]
-    result = RawSelection()
-    pieces, selected = result.pieces, result.selected
+    result = RawSelection(new_tally(selected_at, rule.precision_window_days))
+    pieces, selected, near = result.pieces, result.selected, result.tally.near
     # The suffix replaces the lead's closing brace.
     appended_selected = b',"selectedForDraft":true,"selectedAt":' + _encode(selected_at) + b"}"
     memo: dict[Any, Any] = {}
@@ -161,12 +165,14 @@ def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelecti
             if known is None:
                 known = memo[key] = _plain_outcome(score, rule, appended_selected)
             if known is not _NOT_PLAIN:
-                suffix, scored = known
+                suffix, scored, close = known
                 pieces.append((raw, suffix))
                 added += 1
                 if scored is not None:
                     marked += 1
                     selected.append((index, selected_at, scored.confidence, scored))
+                elif close is not None:
+                    near.append((index, close))
                 continue
         result.count, result.marked = result.count + added, result.marked + marked
         added = marked = 0
@@ -200,6 +206,8 @@ def _other(
     if type(lead) is not LeadView:
         _via_dicts(raw, index, rule, selected_at, result)
     elif lead.draft_record_id is not UNSET and lead.draft_record_id not in (None, ""):
+        result.tally.drafted += 1
+        result.tally.precision.add(_given(lead.selected_at), _given(lead.confidence), drafted=True)
         result.add(raw)
     else:
         _general(lead, raw, index, rule, selected_at, result)
@@ -228,6 +236,14 @@ def _general(
         _via_dicts(raw, index, rule, selected_at, result)
         return
     result.add(raw)
+    result.tally.precision.add(_given(lead.selected_at), lead.confidence, drafted=False)
     if chosen:
         stamp = "" if lead.selected_at is UNSET else str(lead.selected_at)
         result.selected.append((index, stamp, scored.confidence, scored))
+    elif rule.is_near_miss(scored):
+        result.tally.near.append((index, scored))
+
+
+def _given(value: Any) -> Any:
+    """A view's field, None where the lead has no such key (as dict.get gives it)."""
+    return None if value is UNSET else value

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from nightly_batch.rules.confidence import Invalid, Scored, is_selected, score_item
+from nightly_batch.rules.confidence import Invalid, Scored, breakdown, is_selected, score_item
+from nightly_batch.rules.tally import Tally, new_tally
 from nightly_batch.settings.config import ConfidenceWeights
 
 
@@ -16,12 +17,21 @@ class Rule:
     threshold: float
     weights: ConfidenceWeights
     keyword_score_max: float
+    # A lead this close below the threshold is a near miss (nearMissMargin).
+    near_miss_margin: float = 0.1
+    # The days of earlier selections that precision is measured over (precisionWindowDays).
+    precision_window_days: int = 30
+
+    def is_near_miss(self, scored: Scored) -> bool:
+        """Not selected, but within near_miss_margin of the threshold."""
+        return scored.confidence > self.threshold - self.near_miss_margin
 
 
 @dataclass(slots=True)
 class Selection:
     """What one pass over the queue found."""
 
+    tally: Tally
     marked: int = 0
     selected: list[tuple[int, dict[str, Any], Scored]] = field(default_factory=list)
     invalid: list[tuple[str, str]] = field(default_factory=list)
@@ -37,14 +47,18 @@ def mark_queue(queue: list[Any], rule: Rule, selected_at: str) -> Selection:
     A drafted lead is left alone. A lead whose confidence is at or below the threshold loses a
     stale flag. A lead that cannot be scored is skipped, never fatal, and loses a stale flag.
     """
-    result = Selection()
+    result = Selection(new_tally(selected_at, rule.precision_window_days))
+    tally = result.tally
     for index, item in enumerate(queue):
         if not isinstance(item, dict):
             result.invalid.append(
                 (f"#{index}", f"queue entry is {type(item).__name__}, not an object")
             )
             continue
-        if _is_drafted(item):
+        drafted = _is_drafted(item)
+        tally.precision.add(item.get("selectedAt"), item.get("confidence"), drafted=drafted)
+        if drafted:
+            tally.drafted += 1
             continue
         scored = score_item(item, rule.weights, rule.keyword_score_max)
         if isinstance(scored, Invalid):
@@ -60,6 +74,8 @@ def mark_queue(queue: list[Any], rule: Rule, selected_at: str) -> Selection:
             result.selected.append((index, item, scored))
         else:
             _deselect(item)
+            if rule.is_near_miss(scored):
+                tally.near.append((index, scored))
     return result
 
 
@@ -77,13 +93,5 @@ def digest_entries(selection: Selection, weights: ConfidenceWeights) -> list[dic
         reverse=True,
     )
     return [
-        {
-            **item,
-            "confidenceBreakdown": {
-                "keyword": round(scored.keyword, 6),
-                "model": scored.model,
-                "weights": {"keyword": weights.keyword, "model": weights.model},
-            },
-        }
-        for _, item, scored in ordered
+        {**item, "confidenceBreakdown": breakdown(scored, weights)} for _, item, scored in ordered
     ]

@@ -167,6 +167,19 @@ class Config(BaseModel):
     keyword_score_max: Number = Field(
         10.0, gt=0, le=1_000_000, description="a raw keyword sum is divided by this (capped at 1)"
     )
+    near_miss_margin: Fraction = Field(
+        0.1,
+        description="a lead this close below `draftScoreThreshold` is listed as a near miss",
+    )
+    near_miss_limit: WholeNumber = Field(
+        10, ge=0, le=100, description="the most near misses a digest lists (0: none)"
+    )
+    precision_window_days: WholeNumber = Field(
+        30,
+        ge=1,
+        le=365,
+        description="the days of earlier selections whose drafted share the digest reports",
+    )
     confidence_weights: ConfidenceWeights = Field(
         default_factory=ConfidenceWeights,
         description="the hybrid confidence's weights, `keyword` and `model`, summing to 1",

@@ -42,11 +42,16 @@ def run_nightly_batch(app: App, run: RunInfo) -> TaskResult:
         day=run.business_day or business_date(now, config.zone),
         zone=config.digest_time_zone,
         rule=Rule(
-            config.draft_score_threshold, config.confidence_weights, config.keyword_score_max
+            config.draft_score_threshold,
+            config.confidence_weights,
+            config.keyword_score_max,
+            near_miss_margin=config.near_miss_margin,
+            precision_window_days=config.precision_window_days,
         ),
         weights=config.confidence_weights,
         history_limit=config.task_history_limit,
         state_path=config.state_file,
+        near_miss_limit=config.near_miss_limit,
     )
     with paused_gc(), app.state.transaction() as transaction:
         data = transaction.read_bytes()
