@@ -118,9 +118,10 @@ def hours(count: float) -> timedelta:
 
 
 def message(
-    count: int = 2, *, title: str = "Question {i}?", url: str | None = None
+    count: int = 2, *, title: str = "Question {i}?", url: str | None = None, notes: bool = False
 ) -> DigestMessage:
-    """A digest message with `count` leads, as send-digest would build it."""
+    """A digest message with `count` leads, as send-digest would build it; with `notes`, each
+    lead has an age and cross-posts, and the message its near misses, precision and footer."""
     from nightly_batch.rules.message import Lead  # noqa: PLC0415
 
     leads = tuple(
@@ -130,10 +131,37 @@ def message(
             link=f"https://www.reddit.com/r/selfhosted/comments/{i}/",
             subreddit="selfhosted",
             confidence=0.9 - i / 10_000,
+            age="9 h ago" if notes else None,
+            also_in=tuple(f"homelab_{n}" for n in range(7)) if notes and i % 3 == 0 else (),
         )
         for i in range(count)
     )
+    near = tuple(
+        Lead(
+            id=f"t3_n{i}",
+            title=title.format(i=i),
+            link=f"https://www.reddit.com/r/homelab/comments/n{i}/",
+            subreddit="homelab",
+            confidence=0.73 - i / 100,
+            threshold=0.75,
+        )
+        for i in range(10 if notes else 0)
+    )
     return DigestMessage(
+        near_misses=near,
+        near_miss_count=len(near),
+        precision=(
+            "62 % of the last 30 days' selections were drafted, n=140; suggested threshold 0.8 "
+            "(not applied)."
+            if notes
+            else None
+        ),
+        left_out=(
+            "Left out: 81,200 below the threshold, 3 invalid, 40 already drafted, 5 duplicates, "
+            "2 stale."
+            if notes
+            else None
+        ),
         title=f"🚀 {count} Reddit Leads Ready for Review",
         summary=f"The nightly sweep holds 140 leads; {count} scored above 0.75 and are ready for drafting (1 new tonight).",
         leads=leads,

@@ -413,3 +413,14 @@ def test_the_digest_lists_near_misses_newest_first_and_the_precision_of_earlier_
         ],
         "suggestedThreshold": None,
     }
+
+    # The morning's message says the same in a line each, and how old the lead is.
+    project.clock.set(at(dated("2026-11-29T07:00:00.000Z")))
+    with capture_logs() as logs:
+        run_task(project.app(real_channels=True), "send-digest", "manual")
+    notice = next(entry for entry in logs if entry["event"] == "digest.notification")
+    assert notice["near_misses"] == 3
+    assert notice["precision"] == "50 % of the last 30 days' selections were drafted, n=2."
+    assert notice["left_out"] == "Left out: 5 below the threshold, 2 already drafted."
+    listed = [entry for entry in logs if entry["event"] == "digest.lead"]
+    assert [(entry["lead"], entry["age"]) for entry in listed] == [("s1", "21 h ago")]

@@ -9,6 +9,7 @@ from datetime import date
 from nightly_batch.errors import ConfigError, DigestError
 from nightly_batch.rules import escape
 from nightly_batch.rules.message import build_message, lead_of
+from nightly_batch.rules.message_lines import note_lines
 from nightly_batch.settings.config import Config
 from nightly_batch.settings.environment import Environment
 from nightly_batch.storage.delivery_state import delivery_of
@@ -93,4 +94,8 @@ def show_command(
     after = total - offset - len(shown)
     if after > 0:
         print(f"      +{after:,} more: --offset {offset + len(shown)} shows the next")
+    notes = note_lines(message, str, lambda link, label: f"{label} {link or ''}".rstrip())
+    for line in [*notes, message.left_out or ""]:
+        if line:
+            print(escape.terminal(line))
     return 0

@@ -69,6 +69,9 @@ class LogChannel:
             batch_id=message.batch_id,
             leads=message.total,
             url=message.url,
+            near_misses=message.near_miss_count,
+            precision=message.precision,
+            left_out=message.left_out,
         )
         for rank, lead in enumerate(message.leads[:LOG_LEADS_MAX], start=1):
             log.info(
@@ -79,6 +82,8 @@ class LogChannel:
                 subreddit=lead.subreddit,
                 confidence=lead.confidence,
                 link=lead.link,
+                age=lead.age,
+                also_in=list(lead.also_in) or None,
             )
         return Delivery(DeliveryStatus.DELIVERED, provider_id=f"log:{message.batch_id}")
 

@@ -80,7 +80,7 @@ def _retry(app: App) -> list[str]:
             hours=config.digest_max_age_hours
         ):
             continue  # replaced by a re-run, or too old to be worth sending
-        message = message_of(view, app.environment.get("APP_URL"))
+        message = message_of(view, app.environment.get("APP_URL"), now)
         state = delivery_of(app.store, record.digest_date, record.batch_id, channels)
         channel = state.channels[record.channel]
         decided = plan(channel)

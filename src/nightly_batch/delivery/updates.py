@@ -47,7 +47,9 @@ def new_leads(
                     first.append(lead)
     except DigestError:
         return message.leads, message.total
-    unseen = build_message({**view.head, "redditQueue": first}, message.digest_file, None)
+    unseen = build_message(
+        {**view.head, "redditQueue": first}, message.digest_file, None, now=app.clock.now()
+    )
     return unseen.leads, count
 
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
+
+from nightly_batch.rules.freshness import age_text, lead_time
+from nightly_batch.rules.message_notes import left_out_line, near_miss_intro, precision_line
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +21,10 @@ class Lead:
     confidence: float | None
     # The digest's threshold, so a confidence is shown to the places that decide it.
     threshold: float | None = None
+    # How long ago it was posted (else queued) at send time: "9 h ago".
+    age: str | None = None
+    # The other subreddits the same question was asked in (the digest's `alsoIn`).
+    also_in: tuple[str, ...] = ()
 
     @property
     def confidence_text(self) -> str | None:
@@ -49,6 +57,21 @@ class DigestMessage:
     # How many leads the digest (or the update) holds: `leads` is only the first of them, as
     # many as any channel shows, so a 250,000-lead digest is never held whole.
     total: int = 0
+    # The lines below the leads: the near misses (newest first), the measured precision and
+    # what was left out (rules/message_notes).
+    near_misses: tuple[Lead, ...] = ()
+    near_miss_count: int = 0
+    precision: str | None = None
+    left_out: str | None = None
+
+    @property
+    def near_miss_line(self) -> tuple[str, Lead] | None:
+        """("3 near misses, best 0.73: ", the best of them), for a channel to link its title."""
+        scored = [lead for lead in self.near_misses if lead.confidence is not None]
+        if not scored:
+            return None
+        best = max(scored, key=lambda lead: lead.confidence or 0.0)
+        return near_miss_intro(self.near_miss_count, best.confidence_text or ""), best
 
     @property
     def unlisted(self) -> int:
@@ -91,9 +114,19 @@ def _link(item: dict[str, Any]) -> str | None:
     return permalink
 
 
-def lead_of(item: dict[str, Any], threshold: float | None) -> Lead:
-    """One lead of a digest as messages show it; `threshold` is the digest's."""
+def _also_in(item: dict[str, Any]) -> tuple[str, ...]:
+    others = item.get("alsoIn")
+    if not isinstance(others, list):
+        return ()
+    found = (_text(other.get("subreddit")) for other in others if isinstance(other, dict))
+    return tuple(dict.fromkeys(name for name in found if name))
+
+
+def lead_of(item: dict[str, Any], threshold: float | None, now: datetime | None = None) -> Lead:
+    """One lead of a digest as messages show it; `threshold` is the digest's, `now` the send
+    time its age is told from."""
     confidence = item.get("confidence")
+    posted = lead_time(item) if now is not None else None
     return Lead(
         id=str(item.get("id", "")),
         title=_text(item.get("question")) or _text(item.get("title")) or "(untitled lead)",
@@ -101,11 +134,17 @@ def lead_of(item: dict[str, Any], threshold: float | None) -> Lead:
         subreddit=_text(item.get("subreddit")),
         confidence=float(confidence) if isinstance(confidence, int | float) else None,
         threshold=threshold,
+        age=age_text(posted, now) if posted is not None and now is not None else None,
+        also_in=_also_in(item),
     )
 
 
 def build_message(
-    digest: dict[str, Any], digest_file: str, app_url: str | None, total: int | None = None
+    digest: dict[str, Any],
+    digest_file: str,
+    app_url: str | None,
+    total: int | None = None,
+    now: datetime | None = None,
 ) -> DigestMessage:
     """The message for a digest; the "View digest" link only when APP_URL is set.
 
@@ -116,7 +155,8 @@ def build_message(
     threshold = summary.get("threshold", 0.75)
     decides = float(threshold) if isinstance(threshold, int | float) else None
     items = [item for item in digest.get("redditQueue", []) if isinstance(item, dict)]
-    leads = tuple(lead_of(item, decides) for item in items[:MESSAGE_LEADS_MAX])
+    leads = tuple(lead_of(item, decides, now) for item in items[:MESSAGE_LEADS_MAX])
+    near = [item for item in digest.get("nearMisses") or [] if isinstance(item, dict)]
     total = len(items) if total is None else total
     ready = summary.get("selectedTotal", total)
     text = (
@@ -133,6 +173,10 @@ def build_message(
         batch_id=str(digest["batchId"]),
         url=url,
         total=total,
+        near_misses=tuple(lead_of(item, decides, now) for item in near),
+        near_miss_count=len(near),
+        precision=precision_line(digest.get("precision")),
+        left_out=left_out_line(summary) if isinstance(summary, dict) else None,
     )
 
 

@@ -36,7 +36,7 @@ def run_send_digest(app: App, run: RunInfo) -> TaskResult:
     if isinstance(chosen, str):
         return TaskResult(chosen)
     newest, view = chosen
-    message = message_of(view, app.environment.get("APP_URL"))
+    message = message_of(view, app.environment.get("APP_URL"), app.clock.now())
     if not message.total and not config.send_empty_digest and run.resend is None:
         log.warning("digest.empty", digest=newest.path.name, reason="sendEmptyDigest is false")
         return TaskResult(f"not sent: {newest.path.name} holds no leads (sendEmptyDigest is false)")

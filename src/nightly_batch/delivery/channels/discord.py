@@ -22,6 +22,7 @@ from nightly_batch.errors import ConfigError
 from nightly_batch.observability.redact import Redactor
 from nightly_batch.rules import escape
 from nightly_batch.rules.message import DigestMessage, Lead
+from nightly_batch.rules.message_lines import lead_facts, note_lines
 
 TITLE_MAX = 256
 DESCRIPTION_MAX = 4096
@@ -44,8 +45,14 @@ def webhook_url(url: str) -> str:
 
 def lead_line(lead: Lead) -> str:
     where = f" — r/{escape.discord(lead.subreddit)}" if lead.subreddit else ""
-    score = f" · {lead.confidence_text}" if lead.confidence_text else ""
-    return f"• {escape.discord_link(lead.link, escape.shorten(lead.title, LEAD_TITLE_MAX))}{where}{score}"
+    facts = lead_facts(lead, escape.discord)
+    return f"• {escape.discord_link(lead.link, escape.shorten(lead.title, LEAD_TITLE_MAX))}{where}{facts}"
+
+
+def notes(message: DigestMessage) -> str:
+    """The near-miss and precision lines, after a blank line; "" when there are none."""
+    lines = note_lines(message, escape.discord, escape.discord_link)
+    return "\n\n" + "\n".join(lines) if lines else ""
 
 
 def more_line(count: int, message: DigestMessage) -> str:
@@ -56,8 +63,10 @@ def more_line(count: int, message: DigestMessage) -> str:
 
 
 def fill(head: str, lines: list[str], limit: int, message: DigestMessage) -> str:
-    """`head` plus as many lines as fit in `limit` characters, then a "+K more" line."""
-    reserve = len(more_line(len(lines) + message.unlisted, message)) + 1
+    """`head` plus as many lines as fit in `limit` characters, then a "+K more" line, then
+    the notes (which fit first: they are short, and say what the leads cannot)."""
+    below = notes(message)[: limit // 3]
+    reserve = len(more_line(len(lines) + message.unlisted, message)) + 1 + len(below)
     text, shown = head, 0
     for line in lines:
         if len(text) + 1 + len(line) + reserve > limit:
@@ -66,12 +75,13 @@ def fill(head: str, lines: list[str], limit: int, message: DigestMessage) -> str
         shown += 1
     if shown < len(lines) or message.unlisted:
         text += "\n" + more_line(len(lines) - shown + message.unlisted, message)
-    return text
+    return text + below
 
 
 def build_payload(message: DigestMessage) -> dict[str, Any]:
     title = escape.shorten(message.title, TITLE_MAX)
-    footer = f"{message.digest_date} · batch {message.batch_id}"[:FOOTER_MAX]
+    left_out = f"{message.left_out} · " if message.left_out else ""
+    footer = f"{left_out}{message.digest_date} · batch {message.batch_id}"[:FOOTER_MAX]
     room = min(DESCRIPTION_MAX, EMBEDS_TOTAL_MAX - len(title) - len(footer) - 100)
     description = fill(
         escape.discord(message.summary), [lead_line(lead) for lead in message.leads], room, message
@@ -90,7 +100,9 @@ def build_payload(message: DigestMessage) -> dict[str, Any]:
 
 def plain_payload(message: DigestMessage) -> dict[str, Any]:
     head = f"**{escape.discord(message.title)}**\n{escape.discord(message.summary)}"
-    content = fill(head, [lead_line(lead) for lead in message.leads], CONTENT_MAX, message)
+    footer = f"\n{escape.discord(message.left_out)}" if message.left_out else ""
+    room = CONTENT_MAX - len(footer)
+    content = fill(head, [lead_line(lead) for lead in message.leads], room, message) + footer
     # Links in plain content would each unfurl into a preview; suppress embeds (flag 1 << 2).
     return {"content": content, "allowed_mentions": NO_MENTIONS, "flags": 4}
 

@@ -23,6 +23,7 @@ from nightly_batch.errors import ConfigError
 from nightly_batch.observability.redact import Redactor
 from nightly_batch.rules import escape
 from nightly_batch.rules.message import DigestMessage, Lead
+from nightly_batch.rules.message_lines import lead_facts, note_lines
 
 API_URL = "https://slack.com/api/chat.postMessage"
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
@@ -46,8 +47,20 @@ TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "req
 
 def lead_line(lead: Lead) -> str:
     where = f" — r/{escape.slack(lead.subreddit)}" if lead.subreddit else ""
-    score = f" · {lead.confidence_text}" if lead.confidence_text else ""
-    return f"• {escape.slack_link(lead.link, escape.shorten(lead.title, TITLE_MAX))}{where}{score}"
+    facts = lead_facts(lead, escape.slack)
+    return f"• {escape.slack_link(lead.link, escape.shorten(lead.title, TITLE_MAX))}{where}{facts}"
+
+
+def notes(message: DigestMessage) -> list[str]:
+    """The near-miss and precision lines, then the left-out footer: each a context block."""
+    lines = note_lines(message, escape.slack, escape.slack_link)
+    if message.left_out:
+        lines.append(escape.slack(message.left_out))
+    return [line[:SECTION_MAX] for line in lines]
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
 def more_line(count: int, message: DigestMessage) -> str:
@@ -75,7 +88,8 @@ def pack_sections(lines: list[str], budget: int, blocks: int) -> tuple[list[str]
 
 
 def build_payload(message: DigestMessage) -> dict[str, Any]:
-    """The Block Kit message: header, summary, leads, "+K more", a View digest button."""
+    """The Block Kit message: header, summary, leads, "+K more", the notes (near misses,
+    precision, what was left out), a View digest button."""
     summary = escape.slack(message.summary)
     fixed: list[dict[str, Any]] = [
         {
@@ -85,21 +99,20 @@ def build_payload(message: DigestMessage) -> dict[str, Any]:
         {"type": "section", "text": {"type": "mrkdwn", "text": summary[:SECTION_MAX]}},
     ]
     lines = [lead_line(lead) for lead in message.leads]
-    reserve = 3  # the "+K more" context, the button, and room to spare
+    below = notes(message)
+    reserve = 3 + len(below)  # the "+K more" context, the button, the notes, room to spare
     sections, shown = pack_sections(
-        lines, BLOCK_TEXT_BUDGET - len(summary), BLOCKS_MAX - len(fixed) - reserve
+        lines,
+        BLOCK_TEXT_BUDGET - len(summary) - sum(map(len, below)),
+        BLOCKS_MAX - len(fixed) - reserve,
     )
     blocks = fixed + [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}} for text in sections
     ]
     hidden = len(lines) - shown + message.unlisted
     if hidden:
-        blocks.append(
-            {
-                "type": "context",
-                "elements": [{"type": "mrkdwn", "text": more_line(hidden, message)}],
-            }
-        )
+        blocks.append(_context(more_line(hidden, message)))
+    blocks += [_context(line) for line in below]
     link = escape.safe_url(message.url)
     if link:
         blocks.append(
@@ -131,14 +144,20 @@ def plain_text(message: DigestMessage) -> str:
     """The whole message as one text of <= 3000 characters, for the degraded resend."""
     text = notification_text(message)
     lines = [lead_line(lead) for lead in message.leads]
+    below = notes(message)
+    # The notes are short and say what the leads cannot; room is kept for them first.
+    room = SECTION_MAX - 80 - min(sum(len(line) + 1 for line in below), SECTION_MAX // 3)
     body, count = text, 0
     for line in lines:
-        if len(body) + len(line) + 80 > SECTION_MAX:
+        if len(body) + len(line) > room:
             break
         body += "\n" + line
         count += 1
     if count < len(lines) or message.unlisted:
         body += "\n" + more_line(len(lines) - count + message.unlisted, message)
+    for line in below:
+        if len(body) + 1 + len(line) <= SECTION_MAX:
+            body += "\n" + line
     return body
 
 
