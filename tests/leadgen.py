@@ -78,16 +78,21 @@ def make_state(count: int, seed: int = 7) -> dict[str, Any]:
 def make_state_bytes(count: int, seed: int = 7) -> bytes:
     """The JSON of `make_state(count)`-like state, built fast enough for a million leads.
 
-    A thousand distinct leads are encoded once and repeated with fresh ids, so the queue has
-    the same mix (a quarter above the threshold) at any size.
+    A thousand distinct leads are encoded once and repeated with fresh ids (in `id`, in the
+    link and in the author's name, so no two are one post or one person's one question), so
+    the queue has the same mix (a quarter above the threshold) at any size.
     """
     import msgspec  # noqa: PLC0415
 
     rng = random.Random(seed)
     patterns = [msgspec.json.encode(make_lead(rng, 0)) for _ in range(1000)]
-    marker = b'"id":"t3_0000000"'
+    marker, post, author = b'"id":"t3_0000000"', b"/comments/0000000/", b'"author":"u/user'
     items = b",".join(
-        patterns[index % 1000].replace(marker, b'"id":"t3_%07x"' % index) for index in range(count)
+        patterns[index % 1000]
+        .replace(marker, b'"id":"t3_%07x"' % index)
+        .replace(post, b"/comments/%07x/" % index)
+        .replace(author, b'"author":"u/%07x-user' % index)
+        for index in range(count)
     )
     rest = msgspec.json.encode(
         {key: value for key, value in make_state(0).items() if key != "redditQueue"}

@@ -23,7 +23,7 @@ from fakes import dated
 from nightly_batch.cli.main import main
 from nightly_batch.core.jsonio import dump_json
 from nightly_batch.errors import ConfigError
-from nightly_batch.rules.batch_plan import lay_out_digest
+from nightly_batch.rules.digest_layout import lay_out_digest
 from nightly_batch.storage import digest_reader
 from nightly_batch.storage.digest_reader import open_digest
 from nightly_batch.tasks.runner import run_task

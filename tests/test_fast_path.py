@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -53,8 +54,44 @@ LEADS = st.fixed_dictionaries(
         "question": st.text(max_size=20),
         "queuedAt": st.sampled_from(["2026-11-27T08:00:00Z", "2026-11-28T08:00:00Z", "soon"]),
         "created_utc": st.one_of(st.integers(1_700_000_000, 1_800_000_000), st.just("x")),
+        # Duplicates: two posts in many URL forms, one person asking one question twice.
+        "link": st.sampled_from(
+            [
+                "https://www.reddit.com/r/a/comments/Ab12/x/",
+                "https://old.reddit.com/r/b/comments/ab12?utm=1",
+                "https://redd.it/ab12",
+                "/r/c/comments/cd34/",
+                "https://example.com/comments/ab12/",
+            ]
+        ),
+        "author": st.sampled_from(["u/asker", "[deleted]", "u/other"]),
+        "title": st.sampled_from(["How do I back up?", "how do I back-up", "Why cron?"]),
+        "subreddit": st.sampled_from(["selfhosted", "homelab"]),
         "bigNumber": st.just(123456789012345678901234567890),
         "nested": st.dictionaries(st.text(max_size=4), SCALARS, max_size=3),
+    },
+)
+# Selected leads that share posts and questions: what duplicate grouping and maxLeadAgeHours
+# work on (LEADS alone is mostly invalid, and is rarely selected twice).
+SELECTED = st.fixed_dictionaries(
+    {"id": st.one_of(st.text(max_size=6), st.integers()), "score": st.integers(8, 15)},
+    optional={
+        "link": st.sampled_from(
+            [
+                "https://www.reddit.com/r/a/comments/Ab12/x/",
+                "https://old.reddit.com/r/b/comments/ab12?utm=1",
+                "https://redd.it/ab12",
+                "/r/c/comments/cd34/",
+                "https://example.com/comments/ab12/",
+            ]
+        ),
+        "author": st.sampled_from(["u/asker", "[deleted]", "u/other"]),
+        "title": st.sampled_from(["How do I back up?", "how do I back-up", "Why cron?"]),
+        "subreddit": st.one_of(st.sampled_from(["selfhosted", "homelab"]), st.integers()),
+        "queuedAt": st.sampled_from(["2026-11-27T08:00:00Z", "2026-11-28T20:00:00Z", "soon"]),
+        "created_utc": st.one_of(st.integers(1_700_000_000, 1_800_000_000), st.just("x")),
+        "selectedAt": st.just("2026-11-01T23:00:00.000Z"),
+        "entryContent": st.text(max_size=10),
     },
 )
 QUEUE = st.lists(st.one_of(LEADS, SCALARS), max_size=25)
@@ -95,7 +132,8 @@ def lead_lines(digest: bytes | bytearray) -> list[Any]:
     lines = digest.decode().split("\n")
     if '  "redditQueue": [],' in lines:
         return []
-    start, end = lines.index('  "redditQueue": ['), lines.index("  ],")
+    start = lines.index('  "redditQueue": [')
+    end = lines.index("  ],", start)
     return [json.loads(line.strip().removesuffix(",")) for line in lines[start + 1 : end]]
 
 
@@ -105,25 +143,54 @@ def reference_plan(data: bytes) -> BatchPlan:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(state=STATES, indent=st.booleans())
-def test_fast_and_reference_paths_agree(state: dict[str, Any], indent: bool) -> None:
+@given(state=STATES, indent=st.booleans(), max_age=st.sampled_from([None, 30.0]))
+def test_fast_and_reference_paths_agree(
+    state: dict[str, Any], indent: bool, max_age: float | None
+) -> None:
     """Same new state, same digest, same counts and invalid leads, for any state."""
     data = json.dumps(state, indent=2 if indent else None).encode()
+    inputs = replace(INPUTS, max_lead_age_hours=max_age)
 
-    fast = plan_from_bytes(data, INPUTS)
-    reference = reference_plan(data)
+    fast = plan_from_bytes(data, inputs)
+    fast_digest = b"".join(fast.digest)
+    reference = plan_from_dicts(parse_literal(data), inputs, indent=indent_of(data))
 
     assert same_ids(parse_json(b"".join(fast.state))) == same_ids(
         parse_json(b"".join(reference.state))
     )
-    assert b"".join(fast.digest) == b"".join(reference.digest)
-    assert lead_lines(b"".join(fast.digest)) == lead_lines(b"".join(reference.digest))
+    assert fast_digest == b"".join(reference.digest)
+    assert lead_lines(fast_digest) == lead_lines(b"".join(reference.digest))
     assert fast.summary == reference.summary
     assert fast.invalid == reference.invalid
     assert fast.message == reference.message
     # Every lead is listed or left out for one reason.
     summary = fast.summary
     assert summary["selectedTotal"] + sum(summary["suppressed"].values()) == summary["queueTotal"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    queue=st.lists(st.one_of(SELECTED, LEADS), max_size=20),
+    indent=st.booleans(),
+    max_age=st.sampled_from([None, 30.0]),
+)
+def test_the_paths_agree_on_grouped_and_stale_leads(
+    queue: list[Any], indent: bool, max_age: float | None
+) -> None:
+    """Duplicates grouped under one lead with `alsoIn`, stale leads left out: byte for byte."""
+    data = json.dumps({"redditQueue": queue}, indent=2 if indent else None).encode()
+    inputs = replace(INPUTS, max_lead_age_hours=max_age)
+
+    fast = plan_from_bytes(data, inputs)
+    reference = plan_from_dicts(parse_literal(data), inputs, indent=indent_of(data))
+
+    assert b"".join(fast.digest) == b"".join(reference.digest)
+    assert fast.summary == reference.summary
+    summary = fast.summary
+    assert summary["selectedTotal"] + sum(summary["suppressed"].values()) == summary["queueTotal"]
+    listed = lead_lines(b"".join(fast.digest))
+    grouped = sum(len(lead.get("alsoIn", [])) for lead in listed)
+    assert grouped == summary["suppressed"]["duplicate"]
 
 
 def test_a_second_batch_leaves_every_lead_byte_for_byte_as_it_was() -> None:

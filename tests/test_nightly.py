@@ -132,7 +132,13 @@ def test_nightly_batch_marks_and_writes_the_digest(project: Project, lead: Lead)
         "selectedTotal": 3,
         "invalidItems": 1,
         "threshold": 0.75,
-        "suppressed": {"belowThreshold": 1, "invalid": 1, "alreadyDrafted": 1},
+        "suppressed": {
+            "belowThreshold": 1,
+            "invalid": 1,
+            "alreadyDrafted": 1,
+            "duplicate": 0,
+            "stale": 0,
+        },
     }
     assert digest["nearMisses"] == []  # queue-2's 0.45 is far below 0.75
     assert [item["id"] for item in digest["redditQueue"]] == ["raw-sum", "queue-1", "model"]
@@ -400,6 +406,8 @@ def test_the_digest_lists_near_misses_newest_first_and_the_precision_of_earlier_
         "belowThreshold": 5,
         "invalid": 0,
         "alreadyDrafted": 2,
+        "duplicate": 0,
+        "stale": 0,
     }
     assert digest["precision"] == {
         "windowDays": 30,
@@ -424,3 +432,96 @@ def test_the_digest_lists_near_misses_newest_first_and_the_precision_of_earlier_
     assert notice["left_out"] == "Left out: 5 below the threshold, 2 already drafted."
     listed = [entry for entry in logs if entry["event"] == "digest.lead"]
     assert [(entry["lead"], entry["age"]) for entry in listed] == [("s1", "21 h ago")]
+
+
+def test_cross_posts_are_listed_once_and_stale_leads_left_out(project: Project, lead: Lead) -> None:
+    """One post by three URLs and one question asked twice are two leads in the digest, each
+    with the others in `alsoIn`; a lead older than maxLeadAgeHours is counted `stale`. The
+    state keeps every lead as the rule marked it; the message says where else it was asked."""
+    project.write_config(maxLeadAgeHours=48)
+    project.write_state(
+        {
+            "redditQueue": [
+                lead("p1", 9, link="https://www.reddit.com/r/selfhosted/comments/p1/x/"),
+                lead("p1b", 8, subreddit="homelab", link="https://redd.it/P1"),
+                lead(
+                    "p1c",
+                    8,
+                    subreddit="docker",
+                    link="https://old.reddit.com/r/docker/comments/p1?s=1",
+                ),
+                lead("q1", 9, author="u/asker", title="Which reverse proxy for docker?"),
+                lead(
+                    "q2",
+                    9,
+                    subreddit="linux",
+                    author="u/Asker",
+                    title="which reverse proxy for Docker",
+                ),
+                lead("old", 9, queuedAt=dated("2026-11-26T22:00:00.000Z")),
+                lead("low", 2),
+            ]
+        }
+    )
+    project.clock.set(at(dated("2026-11-28T23:00:00.000Z")))
+
+    run_task(project.app(), "nightly-batch", "schedule")
+
+    digest = project.read_json(project.digests / dated("digest-2026-11-28.json"))
+    listed = {item["id"]: item.get("alsoIn") for item in digest["redditQueue"]}
+    assert listed == {
+        "p1": [{"subreddit": "homelab", "id": "p1b"}, {"subreddit": "docker", "id": "p1c"}],
+        "q1": [{"subreddit": "linux", "id": "q2"}],
+    }
+    summary = digest["summary"]
+    assert summary["selectedTotal"] == 2
+    assert summary["suppressed"] == {
+        "belowThreshold": 1,
+        "invalid": 0,
+        "alreadyDrafted": 0,
+        "duplicate": 3,
+        "stale": 1,
+    }
+    state = project.read_json(project.state_path)
+    assert [item["id"] for item in state["redditQueue"] if item.get("selectedForDraft")] == [
+        "p1",
+        "p1b",
+        "p1c",
+        "q1",
+        "q2",
+        "old",
+    ]  # grouped in the digest only
+
+    project.clock.set(at(dated("2026-11-29T07:00:00.000Z")))
+    with capture_logs() as logs:
+        run_task(project.app(real_channels=True), "send-digest", "manual")
+    notice = next(entry for entry in logs if entry["event"] == "digest.notification")
+    assert notice["left_out"] == "Left out: 1 below the threshold, 3 duplicates, 1 stale."
+    first = next(entry for entry in logs if entry["event"] == "digest.lead")
+    assert (first["lead"], first["also_in"]) == ("p1", ["homelab", "docker"])
+
+
+def test_a_lead_that_already_holds_also_in_is_grouped_as_a_dict_would(
+    project: Project, lead: Lead
+) -> None:
+    """A sweeper's own `alsoIn` (or a lead copied from a digest) takes the reference path,
+    which replaces it where it stands on the lead that heads a group, and keeps it elsewhere."""
+    project.write_state(
+        {
+            "redditQueue": [
+                lead("a", 9, alsoIn="theirs", link="https://redd.it/p9"),
+                lead("b", 8, link="https://www.reddit.com/comments/p9", alsoIn=["kept"]),
+            ]
+        }
+    )
+    project.clock.set(at(dated("2026-11-28T23:00:00.000Z")))
+
+    run_task(project.app(), "nightly-batch", "schedule")
+
+    digest = project.read_json(project.digests / dated("digest-2026-11-28.json"))
+    (only,) = digest["redditQueue"]
+    assert only["id"] == "a"
+    assert list(only).index("alsoIn") < list(only).index("confidenceBreakdown")
+    assert only["alsoIn"] == [{"subreddit": "selfhosted", "id": "b"}]
+    state = project.read_json(project.state_path)
+    assert [item["alsoIn"] for item in state["redditQueue"]] == ["theirs", ["kept"]]

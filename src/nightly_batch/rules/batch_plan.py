@@ -14,12 +14,15 @@ from typing import Any
 
 import msgspec
 
+from nightly_batch.core.clock import parse_iso
 from nightly_batch.core.json_literals import dump_literal
 from nightly_batch.core.json_members import Chunk, Members, NotSplittable, split_members
-from nightly_batch.core.jsonio import dump_json
-from nightly_batch.rules.digest_lines import LEAD_SEPARATOR, digest_lead_lines
+from nightly_batch.rules.digest_layout import close_digest, digest_opening, lay_out_digest
+from nightly_batch.rules.digest_lines import LEAD_SEPARATOR, digest_lead_lines, digest_order
+from nightly_batch.rules.duplicates import Facts, Grouping, group_leads
 from nightly_batch.rules.fastmark import NotFast, RawSelection, literal_lead, mark_raw
 from nightly_batch.rules.history import append_history, owned_list
+from nightly_batch.rules.lead_facts import dict_facts, raw_facts
 from nightly_batch.rules.marking import Rule, digest_entries, mark_queue
 from nightly_batch.rules.near_misses import near_miss_cards
 from nightly_batch.rules.queue_layout import lead_bytes
@@ -41,6 +44,8 @@ class BatchInputs:
     history_limit: int
     state_path: Path
     near_miss_limit: int = 10
+    # Leads posted (else queued) longer ago are left out of the digest (maxLeadAgeHours).
+    max_lead_age_hours: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +62,27 @@ def _summary(
     docs: int,
     total: int,
     marked: int,
-    selected: int,
     invalid: int,
     tally: Tally,
+    grouping: Grouping,
 ) -> dict[str, Any]:
+    """`selectedTotal` counts the leads the digest lists: the selected ones less those
+    grouped under another (`duplicate`) or too old (`stale`)."""
     return {
         "docsProcessed": docs,
         "queueTotal": total,
         "markedForDraft": marked,
-        "selectedTotal": selected,
+        "selectedTotal": len(grouping.kept),
         "invalidItems": invalid,
         "threshold": inputs.rule.threshold,
-        "suppressed": suppressed(total, selected, invalid, tally.drafted),
+        "suppressed": suppressed(
+            total, grouping.selected, invalid, tally.drafted, grouping.duplicate, grouping.stale
+        ),
     }
+
+
+def _grouped(inputs: BatchInputs, facts: list[Facts]) -> Grouping:
+    return group_leads(facts, parse_iso(inputs.stamp), inputs.max_lead_age_hours)
 
 
 def _message(docs: int, marked: int) -> str:
@@ -101,46 +114,6 @@ def _head(inputs: BatchInputs, summary: dict[str, Any], tally: Tally) -> dict[st
     }
 
 
-def lay_out_digest(
-    head: dict[str, Any],
-    lead_lines: bytes | bytearray,
-    doc_changes: bytes,
-    near_misses: list[Any] | None = None,
-) -> bytes:
-    """The digest file: its head indented for people, then one compact lead per line.
-
-    Indenting every lead as well would double the file and cost a formatting pass over it,
-    and a lead per line is what `grep` and `less` want from a list of tens of thousands.
-    """
-    digest = digest_opening(head, near_misses or [])
-    if lead_lines:
-        digest += b"\n    "
-        digest += lead_lines
-        digest += b"\n  "
-    close_digest(digest, doc_changes)
-    return bytes(digest)
-
-
-def digest_opening(head: dict[str, Any], near_misses: list[Any]) -> bytearray:
-    """The digest up to its list of leads (`"redditQueue": [`), which the leads then extend;
-    the near misses listed before it, a card per line, written with their literals."""
-    opening = bytearray(dump_json(head, indent=True)[: -len(b"\n}")])
-    opening += b',\n  "nearMisses": ['
-    if near_misses:
-        opening += b"\n    "
-        opening += LEAD_SEPARATOR.join(dump_literal(card) for card in near_misses)
-        opening += b"\n  "
-    opening += b'],\n  "redditQueue": ['
-    return opening
-
-
-def close_digest(digest: bytearray, doc_changes: bytes) -> None:
-    """The end of the list of leads, and what follows it."""
-    digest += b'],\n  "docChanges": '
-    digest += doc_changes
-    digest += b"\n}\n"
-
-
 def plan_from_dicts(
     state: State, inputs: BatchInputs, *, indent: str | None = None, tail: bytes = b""
 ) -> BatchPlan:
@@ -151,16 +124,20 @@ def plan_from_dicts(
     docs = owned_list(state, "pendingDocChanges", path)
     owned_list(state, "taskHistory", path)  # checked before anything is written
     selection = mark_queue(queue, inputs.rule, inputs.stamp)
-    entries = digest_entries(selection, inputs.weights)
+    every = digest_entries(selection, inputs.weights)
+    grouping = _grouped(inputs, [dict_facts(entry) for entry in every])
+    entries = [every[position] for position in grouping.kept]
+    for position, others in grouping.also_in.items():
+        every[position]["alsoIn"] = others
     tally = selection.tally
     summary = _summary(
         inputs,
         len(docs),
         len(queue),
         selection.marked,
-        len(entries),
         len(selection.invalid),
         tally,
+        grouping,
     )
     near = [
         (index, queue[index], scored)
@@ -203,12 +180,14 @@ def _owned(members: Members, key: str) -> list[Any]:
 
 def _written_compact(selection: RawSelection) -> bool:
     """Whether a one-line queue's selected leads are compact (`json.dumps` writes one line
-    with ", " and ": "): the first and last of them tell, as one writer lays out a whole file.
+    with ", " and ": "): the first and last of them as read tell, as one writer lays out a
+    whole file (a lead this batch rewrote is compact whatever the file was, and tells nothing).
     Exact for every lead would take a reformat of the queue (0.3 s at 1M leads); a lead edited
     in by hand with spaces keeps them in its digest line, which still parses to the same lead.
     """
     pieces, selected = selection.pieces, selection.selected
-    for index in {selected[0][0], selected[-1][0]} if selected else ():
+    as_read = [index for index, *_ in selected if not isinstance(pieces[index], bytes)]
+    for index in {as_read[0], as_read[-1]} if as_read else ():
         lead = lead_bytes(pieces[index])
         if len(msgspec.json.format(lead, indent=-1)) != len(lead):
             return False
@@ -235,15 +214,19 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     one_line = data.find(b"\n", start, end) == -1 and data.find(b"\r", start, end) == -1
     selection = mark_raw(raw_queue, inputs.rule, inputs.stamp)
     selection.compact = one_line and _written_compact(selection)
+    every = digest_order(selection.selected)
+    grouping = _grouped(inputs, [raw_facts(selection.pieces[entry[0]]) for entry in every])
+    ordered = [every[position] for position in grouping.kept]
+    also_in = {every[position][0]: others for position, others in grouping.also_in.items()}
     tally = selection.tally
     summary = _summary(
         inputs,
         len(docs),
         selection.count,
         selection.marked,
-        len(selection.selected),
         len(selection.invalid),
         tally,
+        grouping,
     )
     near = [
         (index, literal_lead(lead_bytes(selection.pieces[index])), scored)
@@ -263,11 +246,11 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     # The digest is laid out as it is written, its leads a group at a time: never held whole.
     opening = digest_opening(_head(inputs, summary, tally), near_miss_cards(near, inputs.weights))
     closing = bytearray()
-    if selection.selected:
+    if ordered:
         opening += b"\n    "
         closing += b"\n  "
     close_digest(closing, dump_literal(docs))
-    leads = _Chunks(lambda: digest_lead_lines(selection, inputs.weights))
+    leads = _Chunks(lambda: digest_lead_lines(selection, inputs.weights, ordered, also_in))
     digest = _Flat([opening, leads, closing])
     state = _Flat(members.joined(replaced, laid_out))
     return BatchPlan(state, digest, summary, selection.invalid, message)

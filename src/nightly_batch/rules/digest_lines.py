@@ -12,7 +12,7 @@ import msgspec
 from nightly_batch.core.json_literals import dump_literal
 from nightly_batch.rules.confidence import DECIMALS, Scored
 from nightly_batch.rules.fastmark import RawSelection, literal_lead
-from nightly_batch.rules.queue_layout import GROUP, joined
+from nightly_batch.rules.queue_layout import GROUP, joined, lead_bytes
 
 _encode = msgspec.json.Encoder().encode
 
@@ -32,28 +32,33 @@ def digest_order(selected: list[tuple[int, str, float, Scored]]) -> list[Any]:
     return ordered
 
 
-def digest_lead_lines(selection: RawSelection, weights: Any) -> Iterator[bytearray]:
-    """The digest's leads, one per line, in marking.digest_entries order, with breakdowns: a
-    thousand lines at a time, so the digest is written as it is made and never held whole.
+def digest_lead_lines(
+    selection: RawSelection,
+    weights: Any,
+    ordered: list[tuple[int, str, float, Scored]],
+    also_in: dict[int, list[dict[str, Any]]],
+) -> Iterator[bytearray]:
+    """The digest's leads (`ordered`: the selection in digest_order, after grouping), one per
+    line, with breakdowns and, for a lead that stands for others, their `alsoIn` (by queue
+    index): a thousand lines at a time, so the digest is written as it is made, never held whole.
 
     Raises NotFast (fastmark.literal_lead) at a lead only the reference path can read.
     """
     endings = _Endings(_encode({"keyword": weights.keyword, "model": weights.model}))
     pieces = selection.pieces
-    ordered = digest_order(selection.selected)
     for start in range(0, len(ordered), GROUP):
         group = ordered[start : start + GROUP]
         lines = bytearray()
         if selection.compact:
-            _compact_group(group, pieces, endings, lines)
+            _compact_group(group, pieces, endings, lines, also_in)
         else:
             # Copied from an indented state: made compact again a group at a time (a JSON
             # string cannot hold a raw line break, so every one is layout).
             leads = _leads.decode(
                 msgspec.json.format(joined(pieces, (entry[0] for entry in group)), indent=-1)
             )
-            for (_, _, _, scored), lead in zip(group, leads, strict=True):
-                _append_lead(lines, bytes(lead), scored, endings)
+            for (index, _, _, scored), lead in zip(group, leads, strict=True):
+                _append_lead(lines, bytes(lead), scored, endings, also_in.get(index))
         if start + GROUP >= len(ordered):
             del lines[len(lines) - len(LEAD_SEPARATOR) :]  # no separator after the last lead
         yield lines
@@ -94,27 +99,49 @@ class _Endings:
 
 
 def _compact_group(
-    group: list[Any], pieces: list[Any], endings: _Endings, lines: bytearray
+    group: list[Any],
+    pieces: list[Any],
+    endings: _Endings,
+    lines: bytearray,
+    also_in: dict[int, list[dict[str, Any]]],
 ) -> None:
     for index, _, _, scored in group:
         piece = pieces[index]
-        if type(piece) is tuple:
+        others = also_in.get(index) if also_in else None
+        if type(piece) is tuple and others is None:
             # fastmark's inline case: no line break, and no breakdown of its own.
             lines += memoryview(piece[0])[:-1]
             lines += endings.after_suffix(piece[1], scored)
         else:
-            _append_lead(lines, bytes(piece), scored, endings)
+            lead = lead_bytes(piece) if type(piece) is tuple else bytes(piece)
+            _append_lead(lines, lead, scored, endings, others)
 
 
-def _append_lead(lines: bytearray, lead: bytes, scored: Scored, endings: _Endings) -> None:
-    """A compact lead with its breakdown, and the separator."""
+_CLOSE = len(b"}") + len(LEAD_SEPARATOR)
+
+
+def _append_lead(
+    lines: bytearray,
+    lead: bytes,
+    scored: Scored,
+    endings: _Endings,
+    others: list[dict[str, Any]] | None = None,
+) -> None:
+    """A compact lead with its breakdown (and `alsoIn` when it stands for `others`), and the
+    separator; the keys follow the lead's own, as marking.digest_entries adds them."""
     known = endings.of(scored)
     if b'"confidenceBreakdown"' not in lead:
         lines += memoryview(lead)[:-1]
-        lines += known[1]
+        if others is None:
+            lines += known[1]
+        else:
+            lines += memoryview(known[1])[:-_CLOSE]
+            lines += b',"alsoIn":%b}%b' % (dump_literal(others), LEAD_SEPARATOR)
     else:
         # Already has one (an old or foreign key): replace it in place, as a dict would.
         item = literal_lead(lead)
         item["confidenceBreakdown"] = msgspec.json.decode(known[0])
+        if others is not None:
+            item["alsoIn"] = others
         lines += dump_literal(item)
         lines += LEAD_SEPARATOR

@@ -154,11 +154,15 @@ def best_near_misses(near: list[tuple[int, Scored]], limit: int) -> list[tuple[i
     return sorted(best, key=lambda entry: entry[0])
 
 
-def suppressed(count: int, listed: int, invalid: int, drafted: int) -> dict[str, int]:
+def suppressed(
+    count: int, selected: int, invalid: int, drafted: int, duplicate: int, stale: int
+) -> dict[str, int]:
     """The digest's `summary.suppressed`: why each lead of the queue is not listed. With the
-    listed leads they add up to the queue."""
+    listed leads (the `selected` less the duplicates and the stale) they add up to the queue."""
     return {
-        "belowThreshold": count - listed - invalid - drafted,
+        "belowThreshold": count - selected - invalid - drafted,
         "invalid": invalid,
         "alreadyDrafted": drafted,
+        "duplicate": duplicate,
+        "stale": stale,
     }

@@ -174,6 +174,13 @@ class Config(BaseModel):
     near_miss_limit: WholeNumber = Field(
         10, ge=0, le=100, description="the most near misses a digest lists (0: none)"
     )
+    max_lead_age_hours: Number | None = Field(
+        None,
+        gt=0,
+        le=24 * 365,
+        description="the digest leaves out leads posted (else queued) longer ago than this, "
+        "counted as `stale`; off when unset",
+    )
     precision_window_days: WholeNumber = Field(
         30,
         ge=1,

@@ -1,7 +1,7 @@
 """Reading a digest without holding it: its head, then only the leads a reader shows.
 
 A digest of a million-lead night lists a quarter of a million leads; parsed whole it takes two
-gigabytes. Our digests (storage/digests via rules/batch_plan.lay_out_digest) put the head first
+gigabytes. Our digests (storage/digests via rules/digest_layout.lay_out_digest) put the head first
 and then one compact lead per line, so a reader takes the head from the first kilobytes and
 streams the leads line by line, decoding only those it keeps. A file laid out any other way
 (written by hand, or by another program) is parsed whole instead: slower, never wrong.

@@ -52,6 +52,7 @@ def run_nightly_batch(app: App, run: RunInfo) -> TaskResult:
         history_limit=config.task_history_limit,
         state_path=config.state_file,
         near_miss_limit=config.near_miss_limit,
+        max_lead_age_hours=config.max_lead_age_hours,
     )
     with paused_gc(), app.state.transaction() as transaction:
         data = transaction.read_bytes()

@@ -1,0 +1,187 @@
+"""Duplicate grouping: the Reddit URL forms of one post, one person's one question, and the
+properties that make grouping safe to run every night (idempotent, order-independent)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nightly_batch.rules.duplicates import facts_of, group_leads, post_id_of, title_key
+
+NOW = datetime(2026, 11, 28, 23, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("url", "post"),
+    [
+        ("https://www.reddit.com/r/selfhosted/comments/1abc2d/which_proxy/", "1abc2d"),
+        ("https://reddit.com/r/selfhosted/comments/1abc2d/which_proxy", "1abc2d"),
+        ("https://old.reddit.com/r/selfhosted/comments/1abc2d/", "1abc2d"),
+        ("https://new.reddit.com/r/selfhosted/comments/1abc2d/which_proxy/", "1abc2d"),
+        ("https://np.reddit.com/r/selfhosted/comments/1abc2d/x/", "1abc2d"),
+        ("https://m.reddit.com/r/selfhosted/comments/1abc2d", "1abc2d"),
+        ("http://www.reddit.com/r/selfhosted/comments/1abc2d/", "1abc2d"),
+        ("https://WWW.Reddit.COM/r/SelfHosted/comments/1ABC2D/Which_Proxy/", "1abc2d"),
+        ("https://www.reddit.com/r/selfhosted/comments/1abc2d/x/?utm_source=share&ref=x", "1abc2d"),
+        ("https://www.reddit.com/r/selfhosted/comments/1abc2d/x/#comments", "1abc2d"),
+        ("https://www.reddit.com/r/selfhosted/comments/1abc2d/x/kq1z9yb/", "1abc2d"),  # a comment
+        ("https://www.reddit.com/comments/1abc2d", "1abc2d"),
+        ("https://www.reddit.com/user/someone/comments/1abc2d/x/", "1abc2d"),
+        ("https://www.reddit.com/gallery/1abc2d", "1abc2d"),
+        ("https://redd.it/1abc2d", "1abc2d"),
+        ("https://redd.it/1ABC2D/", "1abc2d"),
+        ("redd.it/1abc2d", "1abc2d"),
+        ("www.reddit.com/r/selfhosted/comments/1abc2d/", "1abc2d"),
+        ("/r/selfhosted/comments/1abc2d/which_proxy/", "1abc2d"),  # Reddit's permalink
+        ("  https://redd.it/1abc2d  ", "1abc2d"),
+        ("https://www.reddit.com/r/selfhosted/comments/t3_1abc2d/", "1abc2d"),
+        # Not one post: another site, a subreddit, a user, no id, a bad id, nonsense.
+        ("https://example.com/r/selfhosted/comments/1abc2d/", None),
+        ("https://notreddit.com/r/x/comments/1abc2d/", None),
+        ("https://www.reddit.com/r/selfhosted/", None),
+        ("https://www.reddit.com/user/someone/", None),
+        ("https://www.reddit.com/r/selfhosted/comments/", None),
+        ("https://www.reddit.com/r/selfhosted/comments/not-an-id!/", None),
+        ("https://redd.it/", None),
+        ("http://[::1", None),
+        ("", None),
+    ],
+)
+def test_every_url_form_of_a_post_gives_its_id(url: str, post: str | None) -> None:
+    assert post_id_of(url) == post
+
+
+def test_a_lead_is_keyed_by_its_link_url_permalink_else_its_t3_id() -> None:
+    def keys(item: dict[str, Any]) -> tuple[str, ...]:
+        return facts_of(item.get).keys
+
+    assert keys({"link": "https://example.com/x", "url": "https://redd.it/ab12"}) == ("post:ab12",)
+    assert keys({"permalink": "/r/a/comments/ab12/x/"}) == ("post:ab12",)
+    assert keys({"id": "T3_AB12"}) == ("post:ab12",)
+    assert keys({"id": "ab12"}) == ()  # not a fullname: a sweeper's own id says nothing
+    assert keys({"link": 7, "id": None}) == ()
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        (("u/asker", "How do I back up my VPS?"), ("U/Asker", "how do i back up my vps"), True),
+        (("u/asker", "How do I back up my VPS?"), ("u/asker", "How do I back-up my VPS"), True),
+        (("u/asker", "How do I back up my VPS?"), ("u/asker", "How do I back up my NAS?"), False),
+        (("u/asker", "How do I back up?"), ("u/other", "How do I back up?"), False),
+        (("[deleted]", "How do I back up?"), ("[deleted]", "How do I back up?"), None),
+        (("AutoModerator", "Weekly thread here"), ("automoderator", "Weekly thread here"), None),
+        (("u/asker", "Help?"), ("u/asker", "Help?"), None),  # too few words to say
+    ],
+)
+def test_one_person_asking_one_question_is_one_lead(
+    first: tuple[str, str], second: tuple[str, str], same: bool | None
+) -> None:
+    one = title_key({"author": first[0], "title": first[1]}.get)
+    two = title_key({"author": second[0], "question": second[1]}.get)
+    if same is None:
+        assert one is None
+        assert two is None
+    else:
+        assert one is not None
+        assert (one == two) is same
+
+
+def test_cross_posts_are_listed_once_at_the_first_with_the_others_in_also_in() -> None:
+    leads = [
+        {"id": "a", "subreddit": "selfhosted", "link": "https://www.reddit.com/r/s/comments/p1/"},
+        {"id": "b", "subreddit": "homelab", "link": "https://redd.it/P1"},
+        {"id": "c", "subreddit": "docker", "author": "u/x", "title": "Which proxy for docker?"},
+        {
+            "id": "d",
+            "subreddit": "linux",
+            "author": "u/x",
+            "title": "which proxy for Docker",
+            "link": "https://old.reddit.com/r/linux/comments/p2/",
+        },
+        {"id": "e", "subreddit": "devops", "link": "https://www.reddit.com/comments/p2"},
+        {"id": "f", "subreddit": "python"},
+    ]
+
+    grouped = group_leads([facts_of(lead.get) for lead in leads], NOW)
+
+    assert grouped.kept == [0, 2, 5]
+    assert grouped.also_in == {
+        0: [{"subreddit": "homelab", "id": "b"}],
+        # d by title, e by d's post: one question, transitively
+        2: [{"subreddit": "linux", "id": "d"}, {"subreddit": "devops", "id": "e"}],
+    }
+    assert grouped.duplicate == 3
+    assert grouped.selected == 6
+
+
+def test_leads_older_than_the_limit_are_left_out_before_grouping() -> None:
+    leads: list[dict[str, Any]] = [
+        {"id": "old", "queuedAt": "2026-11-26T22:59:59Z", "link": "https://redd.it/p1"},
+        {"id": "edge", "queuedAt": "2026-11-26T23:00:00Z", "link": "https://redd.it/p1"},
+        {"id": "posted", "created_utc": NOW.timestamp() - 3600, "queuedAt": "2026-01-01T00:00:00Z"},
+        {"id": "timeless"},
+    ]
+
+    grouped = group_leads([facts_of(lead.get) for lead in leads], NOW, max_age_hours=48)
+
+    assert grouped.stale == 1  # older than 48 h; exactly 48 h is kept
+    assert grouped.kept == [1, 2, 3]  # the post time wins over the queue time; no time: kept
+    assert grouped.duplicate == 0  # the stale copy of p1 groups nothing
+    assert group_leads([facts_of(lead.get) for lead in leads], NOW).stale == 0  # off by default
+
+
+POSTS = st.sampled_from(
+    ["https://redd.it/p1", "https://old.reddit.com/r/a/comments/P1/", "/r/b/comments/p2/", None]
+)
+PEOPLE = st.sampled_from(
+    [
+        ("u/a", "How do I back up?"),
+        ("u/a", "how do i BACK UP"),
+        ("u/b", "Why is cron silent?"),
+        None,
+    ]
+)
+LEADS = st.lists(st.tuples(POSTS, PEOPLE), max_size=12).map(
+    lambda drawn: [
+        {
+            "id": f"l{number}",
+            **({"link": post} if post else {}),
+            **({"author": person[0], "title": person[1]} if person else {}),
+        }
+        for number, (post, person) in enumerate(drawn)
+    ]
+)
+
+
+def groups(leads: list[dict[str, Any]]) -> set[frozenset[str]]:
+    """The groups as sets of lead ids: what must not depend on the order."""
+    grouped = group_leads([facts_of(lead.get) for lead in leads], NOW)
+    return {
+        frozenset([leads[top]["id"], *(other["id"] for other in grouped.also_in.get(top, []))])
+        for top in grouped.kept
+    }
+
+
+@given(leads=LEADS, data=st.data())
+def test_grouping_does_not_depend_on_the_order_of_the_queue(
+    leads: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    shuffled = data.draw(st.permutations(leads))
+    assert groups(shuffled) == groups(leads)
+
+
+@given(leads=LEADS)
+def test_grouping_the_grouped_digest_again_changes_nothing(leads: list[dict[str, Any]]) -> None:
+    grouped = group_leads([facts_of(lead.get) for lead in leads], NOW)
+    listed = [leads[position] for position in grouped.kept]
+
+    again = group_leads([facts_of(lead.get) for lead in listed], NOW)
+
+    assert again.kept == list(range(len(listed)))
+    assert again.duplicate == 0
+    assert grouped.selected == len(leads)  # every lead is listed or grouped under one
