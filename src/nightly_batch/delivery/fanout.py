@@ -15,6 +15,7 @@ from datetime import timedelta
 from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.names import DeliveryKind, DeliveryStatus, RecordStatus
 from nightly_batch.delivery.channel import Delivery
+from nightly_batch.delivery.digest_messages import ChannelMessages
 from nightly_batch.delivery.updates import new_leads, since_text
 from nightly_batch.errors import ConfigError
 from nightly_batch.observability.events import get_logger
@@ -149,44 +150,57 @@ def deliver(
 
 
 def deliver_planned(
-    app: App, channel: ChannelDelivery, message: DigestMessage, kind: DeliveryKind
+    app: App, channel: ChannelDelivery, messages: ChannelMessages, kind: DeliveryKind
 ) -> tuple[str, str | None, str | None]:
     """The delivery `plan` chose: an update carries only the leads the channel has not seen,
-    and one with none is recorded as nothing new, with no message. Returns (outcome, redacted
-    error, what an update carried)."""
+    and one with none is recorded as nothing new, with no message; so is a digest whose
+    route (`digestRoutes`) takes none of its leads, unless sendEmptyDigest. Returns (outcome,
+    redacted error, what an update carried)."""
+    message = messages.of(channel.channel)
+    keep = messages.keep(channel.channel)
     if kind != DeliveryKind.UPDATE:
+        if keep is not None and not message.total and not app.config.send_empty_digest:
+            note = "no lead of this digest is in the channel's route (digestRoutes)"
+            return _nothing_new(app, channel, message, kind, note), None, note
         return (*deliver(app, channel.channel, message, kind=kind), None)
-    fresh, count = new_leads(app, message, channel.delivered_before)
+    fresh, count = new_leads(app, message, channel.delivered_before, keep)
     since = since_text(app, channel.delivered_before)
     if not count:
-        now = iso_utc(app.clock.now())
-        store = app.store
-        store.begin_delivery(
-            message.batch_id, channel.channel, message.digest_date, message.digest_file, now, kind
-        )
         note = f"no new lead since {since}"
-        store.finish_delivery(
-            message.batch_id,
-            channel.channel,
-            AttemptOutcome(RecordStatus.NOTHING_NEW, note=note),
-            now,
-        )
-        log.info("delivery.nothing_new", channel=channel.channel, batch_id=message.batch_id)
-        return str(RecordStatus.NOTHING_NEW), None, note
+        return _nothing_new(app, channel, message, kind, note), None, note
     update = update_message(message, fresh, since, count)
     note = f"{count:,} new {'lead' if count == 1 else 'leads'} since {since}"
     return (*deliver(app, channel.channel, update, kind=kind, note=note), note)
 
 
+def _nothing_new(
+    app: App, channel: ChannelDelivery, message: DigestMessage, kind: DeliveryKind, note: str
+) -> str:
+    """Recorded as delivered with nothing to say: no message is sent."""
+    now = iso_utc(app.clock.now())
+    store = app.store
+    store.begin_delivery(
+        message.batch_id, channel.channel, message.digest_date, message.digest_file, now, kind
+    )
+    store.finish_delivery(
+        message.batch_id, channel.channel, AttemptOutcome(RecordStatus.NOTHING_NEW, note=note), now
+    )
+    log.info(
+        "delivery.nothing_new", channel=channel.channel, batch_id=message.batch_id, reason=note
+    )
+    return str(RecordStatus.NOTHING_NEW)
+
+
 def fan_out(
     app: App,
-    message: DigestMessage,
+    messages: ChannelMessages,
     channels: list[str],
     fallback: str | None,
     *,
     force: bool = False,
 ) -> FanOut:
     """Deliver to every channel that still lacks the digest; the fallback when all of them failed."""
+    message = messages.whole
     outcome = FanOut()
     state = delivery_of(
         app.store,
@@ -195,29 +209,32 @@ def fan_out(
         [*channels, *([fallback] if fallback else [])],
     )
     for name in channels:
-        _one(app, outcome, state.channels[name], message, force=force)
+        _one(app, outcome, state.channels[name], messages, force=force)
     # Only when every primary failed for this digest version: a channel that already has it
     # (skipped) or may have it (ambiguous) means the digest got out.
     every_primary_failed = bool(channels) and all(name in outcome.failed for name in channels)
     if fallback and every_primary_failed and fallback not in channels:
         log.warning("delivery.fallback", channel=fallback, failed=sorted(outcome.failed))
-        _one(app, outcome, state.channels[fallback], message, force=force)
+        _one(app, outcome, state.channels[fallback], messages, force=force)
     report_misconfigured(app, outcome)
     return outcome
 
 
 def _one(
-    app: App, outcome: FanOut, channel: ChannelDelivery, message: DigestMessage, *, force: bool
+    app: App, outcome: FanOut, channel: ChannelDelivery, messages: ChannelMessages, *, force: bool
 ) -> None:
     decided = plan(channel, force=force)
     if not isinstance(decided, DeliveryKind):
         log.info(
-            "delivery.skipped", channel=channel.channel, batch_id=message.batch_id, reason=decided
+            "delivery.skipped",
+            channel=channel.channel,
+            batch_id=messages.whole.batch_id,
+            reason=decided,
         )
         kept = outcome.ambiguous if channel.state == ChannelState.AMBIGUOUS else outcome.skipped
         kept.append(channel.channel)
         return
-    _record(outcome, channel.channel, *deliver_planned(app, channel, message, decided))
+    _record(outcome, channel.channel, *deliver_planned(app, channel, messages, decided))
 
 
 def _record(

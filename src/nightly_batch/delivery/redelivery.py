@@ -14,7 +14,7 @@ from nightly_batch.core.clock import parse_iso
 from nightly_batch.core.locks import FileLock
 from nightly_batch.core.names import DeliveryKind, DeliveryStatus, RecordStatus
 from nightly_batch.core.retrying import Backoff
-from nightly_batch.delivery.digest_messages import message_of
+from nightly_batch.delivery.digest_messages import ChannelMessages
 from nightly_batch.delivery.fanout import PENDING_STALE, deliver_planned, orphaned, plan
 from nightly_batch.errors import DigestError
 from nightly_batch.observability.events import get_logger
@@ -80,7 +80,7 @@ def _retry(app: App) -> list[str]:
             hours=config.digest_max_age_hours
         ):
             continue  # replaced by a re-run, or too old to be worth sending
-        message = message_of(view, app.environment.get("APP_URL"), now)
+        messages = ChannelMessages(view, app.environment.get("APP_URL"), now, config.digest_routes)
         state = delivery_of(app.store, record.digest_date, record.batch_id, channels)
         channel = state.channels[record.channel]
         decided = plan(channel)
@@ -93,6 +93,6 @@ def _retry(app: App) -> list[str]:
             attempts=record.attempts,
             kind=str(decided),
         )
-        status, _, _ = deliver_planned(app, channel, message, decided)
+        status, _, _ = deliver_planned(app, channel, messages, decided)
         done.append(f"{record.channel} {status}")
     return done

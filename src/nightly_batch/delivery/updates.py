@@ -6,7 +6,8 @@ are read back from the digest folder (a re-run keeps the replaced file under arc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from nightly_batch.core.clock import parse_iso
 from nightly_batch.core.names import RecordStatus
@@ -22,14 +23,18 @@ log = get_logger(__name__)
 
 
 def new_leads(
-    app: App, message: DigestMessage, delivered: Iterable[DeliveryRecord]
+    app: App,
+    message: DigestMessage,
+    delivered: Iterable[DeliveryRecord],
+    keep: Callable[[dict[str, Any]], bool] | None = None,
 ) -> tuple[tuple[Lead, ...], int]:
     """The first of the message's leads that no delivered version showed, and how many there
     are (all of them if a version is gone from the folder: better a repeat than a lead never
-    announced). Every version is streamed, never held whole."""
+    announced). With `keep` (a channel's route), only the leads of its slice, in every
+    version. Every version is streamed, never held whole."""
     seen: set[str] = set()
     for record in delivered:
-        shown = _lead_ids(app, record)
+        shown = _lead_ids(app, record, keep)
         if shown is None:
             return message.leads, message.total
         seen.update(shown)
@@ -40,7 +45,7 @@ def new_leads(
         view = open_digest(path)
         first: list[dict[str, object]] = []
         count = 0
-        for lead in view.leads():
+        for lead in view.leads(keep=keep):
             if str(lead.get("id", "")) not in seen:
                 count += 1
                 if len(first) < MESSAGE_LEADS_MAX:
@@ -53,13 +58,16 @@ def new_leads(
     return unseen.leads, count
 
 
-def _lead_ids(app: App, record: DeliveryRecord) -> set[str] | None:
-    """The lead ids of the version `record` delivered; None if that version cannot be read."""
+def _lead_ids(
+    app: App, record: DeliveryRecord, keep: Callable[[dict[str, Any]], bool] | None
+) -> set[str] | None:
+    """The lead ids of the version `record` delivered (of its slice, with `keep`); None if
+    that version cannot be read."""
     path = version_path(app.config.digests, record.digest_date, record.batch_id)
     reason = f"version {record.batch_id} of {record.digest_date} is gone"
     if path is not None:
         try:
-            return {str(lead.get("id", "")) for lead in open_digest(path).leads()}
+            return {str(lead.get("id", "")) for lead in open_digest(path).leads(keep=keep)}
         except DigestError as error:
             reason = str(error)
     log.warning(

@@ -145,11 +145,14 @@ def build_message(
     app_url: str | None,
     total: int | None = None,
     now: datetime | None = None,
+    route: str | None = None,
 ) -> DigestMessage:
     """The message for a digest; the "View digest" link only when APP_URL is set.
 
     `digest["redditQueue"]` may hold only the first leads (at least MESSAGE_LEADS_MAX of them,
-    as a streaming reader gives them) when `total` says how many the digest lists.
+    as a streaming reader gives them) when `total` says how many the digest lists. With
+    `route` (a channel's slice, described: rules/routes), they are the slice's and `total`
+    counts the slice.
     """
     summary = digest.get("summary", {})
     threshold = summary.get("threshold", 0.75)
@@ -158,11 +161,14 @@ def build_message(
     leads = tuple(lead_of(item, decides, now) for item in items[:MESSAGE_LEADS_MAX])
     near = [item for item in digest.get("nearMisses") or [] if isinstance(item, dict)]
     total = len(items) if total is None else total
-    ready = summary.get("selectedTotal", total)
+    selected = summary.get("selectedTotal", total)
+    ready = total if route is not None else selected
     text = (
-        f"The nightly sweep holds {summary.get('queueTotal', 0)} leads; {ready} scored above "
+        f"The nightly sweep holds {summary.get('queueTotal', 0)} leads; {selected} scored above "
         f"{threshold} and are ready for drafting ({summary.get('markedForDraft', 0)} new tonight)."
     )
+    if route is not None:
+        text += f" This channel gets the {ready} of them {route}."
     url = f"{app_url.rstrip('/')}/digests/{digest_file}" if app_url else None
     return DigestMessage(
         title=f"🚀 {ready} Reddit Leads Ready for Review",

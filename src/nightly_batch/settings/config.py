@@ -57,8 +57,20 @@ def load_config(path: Path) -> tuple[Config, list[str]]:
     except ValidationError as error:
         raise ConfigError(describe_validation_error(path, raw, Config, error)) from None
     config = _resolve_paths(config)
+    check_routes(config)
     check_directories(config)
     return config, warnings
+
+
+def check_routes(config: Config) -> None:
+    """A route for a channel no digest goes to would never apply: a mistake, said at once."""
+    for channel in config.digest_routes:
+        if channel not in config.delivery_channels:
+            raise ConfigError(
+                f"{config.config_path}: digestRoutes has a route for '{channel}', which is "
+                "neither in digestNotificationChannel nor digestFallbackChannel: add the "
+                "channel there, or remove its route."
+            )
 
 
 def _resolve_paths(config: Config) -> Config:

@@ -29,6 +29,7 @@ from nightly_batch.settings.checks import (
     ZoneName,
     refusal,
 )
+from nightly_batch.settings.routes_model import DigestRoute
 
 Port = Annotated[WholeNumber, Field(ge=1, le=65535)]
 Fraction = Annotated[Number, Field(ge=0, le=1)]
@@ -101,6 +102,11 @@ class Config(BaseModel):
     )
     digest_fallback_channel: ChannelName | None = Field(
         None, description="used only when every channel in `digestNotificationChannel` failed"
+    )
+    digest_routes: dict[ChannelName, DigestRoute] = Field(
+        default_factory=dict,
+        description="each channel named gets only its slice of the digest: `subreddits`, "
+        "`tags`, `minConfidence` (every filter given must pass); the others get all of it",
     )
     allowed_webhook_hosts: list[str] = Field(
         default_factory=list,

@@ -10,11 +10,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from nightly_batch.core.clock import parse_iso
-from nightly_batch.delivery.digest_messages import message_of
+from nightly_batch.delivery.digest_messages import ChannelMessages
 from nightly_batch.delivery.fanout import FanOut, fan_out
 from nightly_batch.errors import ConfigError, DigestError, TaskError
 from nightly_batch.observability.events import get_logger
-from nightly_batch.rules.message import DigestMessage
 from nightly_batch.runtime.app import App
 from nightly_batch.storage.delivery_state import delivery_of, settle_hint
 from nightly_batch.storage.digest_reader import DigestView, open_digest
@@ -36,7 +35,10 @@ def run_send_digest(app: App, run: RunInfo) -> TaskResult:
     if isinstance(chosen, str):
         return TaskResult(chosen)
     newest, view = chosen
-    message = message_of(view, app.environment.get("APP_URL"), app.clock.now())
+    messages = ChannelMessages(
+        view, app.environment.get("APP_URL"), app.clock.now(), config.digest_routes
+    )
+    message = messages.whole
     if not message.total and not config.send_empty_digest and run.resend is None:
         log.warning("digest.empty", digest=newest.path.name, reason="sendEmptyDigest is false")
         return TaskResult(f"not sent: {newest.path.name} holds no leads (sendEmptyDigest is false)")
@@ -45,13 +47,13 @@ def run_send_digest(app: App, run: RunInfo) -> TaskResult:
         channels = [run.resend.channel]
     outcome = fan_out(
         app,
-        message,
+        messages,
         channels,
         None if run.resend else config.digest_fallback_channel,
         force=run.resend is not None,
     )
     _watch_deliveries(app)
-    return _result(app, message, outcome)
+    return _result(app, messages, outcome)
 
 
 def _oldest_date(app: App) -> str:
@@ -90,7 +92,8 @@ def _chosen_digest(app: App, resend: Resend | None) -> tuple[DigestFile, DigestV
     return newest, view
 
 
-def _result(app: App, message: DigestMessage, outcome: FanOut) -> TaskResult:
+def _result(app: App, messages: ChannelMessages, outcome: FanOut) -> TaskResult:
+    message = messages.whole
     details = {
         "digest": message.digest_file,
         "batchId": message.batch_id,
@@ -106,10 +109,12 @@ def _result(app: App, message: DigestMessage, outcome: FanOut) -> TaskResult:
         raise TaskError(f"every channel failed ({failures})")
     parts = []
     full = [name for name in outcome.sent if name not in outcome.updates]
-    if full:
-        count = message.total
+    by_count: dict[int, list[str]] = {}
+    for name in full:  # a channel with a route (digestRoutes) got its own slice
+        by_count.setdefault(messages.of(name).total, []).append(name)
+    for count, names in by_count.items():
         leads = f"{count:,} lead" + ("" if count == 1 else "s")
-        parts.append(f"digest notification sent ({leads}) to {', '.join(full)}")
+        parts.append(f"digest notification sent ({leads}) to {', '.join(names)}")
     parts += [f"update sent to {name} ({note})" for name, note in outcome.updates.items()]
     if outcome.nothing_new:
         parts.append(f"nothing new for {', '.join(outcome.nothing_new)}")
