@@ -98,3 +98,34 @@ def make_state_bytes(count: int, seed: int = 7) -> bytes:
         {key: value for key, value in make_state(0).items() if key != "redditQueue"}
     )
     return b'{"redditQueue":[' + items + b"]," + rest[1:]
+
+
+def reviewed_queue(lead: Any) -> list[dict[str, Any]]:
+    """A queue a month into use, for the dashboard's views: earlier selections in each band
+    (some drafted since, enough for a suggested threshold), tonight's leads with a cross-post,
+    and near misses. `lead` is the tests' lead fixture."""
+    queue = []
+    bands = ((9.5, 30, 25), (8.5, 25, 15), (7.8, 20, 4))  # (score, selected, drafted)
+    for score, selected, drafted in bands:
+        for number in range(selected):
+            earlier = {
+                "confidence": score / 10,
+                "selectedForDraft": True,
+                "selectedAt": dated(f"2026-11-{1 + number % 25:02d}T23:00:00.000Z"),
+            }
+            if number < drafted:
+                earlier["draftRecordId"] = f"draft-{score}-{number}"
+            queue.append(lead(f"e{score}-{number}", score, **earlier))
+    queue += [
+        lead("x1", 9.2, question="Which reverse proxy for two domains?", author="u/asker"),
+        lead(
+            "x2",
+            9.1,
+            subreddit="homelab",
+            question="Which reverse proxy for two domains",
+            author="u/asker",
+        ),
+        lead("n1", 0.72, question="Is a cron job enough for nightly backups?", subreddit="linux"),
+        lead("n2", 0.7, question="Monitoring a VPS without a SaaS?", subreddit="sysadmin"),
+    ]
+    return queue

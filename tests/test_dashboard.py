@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -38,7 +39,13 @@ def test_overview_shows_next_runs_last_runs_heartbeat_and_digest(client: TestCli
 
     assert page.status_code == 200
     assert "Next runs" in page.text
-    assert dated("2026-11-29T23:00:00+00:00") in page.text
+    # A time as a person reads it: how soon, the local time, the exact instant on hover.
+    next_batch = dated("2026-11-29T23:00:00.000Z")
+    assert re.search(
+        f'<time datetime="{next_batch}" title="{next_batch}">in 17 h · '
+        r"\w{3} \d{2} \w{3} 23:00 UTC</time>",
+        page.text,
+    )
     assert dated("digest-2026-11-28.json") in page.text
     assert "No alert is firing." in page.text
     assert "<script" not in page.text
@@ -96,7 +103,10 @@ def test_digests_runs_and_alerts_pages(client: TestClient) -> None:
 
     assert digests.status_code == runs.status_code == alerts.status_code == 200
     assert dated('<a href="/digests/digest-2026-11-28.json">2026-11-28</a>') in digests.text
-    assert runs.text.count("<svg") == 6  # 30 and 90 days for each of the three tasks
+    # 30 and 90 days of results, and 30 days of durations, for each of the three tasks
+    assert runs.text.count("<svg") == 9
+    assert "nightly-batch: mean duration of the successful runs, last 30 days" in runs.text
+    assert "mean duration of successful runs</th>" not in runs.text  # a chart, not a table
     assert "success rate 100.0 %" in runs.text
     assert "No alert in the last 7 days." in alerts.text
 
@@ -113,3 +123,52 @@ def test_a_token_guards_every_page(project: Project) -> None:
     assert client.get("/", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.get("/", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
     assert client.get("/digests", headers={"Authorization": f"Basic {basic}"}).status_code == 200
+
+
+def test_the_digest_page_shows_what_was_left_out_near_misses_and_ages(
+    project: Project, lead: Lead
+) -> None:
+    from leadgen import reviewed_queue  # noqa: PLC0415
+
+    project.write_state({"redditQueue": reviewed_queue(lead)})
+    app = project.live_a_day()
+    client = TestClient(create_dashboard(app.config, app.store, clock=app.clock))
+
+    page = client.get(dated("/digests/digest-2026-11-28.json")).text
+
+    left_out = page[page.index('id="left-out"') : page.index('id="precision"')]
+    assert re.findall(r'<span class="number">([\d,]+)</span> ([a-z ,]+)</li>', left_out) == [
+        ("2", "below the threshold"),  # the two near misses
+        ("0", "invalid"),
+        ("44", "already drafted"),
+        ("1", "duplicates, grouped under another"),
+        ("0", "stale"),
+    ]
+    assert "59 % of the last 30 days&#39; selections were drafted, n=75" in page
+    near = page[page.index('id="near-misses"') : page.index("<h2>Leads</h2>")]
+    assert near.index("Is a cron job enough") < near.index("Monitoring a VPS")
+    assert '<td>r/linux</td>\n<td>0.72</td><td class="nowrap">20 h ago</td>' in near
+    assert (
+        'Which reverse proxy for two domains?</a><br><span class="muted">also in r/homelab' in page
+    )
+    assert "Which reverse proxy for two domains</a>" not in page  # grouped, not listed
+
+
+def test_the_precision_page_charts_the_bands_and_shows_the_suggestion(
+    project: Project, lead: Lead
+) -> None:
+    from leadgen import reviewed_queue  # noqa: PLC0415
+
+    project.write_state({"redditQueue": reviewed_queue(lead)})
+    app = project.live_a_day()
+    client = TestClient(create_dashboard(app.config, app.store, clock=app.clock))
+
+    page = client.get("/precision").text
+
+    assert "<strong>Suggested threshold: 0.8</strong>" in page
+    assert "never applied" in page
+    assert "0.9-1: 25 of 30 drafted (83 %)" in page  # a bar's hover
+    assert "0.75-0.8: 4 of 20 drafted (20 %)" in page
+    assert "<tr><td>0.8-0.9</td><td>25</td><td>15</td><td>60 %</td></tr>" in page
+    assert page.count("<svg") == 2  # the bands, and the share over time
+    assert dated("2026-11-28: 58.67 %") in page

@@ -32,11 +32,13 @@ needs_chromium = pytest.mark.skipif(
 
 @pytest.fixture
 def served(project: Project, lead: Lead) -> Iterator[str]:
+    from leadgen import reviewed_queue  # noqa: PLC0415
+
     project.write_state(
         {
             "redditQueue": [
                 lead("a", 0.9, question="<script>alert('x')</script> Backups for a home server?"),
-                lead("b", 0.95, question="Which reverse proxy for two domains?"),
+                *reviewed_queue(lead),
             ]
         }
     )
@@ -90,8 +92,13 @@ def chromium(tmp_path: Path, *arguments: str) -> str:
             [
                 "Which reverse proxy for two domains?",
                 "&lt;script&gt;alert('x')&lt;/script&gt; Backups",
+                "Near misses",
+                "Is a cron job enough for nightly backups?",
+                "duplicates, grouped under another",
+                "also in r/homelab",
             ],
         ),
+        ("/precision", ["Suggested threshold: 0.8", "0.9-1: 25 of 30 drafted (83 %)"]),
         ("/runs", ["Run history", "success rate 100.0 %"]),
         ("/alerts", ["Alerts, last 7 days"]),
     ],

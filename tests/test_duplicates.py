@@ -39,6 +39,9 @@ NOW = datetime(2026, 11, 28, 23, 0, tzinfo=UTC)
         ("/r/selfhosted/comments/1abc2d/which_proxy/", "1abc2d"),  # Reddit's permalink
         ("  https://redd.it/1abc2d  ", "1abc2d"),
         ("https://www.reddit.com/r/selfhosted/comments/t3_1abc2d/", "1abc2d"),
+        ("https://www.reddit.com/r/comments/comments/1abc2d/", "1abc2d"),  # r/comments exists
+        ("https://www.reddit.com/user/comments/comments/1abc2d/x/", "1abc2d"),
+        ("HTTPS://WWW.REDDIT.COM/R/X/COMMENTS/1ABC2D", "1abc2d"),
         # Not one post: another site, a subreddit, a user, no id, a bad id, nonsense.
         ("https://example.com/r/selfhosted/comments/1abc2d/", None),
         ("https://notreddit.com/r/x/comments/1abc2d/", None),
@@ -56,14 +59,14 @@ def test_every_url_form_of_a_post_gives_its_id(url: str, post: str | None) -> No
 
 
 def test_a_lead_is_keyed_by_its_link_url_permalink_else_its_t3_id() -> None:
-    def keys(item: dict[str, Any]) -> tuple[str, ...]:
-        return facts_of(item.get).keys
+    def post(item: dict[str, Any]) -> str | None:
+        return facts_of(item.get).post
 
-    assert keys({"link": "https://example.com/x", "url": "https://redd.it/ab12"}) == ("post:ab12",)
-    assert keys({"permalink": "/r/a/comments/ab12/x/"}) == ("post:ab12",)
-    assert keys({"id": "T3_AB12"}) == ("post:ab12",)
-    assert keys({"id": "ab12"}) == ()  # not a fullname: a sweeper's own id says nothing
-    assert keys({"link": 7, "id": None}) == ()
+    assert post({"link": "https://example.com/x", "url": "https://redd.it/ab12"}) == "ab12"
+    assert post({"permalink": "/r/a/comments/ab12/x/"}) == "ab12"
+    assert post({"id": "T3_AB12"}) == "ab12"
+    assert post({"id": "ab12"}) is None  # not a fullname: a sweeper's own id says nothing
+    assert post({"link": 7, "id": None}) is None
 
 
 @pytest.mark.parametrize(
@@ -81,8 +84,8 @@ def test_a_lead_is_keyed_by_its_link_url_permalink_else_its_t3_id() -> None:
 def test_one_person_asking_one_question_is_one_lead(
     first: tuple[str, str], second: tuple[str, str], same: bool | None
 ) -> None:
-    one = title_key({"author": first[0], "title": first[1]}.get)
-    two = title_key({"author": second[0], "question": second[1]}.get)
+    one = title_key(*first)
+    two = title_key(*second)
     if same is None:
         assert one is None
         assert two is None

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from nightly_batch.rules.duplicates import Facts, facts_of
+from nightly_batch.rules.duplicates import Facts, facts, facts_of
 from nightly_batch.rules.fastmark import NotFast
 
 
@@ -50,4 +50,14 @@ def raw_facts(piece: Any) -> Facts:
         raise NotFast(str(error)) from None
     if read.alsoIn is not msgspec.UNSET:
         raise NotFast("a selected lead holds alsoIn")
-    return facts_of(lambda name: getattr(read, name, None))
+    title = read.title
+    if not isinstance(title, str) or not title.strip():
+        title = read.question
+    return facts(
+        (read.link, read.url, read.permalink),
+        read.id,
+        read.author,
+        title,
+        read.subreddit,
+        (read.createdUtc, read.created_utc, read.createdAt, read.queuedAt),
+    )

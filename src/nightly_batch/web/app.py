@@ -1,4 +1,4 @@
-"""The read-only dashboard: overview, digests, one digest, run history, alerts.
+"""The read-only dashboard: overview, digests, one digest, precision, run history, alerts.
 
 Server-rendered (Jinja2 with autoescape, so Reddit text is always text), no JavaScript, no
 external assets, readable on a phone. Only files inside `digestDir` whose names are exactly
@@ -24,13 +24,15 @@ from starlette.routing import Route
 from nightly_batch import __version__
 from nightly_batch.core.clock import Clock, SystemClock
 from nightly_batch.errors import DigestError
-from nightly_batch.rules.message import build_message
+from nightly_batch.rules.freshness import age_text, lead_time
+from nightly_batch.rules.message import build_message, shown_confidence
 from nightly_batch.settings.config import Config
 from nightly_batch.storage.digest_reader import open_digest
 from nightly_batch.storage.port import RuntimeStore
 from nightly_batch.storage.status import gather_status
 from nightly_batch.web import data as dashboard_data
 from nightly_batch.web.data import digest_page
+from nightly_batch.web.times import when
 
 DIGEST_NAME = re.compile(r"^digest-\d{4}-\d{2}-\d{2}\.json$")
 
@@ -47,6 +49,15 @@ def _authorized(request: Request, token: str) -> bool:
             return False
         return hmac.compare_digest(password, token)
     return False
+
+
+def _confidence(value: Any, threshold: Any = None) -> str:
+    """A confidence as messages show it: 0.90, or as many places as keep it on its side of
+    the threshold."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "" if value is None else str(value)
+    limit = float(threshold) if isinstance(threshold, int | float) else None
+    return shown_confidence(float(value), limit)
 
 
 class Dashboard:
@@ -70,6 +81,15 @@ class Dashboard:
             loader=PackageLoader("nightly_batch.web", "templates"),
             autoescape=select_autoescape(default=True),
         )
+        # Times as a person reads them (web/times), each told at the moment the page is made.
+        self.templates.filters["when"] = lambda value: when(value, self.clock.now(), config.zone)
+        self.templates.filters["age"] = self._age
+        self.templates.filters["confidence"] = _confidence
+
+    def _age(self, item: Any) -> str:
+        """How long ago a lead was posted (else queued); "" when it does not say."""
+        posted = lead_time(item) if isinstance(item, dict) else None
+        return age_text(posted, self.clock.now()) if posted is not None else ""
 
     def render(self, template: str, request: Request, **context: Any) -> HTMLResponse:
         html = self.templates.get_template(template).render(
@@ -121,6 +141,11 @@ class Dashboard:
             name=name,
         )
 
+    def precision(self, request: Request) -> Response:
+        return self.render(
+            "precision.html", request, **dashboard_data.precision(self.config, self.heads)
+        )
+
     def runs(self, request: Request) -> Response:
         return self.render(
             "runs.html", request, tasks=dashboard_data.history(self.store, self.clock.now())
@@ -147,6 +172,7 @@ def create_dashboard(
             Route("/", pages.overview),
             Route("/digests", pages.digests),
             Route("/digests/{name}", pages.digest),
+            Route("/precision", pages.precision),
             Route("/runs", pages.runs),
             Route("/alerts", pages.alerts),
         ]

@@ -15,7 +15,7 @@ from nightly_batch.settings.config import Config
 from nightly_batch.storage.digest_reader import DigestView
 from nightly_batch.storage.digests import DigestFile, list_digests, read_digest_head
 from nightly_batch.storage.port import RuntimeStore
-from nightly_batch.web.charts import stacked_bars
+from nightly_batch.web.charts import band_bars, stacked_bars, value_bars
 
 
 class DigestHeads:
@@ -86,9 +86,48 @@ def history(store: RuntimeStore, now: datetime) -> dict[str, Any]:
             "success_rate": f"{100 * total_ok / (total_ok + total_bad):.1f} %"
             if total_ok + total_bad
             else "-",
-            "durations": sorted(durations.items())[-14:],
+            "durations": value_bars(
+                last30,
+                [durations.get(day) for day in last30],
+                f"{task}: mean duration of the successful runs, last 30 days",
+                "s",
+                slots=30,
+            ),
         }
     return tasks
+
+
+# The digests the precision view charts the drafted share of, newest last.
+PRECISION_DIGESTS = 30
+
+
+def precision(config: Config, heads: DigestHeads) -> dict[str, Any]:
+    """The newest digest's `precision` (bands charted) and the drafted share of each of the
+    last PRECISION_DIGESTS digests, from their heads only."""
+    rows = []
+    for entry in list_digests(config.digests)[:PRECISION_DIGESTS]:
+        head = heads.head(entry)
+        measured = head.get("precision")
+        if isinstance(measured, dict):
+            rows.append({"date": entry.day.isoformat(), "file": entry.path.name, **measured})
+    rows.reverse()
+    latest = rows[-1] if rows else None
+    shares = [row.get("share") for row in rows]
+    return {
+        "latest": latest,
+        "rows": rows,
+        "bands": band_bars(
+            latest.get("bands", []) if latest else [],
+            "drafted of selected, per confidence band",
+        ),
+        "trend": value_bars(
+            [row["date"] for row in rows],
+            [100 * share if isinstance(share, int | float) else None for share in shares],
+            "drafted share of the window's selections, per digest",
+            "%",
+            top=100.0,
+        ),
+    }
 
 
 def alerts(store: RuntimeStore, now: datetime) -> dict[str, Any]:
