@@ -74,7 +74,10 @@ LEADS = st.fixed_dictionaries(
 # Selected leads that share posts and questions: what duplicate grouping and maxLeadAgeHours
 # work on (LEADS alone is mostly invalid, and is rarely selected twice).
 SELECTED = st.fixed_dictionaries(
-    {"id": st.one_of(st.text(max_size=6), st.integers()), "score": st.integers(8, 15)},
+    {
+        "id": st.one_of(st.sampled_from(["a", "b"]), st.text(max_size=6), st.integers()),
+        "score": st.integers(8, 15),
+    },
     optional={
         "link": st.sampled_from(
             [
@@ -178,13 +181,15 @@ def test_the_paths_agree_on_grouped_and_stale_leads(
     queue: list[Any], indent: bool, max_age: float | None
 ) -> None:
     """Duplicates grouped under one lead with `alsoIn`, stale leads left out: byte for byte."""
-    data = json.dumps({"redditQueue": queue}, indent=2 if indent else None).encode()
+    approvals = [{"status": "Approved", "leadId": "a"}, {"status": "pending", "leadId": "b"}]
+    state = {"redditQueue": queue, "approvals": approvals}
+    data = json.dumps(state, indent=2 if indent else None).encode()
     inputs = replace(INPUTS, max_lead_age_hours=max_age)
 
     fast = plan_from_bytes(data, inputs)
     reference = plan_from_dicts(parse_literal(data), inputs, indent=indent_of(data))
 
-    assert b"".join(fast.digest) == b"".join(reference.digest)
+    assert b"".join(fast.digest) == b"".join(reference.digest)  # precision and its approvals too
     assert fast.summary == reference.summary
     summary = fast.summary
     assert summary["selectedTotal"] + sum(summary["suppressed"].values()) == summary["queueTotal"]

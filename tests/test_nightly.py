@@ -378,7 +378,19 @@ def test_the_digest_lists_near_misses_newest_first_and_the_precision_of_earlier_
                     selectedAt=dated("2026-11-25T23:00:00Z"),
                 ),
                 lead("old", 0.9, draftRecordId="y", selectedAt=dated("2026-10-01T23:00:00Z")),
-            ]
+                lead(
+                    "s2",
+                    0.85,
+                    confidence=0.85,
+                    selectedForDraft=True,
+                    selectedAt=dated("2026-11-26T23:00:00Z"),
+                ),
+            ],
+            # Approved by a person (the drafting side's records): drafted, for precision.
+            "approvals": [
+                {"id": "ap-1", "status": "approved", "leadId": "s2"},
+                {"id": "ap-2", "status": "pending", "leadId": "s1"},
+            ],
         }
     )
     project.clock.set(at(dated("2026-11-28T23:00:00.000Z")))
@@ -411,12 +423,12 @@ def test_the_digest_lists_near_misses_newest_first_and_the_precision_of_earlier_
     }
     assert digest["precision"] == {
         "windowDays": 30,
-        "selected": 2,
-        "drafted": 1,
-        "share": 0.5,
+        "selected": 3,
+        "drafted": 2,  # d1 by its draftRecordId, s2 by its approval; s1's is only pending
+        "share": 0.6667,
         "bands": [
             {"band": "0.75-0.8", "selected": 1, "drafted": 1, "share": 1.0},
-            {"band": "0.8-0.9", "selected": 0, "drafted": 0, "share": None},
+            {"band": "0.8-0.9", "selected": 1, "drafted": 1, "share": 1.0},
             {"band": "0.9-1", "selected": 1, "drafted": 0, "share": 0.0},
         ],
         "suggestedThreshold": None,
@@ -428,10 +440,13 @@ def test_the_digest_lists_near_misses_newest_first_and_the_precision_of_earlier_
         run_task(project.app(real_channels=True), "send-digest", "manual")
     notice = next(entry for entry in logs if entry["event"] == "digest.notification")
     assert notice["near_misses"] == 3
-    assert notice["precision"] == "50 % of the last 30 days' selections were drafted, n=2."
+    assert notice["precision"] == "67 % of the last 30 days' selections were drafted, n=3."
     assert notice["left_out"] == "Left out: 5 below the threshold, 2 already drafted."
     listed = [entry for entry in logs if entry["event"] == "digest.lead"]
-    assert [(entry["lead"], entry["age"]) for entry in listed] == [("s1", "21 h ago")]
+    assert [(entry["lead"], entry["age"]) for entry in listed] == [
+        ("s2", "21 h ago"),
+        ("s1", "21 h ago"),
+    ]
 
 
 def test_cross_posts_are_listed_once_and_stale_leads_left_out(project: Project, lead: Lead) -> None:

@@ -62,3 +62,27 @@ def test_the_window_counts_selections_before_this_batch_and_within_its_days() ->
     report = tally.precision.report(30, 0.75)
     assert (report["selected"], report["drafted"], report["share"]) == (2, 2, 1.0)
     assert report["bands"][1] == {"band": "0.8-0.9", "selected": 2, "drafted": 2, "share": 1.0}
+
+
+def test_approvals_are_read_leniently_in_either_shape() -> None:
+    """The drafting side's records: a list or an object of them; only "approved" ones that
+    name a lead count, and nothing else in them is ever an error."""
+    from nightly_batch.rules.approvals import approved_leads  # noqa: PLC0415
+
+    listed = [
+        {"status": "approved", "leadId": "a"},
+        {"status": " Approved ", "itemId": "b"},
+        {"status": "pending", "leadId": "c"},
+        {"status": "rejected", "redditId": "d"},
+        {"status": "approved", "queueItemId": "e"},
+        {"status": "approved", "leadId": 7},
+        {"status": "approved"},
+        "junk",
+        None,
+    ]
+    keyed = {"appr-1": {"status": "approved", "leadId": "f"}, "appr-2": {"status": "pending"}}
+
+    assert approved_leads(listed) == {"a", "b", "e"}
+    assert approved_leads(keyed) == {"f"}
+    assert approved_leads(None) == frozenset()
+    assert approved_leads("approved") == frozenset()

@@ -17,6 +17,7 @@ import msgspec
 from nightly_batch.core.clock import parse_iso
 from nightly_batch.core.json_literals import dump_literal
 from nightly_batch.core.json_members import Chunk, Members, NotSplittable, split_members
+from nightly_batch.rules.approvals import approved_leads
 from nightly_batch.rules.digest_layout import close_digest, digest_opening, lay_out_digest
 from nightly_batch.rules.digest_lines import LEAD_SEPARATOR, digest_lead_lines, digest_order
 from nightly_batch.rules.duplicates import Facts, Grouping, group_leads
@@ -123,7 +124,8 @@ def plan_from_dicts(
     queue = owned_list(state, "redditQueue", path)
     docs = owned_list(state, "pendingDocChanges", path)
     owned_list(state, "taskHistory", path)  # checked before anything is written
-    selection = mark_queue(queue, inputs.rule, inputs.stamp)
+    approved = approved_leads(state.get("approvals"))
+    selection = mark_queue(queue, inputs.rule, inputs.stamp, approved)
     every = digest_entries(selection, inputs.weights)
     grouping = _grouped(inputs, [dict_facts(entry) for entry in every])
     entries = [every[position] for position in grouping.kept]
@@ -178,6 +180,17 @@ def _owned(members: Members, key: str) -> list[Any]:
     return value
 
 
+def _decoded(members: Members, key: str) -> Any:
+    """A member read only for what it tells (approvals): None if absent or unreadable, as
+    the reference path then finds nothing in it either."""
+    if key not in members.values:
+        return None
+    try:
+        return members.decoded(key)
+    except (ValueError, RecursionError):
+        return None
+
+
 def _written_compact(selection: RawSelection) -> bool:
     """Whether a one-line queue's selected leads are compact (`json.dumps` writes one line
     with ", " and ": "): the first and last of them as read tell, as one writer lays out a
@@ -212,7 +225,8 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     end = start + len(raw_queue)
     # memchr over the queue: a compact one lets the digest copy its leads without a look.
     one_line = data.find(b"\n", start, end) == -1 and data.find(b"\r", start, end) == -1
-    selection = mark_raw(raw_queue, inputs.rule, inputs.stamp)
+    approved = approved_leads(_decoded(members, "approvals"))
+    selection = mark_raw(raw_queue, inputs.rule, inputs.stamp, approved)
     selection.compact = one_line and _written_compact(selection)
     every = digest_order(selection.selected)
     grouping = _grouped(inputs, [raw_facts(selection.pieces[entry[0]]) for entry in every])

@@ -116,7 +116,7 @@ def _via_dicts(
 ) -> None:
     """One lead through the reference dict path."""
     item = literal_lead(raw)
-    one = mark_queue([item], rule, selected_at)
+    one = mark_queue([item], rule, selected_at, result.tally.precision.approved)
     result.marked += one.marked
     result.tally.merge(one.tally, index)
     for _, reason in one.invalid:
@@ -127,7 +127,9 @@ def _via_dicts(
         result.selected.append((index, str(lead.get("selectedAt", "")), scored.confidence, scored))
 
 
-def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelection:
+def mark_raw(
+    raw_queue: msgspec.Raw, rule: Rule, selected_at: str, approved: frozenset[str] = frozenset()
+) -> RawSelection:
     """mark_queue's result, computed on the raw queue."""
     try:
         # Two passes in C beat one Python-level decode per lead: the views, and the raw bytes.
@@ -139,7 +141,7 @@ def mark_raw(raw_queue: msgspec.Raw, rule: Rule, selected_at: str) -> RawSelecti
     except (msgspec.DecodeError, RecursionError):
         # One lead msgspec cannot view takes that lead to dicts, not the whole queue.
         views = [_view_of(raw) for raw in raws]
-    result = RawSelection(new_tally(selected_at, rule.precision_window_days))
+    result = RawSelection(new_tally(selected_at, rule.precision_window_days, approved))
     pieces, selected, near = result.pieces, result.selected, result.tally.near
     # The suffix replaces the lead's closing brace.
     appended_selected = b',"selectedForDraft":true,"selectedAt":' + _encode(selected_at) + b"}"
@@ -207,7 +209,9 @@ def _other(
         _via_dicts(raw, index, rule, selected_at, result)
     elif lead.draft_record_id is not UNSET and lead.draft_record_id not in (None, ""):
         result.tally.drafted += 1
-        result.tally.precision.add(_given(lead.selected_at), _given(lead.confidence), drafted=True)
+        result.tally.precision.add(
+            _given(lead.selected_at), _given(lead.confidence), drafted=True, lead_id=_given(lead.id)
+        )
         result.add(raw)
     else:
         _general(lead, raw, index, rule, selected_at, result)
@@ -236,7 +240,9 @@ def _general(
         _via_dicts(raw, index, rule, selected_at, result)
         return
     result.add(raw)
-    result.tally.precision.add(_given(lead.selected_at), lead.confidence, drafted=False)
+    result.tally.precision.add(
+        _given(lead.selected_at), lead.confidence, drafted=False, lead_id=_given(lead.id)
+    )
     if chosen:
         stamp = "" if lead.selected_at is UNSET else str(lead.selected_at)
         result.selected.append((index, stamp, scored.confidence, scored))

@@ -41,13 +41,15 @@ def _is_drafted(item: dict[str, Any]) -> bool:
     return item.get("draftRecordId") not in (None, "")
 
 
-def mark_queue(queue: list[Any], rule: Rule, selected_at: str) -> Selection:
+def mark_queue(
+    queue: list[Any], rule: Rule, selected_at: str, approved: frozenset[str] = frozenset()
+) -> Selection:
     """Set `confidence` and `selectedForDraft` on each queued lead; report the selection.
 
     A drafted lead is left alone. A lead whose confidence is at or below the threshold loses a
     stale flag. A lead that cannot be scored is skipped, never fatal, and loses a stale flag.
     """
-    result = Selection(new_tally(selected_at, rule.precision_window_days))
+    result = Selection(new_tally(selected_at, rule.precision_window_days, approved))
     tally = result.tally
     for index, item in enumerate(queue):
         if not isinstance(item, dict):
@@ -56,7 +58,9 @@ def mark_queue(queue: list[Any], rule: Rule, selected_at: str) -> Selection:
             )
             continue
         drafted = _is_drafted(item)
-        tally.precision.add(item.get("selectedAt"), item.get("confidence"), drafted=drafted)
+        tally.precision.add(
+            item.get("selectedAt"), item.get("confidence"), drafted=drafted, lead_id=item.get("id")
+        )
         if drafted:
             tally.drafted += 1
             continue

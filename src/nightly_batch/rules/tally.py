@@ -47,8 +47,10 @@ class Precision:
     drafted: int = 0
     bands: list[list[int]] = field(default_factory=lambda: [[0, 0] for _ in BANDS])
     _seen: dict[str, bool] = field(default_factory=dict)  # selectedAt -> within the window
+    # The ids of leads approved in the state's `approvals` (rules/approvals): drafted too.
+    approved: frozenset[str] = frozenset()
 
-    def add(self, selected_at: Any, confidence: Any, *, drafted: bool) -> None:
+    def add(self, selected_at: Any, confidence: Any, *, drafted: bool, lead_id: Any = None) -> None:
         """One lead as read, before this batch changed it."""
         if not isinstance(selected_at, str):
             return
@@ -58,6 +60,8 @@ class Precision:
             within = self._seen[selected_at] = self._within(selected_at)
         if not within:
             return
+        # Only text ids: a number keeps its literal in one batch path and not the other.
+        drafted = drafted or (isinstance(lead_id, str) and str(lead_id) in self.approved)
         self.selected += 1
         self.drafted += drafted
         value = _number(confidence)
@@ -140,11 +144,12 @@ class Tally:
         self.precision.merge(other.precision)
 
 
-def new_tally(stamp: str, window_days: int) -> Tally:
-    """A tally whose precision window is the `window_days` before `stamp` (this batch)."""
+def new_tally(stamp: str, window_days: int, approved: frozenset[str] = frozenset()) -> Tally:
+    """A tally whose precision window is the `window_days` before `stamp` (this batch), with
+    the leads `approved` counted as drafted."""
     end = datetime.fromisoformat(stamp)
     start = end - timedelta(days=window_days)
-    return Tally(Precision(start.isoformat(), end.isoformat()))
+    return Tally(Precision(start.isoformat(), end.isoformat(), approved=approved))
 
 
 def best_near_misses(near: list[tuple[int, Scored]], limit: int) -> list[tuple[int, Scored]]:
