@@ -215,3 +215,30 @@ def test_a_route_filter_compares_names_as_people_write_them() -> None:
     assert not floor.keeps({"confidence": True})
     assert not floor.keeps({})
     assert RouteFilter().describe() == "every lead"
+
+
+def test_a_heartbeat_retries_an_owed_routed_delivery_with_its_slice(
+    project: Project, lead: Lead
+) -> None:
+    """Slack failed for the moment at send time; the heartbeat's retry sends its slice, not
+    the whole digest."""
+    project.write_config(
+        digestNotificationChannel=["log", "slack"],
+        digestRoutes={"slack": {"subreddits": ["homelab"]}},
+    )
+    project.write_state({"redditQueue": queue(lead)})
+    app = project.app()
+    run_task(app, "nightly-batch", "schedule")
+    project.clock.advance(hours(7))
+    slack = project.channel("slack", app)
+    slack.status, slack.error = "transient", "HTTP 503"
+    run_task(app, "send-digest", "schedule")
+    slack.status, slack.error = "delivered", None
+
+    project.clock.advance(timedelta(minutes=6))
+    retried = run_task(app, "heartbeat", "schedule")
+
+    assert retried.message == "heartbeat ok; retried owed deliveries: slack sent"
+    first, second = slack.sent
+    assert [item.id for item in first.leads] == [item.id for item in second.leads] == ["c", "b"]
+    assert second.total == 2
