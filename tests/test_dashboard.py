@@ -125,16 +125,20 @@ def test_a_token_guards_every_page(project: Project) -> None:
     assert client.get("/digests", headers={"Authorization": f"Basic {basic}"}).status_code == 200
 
 
-def test_the_digest_page_shows_what_was_left_out_near_misses_and_ages(
-    project: Project, lead: Lead
-) -> None:
+@pytest.fixture
+def reviewed(project: Project, lead: Lead) -> TestClient:
+    """The dashboard a month into use (leadgen.reviewed_queue), the morning after a batch."""
     from leadgen import reviewed_queue  # noqa: PLC0415
 
     project.write_state({"redditQueue": reviewed_queue(lead)})
     app = project.live_a_day()
-    client = TestClient(create_dashboard(app.config, app.store, clock=app.clock))
+    return TestClient(create_dashboard(app.config, app.store, clock=app.clock))
 
-    page = client.get(dated("/digests/digest-2026-11-28.json")).text
+
+def test_the_digest_page_shows_what_was_left_out_near_misses_and_ages(
+    reviewed: TestClient,
+) -> None:
+    page = reviewed.get(dated("/digests/digest-2026-11-28.json")).text
 
     left_out = page[page.index('id="left-out"') : page.index('id="precision"')]
     assert re.findall(r'<span class="number">([\d,]+)</span> ([a-z ,]+)</li>', left_out) == [
@@ -155,15 +159,9 @@ def test_the_digest_page_shows_what_was_left_out_near_misses_and_ages(
 
 
 def test_the_precision_page_charts_the_bands_and_shows_the_suggestion(
-    project: Project, lead: Lead
+    reviewed: TestClient,
 ) -> None:
-    from leadgen import reviewed_queue  # noqa: PLC0415
-
-    project.write_state({"redditQueue": reviewed_queue(lead)})
-    app = project.live_a_day()
-    client = TestClient(create_dashboard(app.config, app.store, clock=app.clock))
-
-    page = client.get("/precision").text
+    page = reviewed.get("/precision").text
 
     assert "<strong>Suggested threshold: 0.8</strong>" in page
     assert "never applied" in page

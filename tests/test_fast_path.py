@@ -40,6 +40,20 @@ SCORES = st.one_of(
     st.just(value=True),
     st.none(),
 )
+# Duplicates: two posts in many URL forms, one person asking one question twice.
+ASKED = {
+    "link": st.sampled_from(
+        [
+            "https://www.reddit.com/r/a/comments/Ab12/x/",
+            "https://old.reddit.com/r/b/comments/ab12?utm=1",
+            "https://redd.it/ab12",
+            "/r/c/comments/cd34/",
+            "https://example.com/comments/ab12/",
+        ]
+    ),
+    "author": st.sampled_from(["u/asker", "[deleted]", "u/other"]),
+    "title": st.sampled_from(["How do I back up?", "how do I back-up", "Why cron?"]),
+}
 LEADS = st.fixed_dictionaries(
     {"id": st.one_of(st.text(max_size=6), st.integers(), st.none())},
     optional={
@@ -54,18 +68,7 @@ LEADS = st.fixed_dictionaries(
         "question": st.text(max_size=20),
         "queuedAt": st.sampled_from(["2026-11-27T08:00:00Z", "2026-11-28T08:00:00Z", "soon"]),
         "created_utc": st.one_of(st.integers(1_700_000_000, 1_800_000_000), st.just("x")),
-        # Duplicates: two posts in many URL forms, one person asking one question twice.
-        "link": st.sampled_from(
-            [
-                "https://www.reddit.com/r/a/comments/Ab12/x/",
-                "https://old.reddit.com/r/b/comments/ab12?utm=1",
-                "https://redd.it/ab12",
-                "/r/c/comments/cd34/",
-                "https://example.com/comments/ab12/",
-            ]
-        ),
-        "author": st.sampled_from(["u/asker", "[deleted]", "u/other"]),
-        "title": st.sampled_from(["How do I back up?", "how do I back-up", "Why cron?"]),
+        **ASKED,
         "subreddit": st.sampled_from(["selfhosted", "homelab"]),
         "bigNumber": st.just(123456789012345678901234567890),
         "nested": st.dictionaries(st.text(max_size=4), SCALARS, max_size=3),
@@ -79,17 +82,7 @@ SELECTED = st.fixed_dictionaries(
         "score": st.integers(8, 15),
     },
     optional={
-        "link": st.sampled_from(
-            [
-                "https://www.reddit.com/r/a/comments/Ab12/x/",
-                "https://old.reddit.com/r/b/comments/ab12?utm=1",
-                "https://redd.it/ab12",
-                "/r/c/comments/cd34/",
-                "https://example.com/comments/ab12/",
-            ]
-        ),
-        "author": st.sampled_from(["u/asker", "[deleted]", "u/other"]),
-        "title": st.sampled_from(["How do I back up?", "how do I back-up", "Why cron?"]),
+        **ASKED,
         "subreddit": st.one_of(st.sampled_from(["selfhosted", "homelab"]), st.integers()),
         "queuedAt": st.sampled_from(["2026-11-27T08:00:00Z", "2026-11-28T20:00:00Z", "soon"]),
         "created_utc": st.one_of(st.integers(1_700_000_000, 1_800_000_000), st.just("x")),

@@ -41,13 +41,16 @@ def _instant(value: Any) -> datetime | None:
 def age_text(posted: datetime, now: datetime) -> str:
     """A lead's age as a person reads it: "just now", "40 min ago", "9 h ago", "3 d ago"."""
     minutes = max((now - posted).total_seconds(), 0) / 60
-    if minutes < 1:
-        return "just now"
+    return "just now" if minutes < 1 else f"{span_text(minutes)} ago"
+
+
+def span_text(minutes: float) -> str:
+    """A span of at least a minute in its largest fitting unit: "40 min", "9 h", "3 d"."""
     if minutes < 60:
-        return f"{minutes:.0f} min ago"
+        return f"{minutes:.0f} min"
     if minutes < 48 * 60:
-        return f"{minutes / 60:.0f} h ago"
-    return f"{minutes / 1440:.0f} d ago"
+        return f"{minutes / 60:.0f} h"
+    return f"{minutes / 1440:.0f} d"
 
 
 def _from_epoch(value: float) -> datetime | None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup, escape
 
 from nightly_batch.core.clock import iso_utc, parse_iso
-from nightly_batch.rules.freshness import age_text
+from nightly_batch.rules.freshness import age_text, span_text
 
 
 def relative(moment: datetime, now: datetime) -> str:
@@ -18,13 +18,7 @@ def relative(moment: datetime, now: datetime) -> str:
     if moment <= now:
         return age_text(moment, now)
     minutes = (moment - now).total_seconds() / 60
-    if minutes < 1:
-        return "in a moment"
-    if minutes < 60:
-        return f"in {minutes:.0f} min"
-    if minutes < 48 * 60:
-        return f"in {minutes / 60:.0f} h"
-    return f"in {minutes / 1440:.0f} d"
+    return "in a moment" if minutes < 1 else f"in {span_text(minutes)}"
 
 
 def when(value: Any, now: datetime, zone: ZoneInfo) -> Markup:
