@@ -229,7 +229,7 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     selection = mark_raw(raw_queue, inputs.rule, inputs.stamp, approved)
     selection.compact = one_line and _written_compact(selection)
     every = digest_order(selection.selected)
-    grouping = _grouped(inputs, [raw_facts(selection.pieces[entry[0]]) for entry in every])
+    grouping = _grouped(inputs, raw_facts(selection.pieces, [entry[0] for entry in every]))
     ordered = [every[position] for position in grouping.kept]
     also_in = {every[position][0]: others for position, others in grouping.also_in.items()}
     tally = selection.tally

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import string
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -102,24 +101,27 @@ _SPACES = str.maketrans(
     )
 )
 TIME_KEYS = ("createdUtc", "created_utc", "createdAt", "queuedAt")
-LINK_KEYS = ("link", "url", "permalink")
 
 
 @dataclass(slots=True)
 class Facts:
-    """What grouping reads of one selected lead; the costly parts (the title's words, the
-    post time) are worked out only where they can matter."""
+    """What grouping reads of one selected lead: its post and author, worked out for every
+    lead; the rest (the title's words, the post time, what `alsoIn` says of it) read from
+    `get` only where it can matter."""
 
     post: str | None  # the Reddit post it is
     author: str | None  # as compared
-    title: Any  # its title, else its question
-    subreddit: Any
-    lead_id: Any
-    times: tuple[Any, ...]  # the values of TIME_KEYS
+    get: Callable[[str], Any]  # the lead's value of a key (None when it has none)
+
+    @property
+    def title(self) -> Any:
+        """Its title, else its question."""
+        title = self.get("title")
+        return title if isinstance(title, str) and title.strip() else self.get("question")
 
     @property
     def posted(self) -> datetime | None:
-        return lead_time(dict(zip(TIME_KEYS, self.times, strict=True)))
+        return lead_time({name: self.get(name) for name in TIME_KEYS})
 
     @property
     def other(self) -> dict[str, Any]:
@@ -127,46 +129,31 @@ class Facts:
         string's escapes as written, is kept by the reference path's literals
         (core/json_literals) and not by the fast path."""
         said = {}
-        if isinstance(self.subreddit, str):
-            said["subreddit"] = str(self.subreddit)
-        if isinstance(self.lead_id, str):
-            said["id"] = str(self.lead_id)
+        for name, key in (("subreddit", "subreddit"), ("id", "id")):
+            value = self.get(key)
+            if isinstance(value, str):
+                said[name] = str(value)
         return said
 
 
-def facts(
-    links: tuple[Any, ...],
-    lead_id: Any,
-    author: Any,
-    title: Any,
-    subreddit: Any,
-    times: tuple[Any, ...],
-) -> Facts:
-    """A lead's facts from its values: `links` those of LINK_KEYS (the first that names a
-    post wins, else a t3_ id does), `title` its title (else its question)."""
+def facts(link: Any, url: Any, permalink: Any, get: Callable[[str], Any]) -> Facts:
+    """A lead's facts: the first of its link, url and permalink that names a post (else a
+    t3_ id) gives the post; `get` reads the rest."""
     post = None
-    for link in links:
-        if isinstance(link, str) and (post := post_id_of(link)) is not None:
+    for given in (link, url, permalink):
+        if isinstance(given, str) and (post := post_id_of(given)) is not None:
             break
-    if post is None and isinstance(lead_id, str):
-        match = FULLNAME.match(lead_id.strip().lower())
-        post = match.group(1) if match else None
-    return Facts(post, author_of(author), title, subreddit, lead_id, times)
+    else:
+        lead_id = get("id")
+        if isinstance(lead_id, str):
+            match = FULLNAME.match(lead_id.strip().lower())
+            post = match.group(1) if match else None
+    return Facts(post, author_of(get("author")), get)
 
 
 def facts_of(get: Callable[[str], Any]) -> Facts:
     """A lead's facts through `get` (a dict's get)."""
-    title = get("title")
-    if not isinstance(title, str) or not title.strip():
-        title = get("question")
-    return facts(
-        tuple(get(name) for name in LINK_KEYS),
-        get("id"),
-        get("author"),
-        title,
-        get("subreddit"),
-        tuple(get(name) for name in TIME_KEYS),
-    )
+    return facts(get("link"), get("url"), get("permalink"), get)
 
 
 @dataclass(slots=True)
@@ -184,14 +171,6 @@ class Grouping:
         return len(self.kept) + self.duplicate + self.stale
 
 
-def _keys(lead: Facts, shared_author: bool) -> list[str]:
-    keys = [f"post:{lead.post}"] if lead.post is not None else []
-    # A title is read only when its author asked more than once tonight: most never do.
-    if shared_author and (asked := title_key(lead.author, lead.title)) is not None:
-        keys.append(f"title:{asked}")
-    return keys
-
-
 def group_leads(
     leads: Sequence[Facts], now: datetime, max_age_hours: float | None = None
 ) -> Grouping:
@@ -199,16 +178,31 @@ def group_leads(
     the rest grouped where any key is shared (transitively), each group listed once, at its
     first lead, which names the others in `alsoIn` in the digest's order."""
     result = Grouping()
-    oldest = now - timedelta(hours=max_age_hours) if max_age_hours is not None else None
     fresh = []
+    oldest = now - timedelta(hours=max_age_hours) if max_age_hours is not None else None
     for position, lead in enumerate(leads):
         posted = lead.posted if oldest is not None else None
         if oldest is not None and posted is not None and posted < oldest:
             result.stale += 1
         else:
             fresh.append(position)
-    asked = Counter(leads[position].author for position in fresh)
-    parent = {position: position for position in fresh}
+    involved, shared_authors = _sharing(leads, fresh)
+    # The common night: no lead shares a post or an author with another, nothing to unite.
+    top_of = _tops(leads, involved, shared_authors) if involved else {}
+    for position in fresh:
+        top = top_of.get(position, position)
+        if top == position:
+            result.kept.append(position)
+        else:
+            result.duplicate += 1
+            result.also_in.setdefault(top, []).append(leads[position].other)
+    return result
+
+
+def _tops(leads: Sequence[Facts], involved: set[int], shared_authors: set[str]) -> dict[int, int]:
+    """Each involved lead's group, as the position of the group's first lead: a union-find
+    over the keys they share (the post; the title, read only when its author asked twice)."""
+    parent = {position: position for position in involved}
 
     def root(position: int) -> int:
         while parent[position] != position:
@@ -217,18 +211,35 @@ def group_leads(
         return position
 
     holder: dict[str, int] = {}
-    for position in fresh:
+    for position in sorted(involved):
         lead = leads[position]
-        for key in _keys(lead, lead.author is not None and asked[lead.author] > 1):
+        keys = [f"post:{lead.post}"] if lead.post is not None else []
+        if lead.author in shared_authors and (asked := title_key(lead.author, lead.title)):
+            keys.append(f"title:{asked}")
+        for key in keys:
             first = holder.setdefault(key, position)
             if first != position:
                 low, high = sorted((root(first), root(position)))
                 parent[high] = low  # the earlier lead leads the group
+    return {position: root(position) for position in involved}
+
+
+def _sharing(leads: Sequence[Facts], fresh: list[int]) -> tuple[set[int], set[str]]:
+    """The leads that share a post or an author with another (the only ones grouping has to
+    look at), and the authors shared."""
+    by_post: dict[str, int] = {}
+    by_author: dict[str, int] = {}
+    involved: set[int] = set()
+    shared_authors: set[str] = set()
     for position in fresh:
-        top = root(position)
-        if top == position:
-            result.kept.append(position)
-        else:
-            result.duplicate += 1
-            result.also_in.setdefault(top, []).append(leads[position].other)
-    return result
+        lead = leads[position]
+        if lead.post is not None:
+            first = by_post.setdefault(lead.post, position)
+            if first != position:
+                involved.update((first, position))
+        if lead.author is not None:
+            first = by_author.setdefault(lead.author, position)
+            if first != position:
+                involved.update((first, position))
+                shared_authors.add(lead.author)
+    return involved, shared_authors

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
 from nightly_batch.rules.duplicates import Facts, facts, facts_of
 from nightly_batch.rules.fastmark import NotFast
+from nightly_batch.rules.queue_layout import joined
 
 
 class _Read(msgspec.Struct):
@@ -30,34 +32,31 @@ class _Read(msgspec.Struct):
 
 
 _decode = msgspec.json.Decoder(_Read).decode
+_decode_many = msgspec.json.Decoder(list[_Read]).decode
+# Leads decoded per call: one C call a thousand leads, with a copy of only those leads.
+GROUP = 1000
 
 
 def dict_facts(item: dict[str, Any]) -> Facts:
     return facts_of(item.get)
 
 
-def raw_facts(piece: Any) -> Facts:
-    """A piece of fastmark's selection: the lead as read (its bytes, or the (bytes, suffix)
-    of the inline case, whose suffix holds only marking's own fields).
+def raw_facts(pieces: Sequence[Any], indices: Sequence[int]) -> list[Facts]:
+    """The facts of fastmark's leads at `indices` (pieces: the lead as read, its bytes, or
+    the (bytes, suffix) of the inline case, whose suffix holds only marking's own fields).
 
     A lead that already holds an `alsoIn` (the sweeper's, or a copied digest's) is NotFast:
     the reference path places the digest's own as a dict would, where that key stands.
     """
-    raw = piece[0] if type(piece) is tuple else piece
-    try:
-        read = _decode(raw)
-    except msgspec.DecodeError as error:
-        raise NotFast(str(error)) from None
-    if read.alsoIn is not msgspec.UNSET:
-        raise NotFast("a selected lead holds alsoIn")
-    title = read.title
-    if not isinstance(title, str) or not title.strip():
-        title = read.question
-    return facts(
-        (read.link, read.url, read.permalink),
-        read.id,
-        read.author,
-        title,
-        read.subreddit,
-        (read.createdUtc, read.created_utc, read.createdAt, read.queuedAt),
-    )
+    found: list[Facts] = []
+    for start in range(0, len(indices), GROUP):
+        try:
+            reads = _decode_many(joined(pieces, indices[start : start + GROUP]))
+        except msgspec.DecodeError as error:
+            raise NotFast(str(error)) from None
+        for read in reads:
+            if read.alsoIn is not msgspec.UNSET:
+                raise NotFast("a selected lead holds alsoIn")
+            # Every key grouping asks for is a field of _Read, so the attribute is there.
+            found.append(facts(read.link, read.url, read.permalink, read.__getattribute__))
+    return found
