@@ -59,8 +59,8 @@ def test_the_config_accepts_a_registered_channel_and_names_it_among_the_choices(
     with pytest.raises(ConfigError) as raised:
         load_config(project.config_path)
     assert (
-        'digestNotificationChannel = "sms" must be one of "discord", "email", "log", "pager" '
-        'or "slack", or a list of them.' in str(raised.value)
+        'digestNotificationChannel = "sms" must be one of "discord", "email", "log", "pager", '
+        '"slack" or "webhook", or a list of them.' in str(raised.value)
     )
 
 

@@ -63,12 +63,12 @@ def test_the_shipped_default_config_is_valid() -> None:
         (
             "digestNotificationChannel",
             "sms",
-            'digestNotificationChannel = "sms" must be one of "discord", "email", "log" or "slack", or a list of them.',
+            'digestNotificationChannel = "sms" must be one of "discord", "email", "log", "slack" or "webhook", or a list of them.',
         ),
         (
             "digestNotificationChannel",
             [],
-            "digestNotificationChannel = [] must name at least one channel: slack, discord, email or log.",
+            "digestNotificationChannel = [] must name at least one channel: slack, discord, email, webhook or log.",
         ),
         (
             "digestNotificationChannel",
@@ -133,7 +133,7 @@ def test_the_shipped_default_config_is_valid() -> None:
         (
             "digestNotificationChannel",
             ["slack", "sms"],
-            'digestNotificationChannel[1] = "sms" must be one of "discord", "email", "log" or "slack".',
+            'digestNotificationChannel[1] = "sms" must be one of "discord", "email", "log", "slack" or "webhook".',
         ),
         (
             "alertRepeatMinutes",
@@ -183,7 +183,7 @@ def test_several_mistakes_are_one_sentence_each_on_one_line(project: Project) ->
         load_config(project.config_path)
 
     assert str(raised.value).count(" must be one of ") == 5
-    assert str(raised.value).endswith('"slack". 2 more mistakes not shown.')
+    assert str(raised.value).endswith('"webhook". 2 more mistakes not shown.')
 
 
 def test_an_integer_too_long_to_print_is_described_by_its_length(project: Project) -> None:
@@ -399,8 +399,9 @@ def test_check_config_prints_effective_config_with_secrets_masked(
         assert secret not in out + err
     # No alert channel is set here: valid, but check-config says nobody would be told.
     assert err == (
-        "nightly-batch: warning: alerts go only to the log: set SLACK_ERROR_WEBHOOK or "
-        f"ALERT_EMAIL_TO to be told.\nnightly-batch: {project.config_path} is valid.\n"
+        "nightly-batch: warning: alerts go only to the log: set SLACK_ERROR_WEBHOOK, "
+        "ALERT_EMAIL_TO or ALERT_WEBHOOK_URL to be told.\n"
+        f"nightly-batch: {project.config_path} is valid.\n"
     )
 
 

@@ -181,8 +181,8 @@ def test_the_slice_is_what_slack_receives(project: Project, lead: Lead) -> None:
         (
             {"pager": {}},
             (
-                'digestRoutes = {"pager": {}} must be an object mapping "discord", "email", "log" '
-                'or "slack" to objects with the keys subreddits, tags and minConfidence.'
+                'digestRoutes = {"pager": {}} must be an object mapping "discord", "email", "log", '
+                '"slack" or "webhook" to objects with the keys subreddits, tags and minConfidence.'
             ),
         ),
     ],

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from nightly_batch.alerts.manager import AlertManager, Notice, rank
 from nightly_batch.core.clock import Clock, iso_utc
-from nightly_batch.delivery.channel import Channel
+from nightly_batch.delivery.channel import Channel, Delivery, TakesAlerts
 from nightly_batch.observability.events import get_logger
 from nightly_batch.storage.port import AlertStore
 
@@ -131,12 +131,16 @@ class AlertSender:
         critical = any(rank(n.severity) >= rank("critical") for n in notices)
         delivered_on: list[str] = []
         errors: dict[str, str] = {}
+        primary_done = False
         for name, channel in available.items():
-            result = channel.notify(text)
+            # A signed webhook wants every alert; the others take turns unless it is critical.
+            every = getattr(channel, "receives_every_alert", False)
+            if primary_done and not critical and not every:
+                continue
+            result = _notify(channel, text, notices)
             if result.delivered:
                 delivered_on.append(name)
-                if not critical:
-                    break
+                primary_done = primary_done or not every
             else:
                 errors[name] = result.error or result.status
                 log.error("alert.channel_failed", channel=name, error=errors[name])
@@ -158,3 +162,21 @@ class AlertSender:
                     f"alerts could not be sent through {name}: {reason}",
                     avoid={name},
                 )
+
+
+def _notify(channel: Channel, text: str, notices: list[Notice]) -> Delivery:
+    """The notices as `channel` takes them: as data where it can (the signed webhook)."""
+    if isinstance(channel, TakesAlerts):
+        alerts = [
+            {
+                "id": notice.ident,
+                "alertname": notice.fingerprint.partition(":")[0],
+                "task": notice.fingerprint.partition(":")[2],
+                "kind": notice.kind,
+                "severity": notice.severity,
+                "text": notice.text,
+            }
+            for notice in notices
+        ]
+        return channel.notify_alerts(text, alerts)
+    return channel.notify(text)

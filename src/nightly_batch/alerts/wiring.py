@@ -48,7 +48,8 @@ def announce(app: App) -> None:
         )
     else:
         log.warning(
-            "alerts.log_only", reason="neither SLACK_ERROR_WEBHOOK nor ALERT_EMAIL_TO is set"
+            "alerts.log_only",
+            reason="none of SLACK_ERROR_WEBHOOK, ALERT_EMAIL_TO and ALERT_WEBHOOK_URL is set",
         )
 
 

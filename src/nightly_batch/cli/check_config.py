@@ -90,7 +90,8 @@ def _surprises(settings: Settings, alert_channels: list[str]) -> list[str]:
     found = []
     if environment.alerts_enabled and not alert_channels:
         found.append(
-            "alerts go only to the log: set SLACK_ERROR_WEBHOOK or ALERT_EMAIL_TO to be told."
+            "alerts go only to the log: set SLACK_ERROR_WEBHOOK, ALERT_EMAIL_TO or "
+            "ALERT_WEBHOOK_URL to be told."
         )
     if (
         config.dashboard_port is not None

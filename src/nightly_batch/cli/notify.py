@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
 from nightly_batch.core.clock import Clock, SystemClock, iso_utc
+from nightly_batch.delivery.channel import Delivery
 from nightly_batch.delivery.factory import build_alert_channels, build_channel
 from nightly_batch.errors import ConfigError
 from nightly_batch.observability.redact import Redactor
@@ -82,7 +83,8 @@ def check_channels(config: Config, environment: Environment) -> tuple[list[str],
 
 
 def test_notify(app: ChannelCheck, only: str | None) -> tuple[int, list[str]]:
-    """Send the test message; returns the exit code and one line per channel."""
+    """Send the test message through each digest channel and, unless one channel is asked
+    for, each alert channel (`alerts via NAME`); returns the exit code and one line each."""
     text = (
         f"nightly-batch test message from {socket.gethostname()} at {iso_utc(app.clock.now())}: "
         "if you can read this, this channel works."
@@ -95,12 +97,25 @@ def test_notify(app: ChannelCheck, only: str | None) -> tuple[int, list[str]]:
             lines.append(f"{name}: not configured: {app.redactor.text(str(error))}")
             code = max(code, 2)
             continue
-        if result.delivered:
-            lines.append(
-                f"{name}: delivered" + (f" ({result.provider_id})" if result.provider_id else "")
-            )
-        else:
-            reason = app.redactor.text(result.error or "no reason given")
-            lines.append(f"{name}: failed ({result.status}): {reason}")
-            code = max(code, 1)
+        code = max(code, _said(app, name, result, lines))
+    if only is None:
+        try:
+            alert_channels = build_alert_channels(app)
+        except ConfigError as error:
+            lines.append(f"alerts: not configured: {app.redactor.text(str(error))}")
+            return max(code, 2), lines
+        for name, channel in alert_channels.items():
+            code = max(code, _said(app, f"alerts via {name}", channel.notify(text), lines))
     return code, lines
+
+
+def _said(app: ChannelCheck, label: str, result: Delivery, lines: list[str]) -> int:
+    """The result's line; the exit code it calls for (1 for a failure)."""
+    if result.delivered:
+        lines.append(
+            f"{label}: delivered" + (f" ({result.provider_id})" if result.provider_id else "")
+        )
+        return 0
+    reason = app.redactor.text(result.error or "no reason given")
+    lines.append(f"{label}: failed ({result.status}): {reason}")
+    return 1

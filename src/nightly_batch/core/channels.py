@@ -86,4 +86,12 @@ register(
         },
     )
 )
+register(
+    ChannelSpec(
+        ChannelName.WEBHOOK,
+        "nightly_batch.delivery.channels.webhook:build",
+        variables=("WEBHOOK_URL", "WEBHOOK_SECRET"),
+        # Any host over https: the receiver is the operator's own, and gets only a signature.
+    )
+)
 register(ChannelSpec(ChannelName.LOG, "nightly_batch.delivery.channel:build_log"))

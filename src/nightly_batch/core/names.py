@@ -23,6 +23,7 @@ class ChannelName(StrEnum):
     SLACK = "slack"
     DISCORD = "discord"
     EMAIL = "email"
+    WEBHOOK = "webhook"
     LOG = "log"
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from nightly_batch.core.names import DeliveryStatus
 from nightly_batch.observability.events import get_logger
@@ -44,6 +44,13 @@ class Channel(Protocol):
     def notify(self, text: str) -> Delivery:
         """A short plain message (a test, or a notice that another channel failed)."""
         ...
+
+
+@runtime_checkable
+class TakesAlerts(Protocol):
+    """A channel that takes alert notifications as data, not only as text (the webhook)."""
+
+    def notify_alerts(self, text: str, alerts: list[dict[str, Any]]) -> Delivery: ...
 
 
 # The leads the log channel writes one event each: the top of the digest, not all of it (a

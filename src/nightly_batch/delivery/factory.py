@@ -39,7 +39,8 @@ def build_channel(name: str, app: BuildContext, *, retries: bool = True) -> Chan
 
 
 def build_alert_channels(app: BuildContext) -> dict[str, Channel]:
-    """The alert channels, in order of preference: Slack (SLACK_ERROR_WEBHOOK), then e-mail."""
+    """The alert channels, in order of preference: Slack (SLACK_ERROR_WEBHOOK), then e-mail;
+    the signed webhook (ALERT_WEBHOOK_URL) besides, which gets every alert."""
     env = app.environment
     channels: dict[str, Channel] = {}
     webhook = env.get("SLACK_ERROR_WEBHOOK")
@@ -55,4 +56,9 @@ def build_alert_channels(app: BuildContext) -> dict[str, Channel]:
         channels["email"] = build_to(
             app, registered(ChannelName.EMAIL), recipients, "ALERT_EMAIL_TO", retries=True
         )
+    hook = env.get("ALERT_WEBHOOK_URL")
+    if hook:
+        from nightly_batch.delivery.channels import webhook as signed  # noqa: PLC0415
+
+        channels["webhook"] = signed.build_alerts(app, hook)
     return channels

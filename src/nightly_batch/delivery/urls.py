@@ -13,8 +13,10 @@ from nightly_batch.errors import ConfigError
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
-def check_url(name: str, url: str, hosts: tuple[str, ...], extra: tuple[str, ...]) -> str:
-    """`url` if it may carry a secret; else a ConfigError naming the variable (not the secret)."""
+def check_url(name: str, url: str, hosts: tuple[str, ...] | None, extra: tuple[str, ...]) -> str:
+    """`url` if it may carry a secret; else a ConfigError naming the variable (not the secret).
+    `hosts` None: any host over https (the operator's own receiver, which gets a signature
+    made with the secret, never the secret)."""
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port
     listed = host in extra or (port is not None and f"{host}:{port}" in extra)
@@ -27,7 +29,7 @@ def check_url(name: str, url: str, hosts: tuple[str, ...], extra: tuple[str, ...
         raise ConfigError(
             f"{name} must use https (plain http only for hosts in allowedWebhookHosts): {shown}"
         )
-    if host not in hosts and not listed:
+    if hosts is not None and host not in hosts and not listed:
         raise ConfigError(
             f"{name} points at {host}, which is not one of {', '.join(hosts)}; "
             "add the host to allowedWebhookHosts for a compatible self-hosted endpoint."

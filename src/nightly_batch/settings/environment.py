@@ -74,6 +74,17 @@ class Environment(BaseModel):
     SLACK_ERROR_WEBHOOK: SecretStr | None = Field(
         None, description="a Slack incoming webhook for alerts"
     )
+    WEBHOOK_URL: SecretStr | None = Field(
+        None, description="the `webhook` channel's receiver: the digest as signed JSON"
+    )
+    ALERT_WEBHOOK_URL: SecretStr | None = Field(
+        None, description="a receiver of every alert as signed JSON (n8n, a relay, a pager bridge)"
+    )
+    WEBHOOK_SECRET: SecretStr | None = Field(
+        None,
+        description="the key of the webhooks' HMAC-SHA256 signature (16 characters or more); "
+        "never sent",
+    )
     HEARTBEAT_PING_URL: SecretStr | None = Field(
         None,
         description="an external dead man's switch, Healthchecks.io style: pinged as each job "
