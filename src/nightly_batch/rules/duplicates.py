@@ -136,24 +136,25 @@ class Facts:
         return said
 
 
-def facts(link: Any, url: Any, permalink: Any, get: Callable[[str], Any]) -> Facts:
+def facts(
+    link: Any, url: Any, permalink: Any, lead_id: Any, author: Any, get: Callable[[str], Any]
+) -> Facts:
     """A lead's facts: the first of its link, url and permalink that names a post (else a
-    t3_ id) gives the post; `get` reads the rest."""
+    t3_ id) gives the post; `get` reads the rest when it is needed."""
     post = None
     for given in (link, url, permalink):
         if isinstance(given, str) and (post := post_id_of(given)) is not None:
             break
     else:
-        lead_id = get("id")
         if isinstance(lead_id, str):
             match = FULLNAME.match(lead_id.strip().lower())
             post = match.group(1) if match else None
-    return Facts(post, author_of(get("author")), get)
+    return Facts(post, author_of(author), get)
 
 
 def facts_of(get: Callable[[str], Any]) -> Facts:
     """A lead's facts through `get` (a dict's get)."""
-    return facts(get("link"), get("url"), get("permalink"), get)
+    return facts(get("link"), get("url"), get("permalink"), get("id"), get("author"), get)
 
 
 @dataclass(slots=True)
