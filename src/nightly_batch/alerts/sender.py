@@ -13,6 +13,7 @@ import queue
 import threading
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from typing import Any
 
 from nightly_batch.alerts.manager import AlertManager, Notice, rank
 from nightly_batch.core.clock import Clock, iso_utc
@@ -120,38 +121,32 @@ class AlertSender:
         except Exception:
             log.exception("alert.channels_unusable")
             available = {}
-        text = (
-            notices[0].text
-            if len(notices) == 1
-            else (
-                f"nightly-batch: {len(notices)} alerts\n"
-                + "\n".join(f"• {n.text}" for n in notices)
-            )
-        )
         critical = any(rank(n.severity) >= rank("critical") for n in notices)
-        delivered_on: list[str] = []
+        taken_by: dict[int, list[str]] = {notice.ident: [] for notice in notices}
         errors: dict[str, str] = {}
         primary_done = False
         for name, channel in available.items():
-            # A signed webhook wants every alert; the others take turns unless it is critical.
+            # The signed webhook and SMS are tried for every alert (SMS picks those worth a
+            # text); the others take turns, unless the alert is critical.
             every = getattr(channel, "receives_every_alert", False)
             if primary_done and not critical and not every:
                 continue
-            result = _notify(channel, text, notices)
+            chosen = [notice for notice in notices if _wanted(channel, notice)]
+            if not chosen or self._capped(name, channel, len(chosen)):
+                continue
+            result = _notify(channel, _text(chosen), chosen)
             if result.delivered:
-                delivered_on.append(name)
+                for notice in chosen:
+                    taken_by[notice.ident].append(name)
                 primary_done = primary_done or not every
             else:
                 errors[name] = result.error or result.status
                 log.error("alert.channel_failed", channel=name, error=errors[name])
-        status = "sent" if delivered_on else ("failed" if available else "logged")
+        error = "; ".join(f"{k}: {v}" for k, v in errors.items()) or None
         for notice in notices:
-            self.store.finish_notification(
-                notice.ident,
-                status,
-                ",".join(delivered_on) or None,
-                "; ".join(f"{k}: {v}" for k, v in errors.items()) or None,
-            )
+            taken = taken_by[notice.ident]
+            status = "sent" if taken else ("failed" if available else "logged")
+            self.store.finish_notification(notice.ident, status, ",".join(taken) or None, error)
         for name, reason in errors.items():
             if self.manager is not None:
                 # Reported through the other channels only: never back into the one that failed.
@@ -163,20 +158,51 @@ class AlertSender:
                     avoid={name},
                 )
 
+    def _capped(self, name: str, channel: Channel, count: int) -> bool:
+        """Whether `count` more through a channel with a daily cap (SMS) would pass it: the
+        notifications it took in the last 24 hours are counted in the store, so separate
+        processes share one cap."""
+        per_day = getattr(channel, "per_day", None)
+        if per_day is None:
+            return False
+        since = iso_utc(self.clock.now() - timedelta(hours=24))
+        taken = sum(
+            1
+            for record in self.store.notifications(since=since)
+            if record.channel and name in record.channel.split(",")
+        )
+        if taken + count <= per_day:
+            return False
+        log.warning("alert.capped", channel=name, sent_in_24h=taken, per_day=per_day)
+        return True
+
+
+def _text(notices: list[Notice]) -> str:
+    if len(notices) == 1:
+        return notices[0].text
+    return f"nightly-batch: {len(notices)} alerts\n" + "\n".join(f"• {n.text}" for n in notices)
+
+
+def _alert(notice: Notice) -> dict[str, Any]:
+    """A notice as data, for the channels that take it so (the webhook, SMS)."""
+    alertname, _, task = notice.fingerprint.partition(":")
+    return {
+        "id": notice.ident,
+        "alertname": alertname,
+        "task": task,
+        "kind": notice.kind,
+        "severity": notice.severity,
+        "text": notice.text,
+    }
+
+
+def _wanted(channel: Channel, notice: Notice) -> bool:
+    wants = getattr(channel, "wants", None)
+    return True if wants is None else bool(wants(_alert(notice)))
+
 
 def _notify(channel: Channel, text: str, notices: list[Notice]) -> Delivery:
-    """The notices as `channel` takes them: as data where it can (the signed webhook)."""
+    """The notices as `channel` takes them: as data where it can (the webhook, SMS)."""
     if isinstance(channel, TakesAlerts):
-        alerts = [
-            {
-                "id": notice.ident,
-                "alertname": notice.fingerprint.partition(":")[0],
-                "task": notice.fingerprint.partition(":")[2],
-                "kind": notice.kind,
-                "severity": notice.severity,
-                "text": notice.text,
-            }
-            for notice in notices
-        ]
-        return channel.notify_alerts(text, alerts)
+        return channel.notify_alerts(text, [_alert(notice) for notice in notices])
     return channel.notify(text)

@@ -40,7 +40,8 @@ def build_channel(name: str, app: BuildContext, *, retries: bool = True) -> Chan
 
 def build_alert_channels(app: BuildContext) -> dict[str, Channel]:
     """The alert channels, in order of preference: Slack (SLACK_ERROR_WEBHOOK), then e-mail;
-    the signed webhook (ALERT_WEBHOOK_URL) besides, which gets every alert."""
+    the signed webhook (ALERT_WEBHOOK_URL) besides, which gets every alert, and SMS
+    (ALERT_SMS_TO), which texts those at or above ALERT_SMS_SEVERITY."""
     env = app.environment
     channels: dict[str, Channel] = {}
     webhook = env.get("SLACK_ERROR_WEBHOOK")
@@ -61,4 +62,9 @@ def build_alert_channels(app: BuildContext) -> dict[str, Channel]:
         from nightly_batch.delivery.channels import webhook as signed  # noqa: PLC0415
 
         channels["webhook"] = signed.build_alerts(app, hook)
+    numbers = env.get("ALERT_SMS_TO")
+    if numbers:
+        from nightly_batch.delivery.channels import sms  # noqa: PLC0415
+
+        channels["sms"] = sms.build_alerts(app, numbers)
     return channels

@@ -118,6 +118,37 @@ class Environment(BaseModel):
         "warning", description="alerts below this severity are ignored entirely"
     )
 
+    TWILIO_ACCOUNT_SID: str | None = Field(
+        None,
+        description="the Twilio account that texts critical alerts (`AC` and 32 hex digits)",
+        pattern=r"^AC[0-9a-fA-F]{32}$",
+    )
+    TWILIO_AUTH_TOKEN: SecretStr | None = Field(None, description="the Twilio account's auth token")
+    TWILIO_API_URL: str | None = Field(
+        None,
+        description="Twilio's API address instead of `https://api.twilio.com` (a relay: on a "
+        "host in `allowedWebhookHosts`)",
+    )
+    ALERT_SMS_FROM: str | None = Field(
+        None,
+        description="the Twilio number alerts are texted from, as +15551234567",
+        pattern=r"^\+[1-9][0-9]{6,14}$",
+    )
+    ALERT_SMS_TO: str | None = Field(
+        None,
+        description="the numbers alerts are texted to, comma-separated, each as +15551234567",
+        pattern=r"^\s*\+[1-9][0-9]{6,14}\s*(,\s*\+[1-9][0-9]{6,14}\s*)*$",
+    )
+    ALERT_SMS_SEVERITY: Annotated[Severity, BeforeValidator(_lower)] = Field(
+        "critical", description="alerts below this severity are never texted"
+    )
+    ALERT_SMS_REMINDERS: bool = Field(
+        default=False, description="`true` texts the reminders of a firing alert too"
+    )
+    ALERT_SMS_PER_DAY: int = Field(
+        10, ge=1, le=1000, description="the most alert texts in 24 hours; the rest are logged"
+    )
+
     NIGHTLY_BATCH_DATABASE_URL: SecretStr | None = Field(
         None,
         description="a PostgreSQL URL (`postgresql://user:pass@host/db`): the runtime store of "
