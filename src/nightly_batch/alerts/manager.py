@@ -166,6 +166,11 @@ class AlertManager:
                 self._notify(alert, alert, "reminder", ())
         self.store.purge_resolved(iso_utc(now - RETENTION))
 
+    def unmuted_firing(self) -> list[AlertRecord]:
+        """The alerts firing now that no silence or inhibition mutes: those Alertmanager is
+        told of again at each heartbeat."""
+        return [alert for alert in self.store.firing() if self._muted_by(alert) is None]
+
     def _muted_by(self, alert: AlertRecord) -> str | None:
         for silence in self.store.silences(iso_utc(self.clock.now())):
             if fnmatchcase(alert.name, silence.name) and fnmatchcase(alert.task, silence.task):

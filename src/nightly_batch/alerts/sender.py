@@ -20,6 +20,7 @@ from nightly_batch.core.clock import Clock, iso_utc
 from nightly_batch.delivery.channel import Channel, Delivery, TakesAlerts
 from nightly_batch.observability.events import get_logger
 from nightly_batch.storage.port import AlertStore
+from nightly_batch.storage.records import AlertRecord
 
 log = get_logger(__name__)
 _STOP = object()
@@ -134,7 +135,7 @@ class AlertSender:
             chosen = [notice for notice in notices if _wanted(channel, notice)]
             if not chosen or self._capped(name, channel, len(chosen)):
                 continue
-            result = _notify(channel, _text(chosen), chosen)
+            result = _notify(channel, _text(chosen), [self._alert(notice) for notice in chosen])
             if result.delivered:
                 for notice in chosen:
                     taken_by[notice.ident].append(name)
@@ -157,6 +158,25 @@ class AlertSender:
                     f"alerts could not be sent through {name}: {reason}",
                     avoid={name},
                 )
+
+    def _alert(self, notice: Notice) -> dict[str, Any]:
+        return _alert(notice, self.store.get(notice.fingerprint))
+
+    def repost_firing(self, firing: list[AlertRecord]) -> None:
+        """Tell the channels that forget an alert not told again (Alertmanager) of every alert
+        still firing; called by each heartbeat."""
+        try:
+            channels = self.channels()
+        except Exception:
+            log.exception("alert.channels_unusable")
+            return
+        for name, channel in channels.items():
+            repost = getattr(channel, "repost", None)
+            if repost is None:
+                continue
+            result = repost([firing_alert(record) for record in firing])
+            if not result.delivered:
+                log.error("alert.repost_failed", channel=name, error=result.error or result.status)
 
     def _capped(self, name: str, channel: Channel, count: int) -> bool:
         """Whether `count` more through a channel with a daily cap (SMS) would pass it: the
@@ -183,16 +203,32 @@ def _text(notices: list[Notice]) -> str:
     return f"nightly-batch: {len(notices)} alerts\n" + "\n".join(f"• {n.text}" for n in notices)
 
 
-def _alert(notice: Notice) -> dict[str, Any]:
-    """A notice as data, for the channels that take it so (the webhook, SMS)."""
+def _alert(notice: Notice, record: AlertRecord | None = None) -> dict[str, Any]:
+    """A notice as data, for the channels that take it so (the webhook, SMS, Alertmanager);
+    with the alert's record, its summary and start too."""
     alertname, _, task = notice.fingerprint.partition(":")
-    return {
+    alert: dict[str, Any] = {
         "id": notice.ident,
         "alertname": alertname,
         "task": task,
         "kind": notice.kind,
         "severity": notice.severity,
         "text": notice.text,
+    }
+    if record is not None:
+        alert["summary"], alert["startedAt"] = record.summary, record.started_at
+    return alert
+
+
+def firing_alert(record: AlertRecord) -> dict[str, Any]:
+    """A firing alert as data, for a channel that is told again of every firing alert."""
+    return {
+        "alertname": record.name,
+        "task": record.task,
+        "severity": record.severity,
+        "summary": record.summary,
+        "text": f"[{record.severity.upper()}] {record.name} ({record.task}): {record.summary}",
+        "startedAt": record.started_at,
     }
 
 
@@ -201,8 +237,9 @@ def _wanted(channel: Channel, notice: Notice) -> bool:
     return True if wants is None else bool(wants(_alert(notice)))
 
 
-def _notify(channel: Channel, text: str, notices: list[Notice]) -> Delivery:
-    """The notices as `channel` takes them: as data where it can (the webhook, SMS)."""
+def _notify(channel: Channel, text: str, alerts: list[dict[str, Any]]) -> Delivery:
+    """The notices as `channel` takes them: as data where it can (the webhook, SMS,
+    Alertmanager)."""
     if isinstance(channel, TakesAlerts):
-        return channel.notify_alerts(text, [_alert(notice) for notice in notices])
+        return channel.notify_alerts(text, alerts)
     return channel.notify(text)

@@ -40,8 +40,23 @@ def build_channel(name: str, app: BuildContext, *, retries: bool = True) -> Chan
 
 def build_alert_channels(app: BuildContext) -> dict[str, Channel]:
     """The alert channels, in order of preference: Slack (SLACK_ERROR_WEBHOOK), then e-mail;
-    the signed webhook (ALERT_WEBHOOK_URL) besides, which gets every alert, and SMS
-    (ALERT_SMS_TO), which texts those at or above ALERT_SMS_SEVERITY."""
+    the signed webhook (ALERT_WEBHOOK_URL) besides, which gets every alert, SMS (ALERT_SMS_TO),
+    which texts those at or above ALERT_SMS_SEVERITY, and Alertmanager (ALERTMANAGER_URL);
+    `alertDelivery` keeps only Alertmanager, or only ours."""
+    env = app.environment
+    mode = app.config.alert_delivery
+    manager_url = env.get("ALERTMANAGER_URL")
+    if mode == "alertmanager" and not manager_url:
+        raise ConfigError('alertDelivery "alertmanager" needs ALERTMANAGER_URL.')
+    channels = _own_alert_channels(app) if mode != "alertmanager" else {}
+    if manager_url and mode != "own":
+        from nightly_batch.delivery.channels import alertmanager  # noqa: PLC0415
+
+        channels["alertmanager"] = alertmanager.build_alerts(app, manager_url)
+    return channels
+
+
+def _own_alert_channels(app: BuildContext) -> dict[str, Channel]:
     env = app.environment
     channels: dict[str, Channel] = {}
     webhook = env.get("SLACK_ERROR_WEBHOOK")

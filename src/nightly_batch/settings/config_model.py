@@ -103,6 +103,11 @@ class Config(BaseModel):
     digest_fallback_channel: ChannelName | None = Field(
         None, description="used only when every channel in `digestNotificationChannel` failed"
     )
+    alert_delivery: Literal["own", "alertmanager", "both"] = Field(
+        "both",
+        description="with `ALERTMANAGER_URL`: `alertmanager` sends alerts only there, `own` only "
+        "through our channels (Slack, e-mail, webhook, SMS), `both` through all",
+    )
     digest_routes: dict[ChannelName, DigestRoute] = Field(
         default_factory=dict,
         description="each channel named gets only its slice of the digest: `subreddits`, "

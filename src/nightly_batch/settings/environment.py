@@ -149,6 +149,17 @@ class Environment(BaseModel):
         10, ge=1, le=1000, description="the most alert texts in 24 hours; the rest are logged"
     )
 
+    ALERTMANAGER_URL: str | None = Field(
+        None,
+        description="an Alertmanager (`http://127.0.0.1:9093`) that gets every alert through its "
+        "API v2",
+    )
+    ALERT_RUNBOOK_URL: str | None = Field(
+        None,
+        description="where docs/ERROR_ALERTS.md is published: Alertmanager alerts link their "
+        "runbook there",
+    )
+
     NIGHTLY_BATCH_DATABASE_URL: SecretStr | None = Field(
         None,
         description="a PostgreSQL URL (`postgresql://user:pass@host/db`): the runtime store of "

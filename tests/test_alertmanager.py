@@ -1,0 +1,220 @@
+"""Alerts posted to a real Alertmanager (Debian's prometheus-alertmanager, started here on
+loopback with the routing config of docs/ERROR_ALERTS.md, its receiver a local server): an
+alert fired here arrives through Alertmanager's routing, grouped, and its resolution follows."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from conftest import Project
+from daemon_process import wait_for
+from nightly_batch.alerts.wiring import attach_alerting, flush
+from nightly_batch.runtime.app import App
+from nightly_batch.tasks.runner import run_task
+from servers import webhook_server
+
+ALERTMANAGER = shutil.which("prometheus-alertmanager")
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "ERROR_ALERTS.md"
+needs_alertmanager = pytest.mark.skipif(
+    ALERTMANAGER is None,
+    reason="Debian's prometheus-alertmanager is missing (.ci/run installs it)",
+)
+
+
+def documented_config(receiver: str) -> str:
+    """The docs' routing config as printed, its receiver pointed at `receiver` and its waits
+    shortened so the test need not wait 30 s."""
+    text = DOCS.read_text()
+    found = re.search(r"<!-- alertmanager-config -->\n```yaml\n(.*?)```", text, re.DOTALL)
+    assert found, "docs/ERROR_ALERTS.md has no alertmanager-config block"
+    config = found.group(1).replace("http://127.0.0.1:9000/page", receiver)
+    return config.replace("group_wait: 30s", "group_wait: 1s").replace(
+        "group_interval: 5m", "group_interval: 1s"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path) -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
+    """A running Alertmanager and what its receiver got: (its URL, [(path, body), ...])."""
+    assert ALERTMANAGER is not None
+    with webhook_server() as (receiver_port, received):
+        config = tmp_path / "alertmanager.yml"
+        config.write_text(documented_config(f"http://127.0.0.1:{receiver_port}/page"))
+        port = free_port()
+        log = (tmp_path / "alertmanager.log").open("wb")
+        process = subprocess.Popen(
+            [
+                ALERTMANAGER,
+                f"--config.file={config}",
+                f"--storage.path={tmp_path / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--cluster.listen-address=",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+
+            def ready() -> bool:
+                try:
+                    return httpx.get(f"{url}/-/ready", timeout=1).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            wait_for(
+                ready,
+                30,
+                "Alertmanager to start",
+                (tmp_path / "alertmanager.log").read_text,
+            )
+            yield url, received
+        finally:
+            process.terminate()
+            process.wait(10)
+            log.close()
+
+
+def notifications(received: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
+    return [json.loads(body) for path, body in received if path == "/page"]
+
+
+def wired(project: Project, url: str) -> App:
+    project.write_config(alertGroupWaitSeconds=0, alertDelivery="alertmanager")
+    # Alertmanager keeps the true clock: alerts must be stamped by it too.
+    project.clock.set(datetime.now(UTC))
+    app = project.app({"ALERTMANAGER_URL": url, "NIGHTLY_BATCH_NODE": "vps-1"})
+    attach_alerting(app)
+    return app
+
+
+@pytest.mark.slow
+@needs_alertmanager
+def test_an_alert_arrives_through_alertmanagers_routing_grouped_and_then_resolves(
+    project: Project, alertmanager: tuple[str, list[tuple[str, bytes]]]
+) -> None:
+    url, received = alertmanager
+    app = wired(project, url)
+    assert app.alerts is not None
+    try:
+        app.alerts.fire("task_failed", "nightly-batch", "error", "the disk is full")
+        app.alerts.fire("no_recent_success", "nightly-batch", "warning", "no success in 26 h")
+        flush(app)
+        wait_for(
+            lambda: any(n["status"] == "firing" for n in notifications(received)),
+            30,
+            "Alertmanager to notify the receiver",
+        )
+        firing = [n for n in notifications(received) if n["status"] == "firing"]
+        attach_alerting(app)
+        app.alerts.resolve("task_failed", "nightly-batch")
+        app.alerts.resolve("no_recent_success", "nightly-batch")
+        flush(app)
+        wait_for(
+            lambda: any(n["status"] == "resolved" for n in notifications(received)),
+            30,
+            "Alertmanager to send the resolution",
+        )
+    finally:
+        flush(app)
+
+    labels = {
+        alert["labels"]["alertname"]: alert["labels"] for n in firing for alert in n["alerts"]
+    }
+    assert labels["task_failed"] == {
+        "alertname": "task_failed",
+        "task": "nightly-batch",
+        "severity": "error",
+        "instance": "vps-1",
+    }
+    first = next(
+        a for n in firing for a in n["alerts"] if a["labels"]["alertname"] == "task_failed"
+    )
+    assert first["annotations"]["summary"] == "the disk is full"
+    assert first["annotations"]["runbook"] == "docs/ERROR_ALERTS.md#every-alert"
+    assert first["annotations"]["description"].startswith("[ERROR] task_failed (nightly-batch)")
+    assert firing[0]["receiver"] == "on-call"
+    # group_by [alertname, task]: one group a name; each notification is one group's.
+    assert {n["groupLabels"]["alertname"] for n in firing} == {"task_failed", "no_recent_success"}
+    resolved = [n for n in notifications(received) if n["status"] == "resolved"]
+    assert all(alert["status"] == "resolved" for n in resolved for alert in n["alerts"])
+    # Alertmanager itself holds no firing alert of ours any more.
+    live = httpx.get(f"{url}/api/v2/alerts", params={"active": "true"}).json()
+    assert [alert for alert in live if alert["labels"].get("instance") == "vps-1"] == []
+
+
+@pytest.mark.slow
+@needs_alertmanager
+def test_a_heartbeat_posts_a_firing_alert_again_before_alertmanager_would_resolve_it(
+    project: Project, alertmanager: tuple[str, list[tuple[str, bytes]]]
+) -> None:
+    url, _ = alertmanager
+    app = wired(project, url)
+    assert app.alerts is not None
+    try:
+        app.alerts.fire("scheduler_hung", "scheduler", "critical", "no job has run for 75 min")
+        flush(app)
+        attach_alerting(app)
+
+        def ends() -> str:
+            alerts = httpx.get(f"{url}/api/v2/alerts").json()
+            return str(
+                next(a["endsAt"] for a in alerts if a["labels"]["alertname"] == "scheduler_hung")
+            )
+
+        wait_for(
+            lambda: any(
+                a["labels"]["alertname"] == "scheduler_hung"
+                for a in httpx.get(f"{url}/api/v2/alerts").json()
+            ),
+            20,
+            "the alert in Alertmanager",
+        )
+        before = ends()
+        project.clock.set(datetime.now(UTC))
+        run_task(app, "heartbeat", "schedule")
+        wait_for(lambda: ends() > before, 20, "the heartbeat's re-post")
+    finally:
+        flush(app)
+
+
+@respx.mock
+def test_alertmanager_only_sends_nothing_through_our_own_channels(project: Project) -> None:
+    slack = respx.post("https://hooks.slack.com/services/T0/B0/x").respond(200, text="ok")
+    manager = respx.post("http://127.0.0.1:9093/api/v2/alerts").respond(200)
+    project.write_config(alertGroupWaitSeconds=0, alertDelivery="alertmanager")
+    app = project.app(
+        {
+            "ALERTMANAGER_URL": "http://127.0.0.1:9093",
+            "SLACK_ERROR_WEBHOOK": "https://hooks.slack.com/services/T0/B0/x",
+        }
+    )
+    attach_alerting(app)
+    assert app.alerts is not None
+    try:
+        app.alerts.fire("task_failed", "nightly-batch", "error", "the disk is full")
+    finally:
+        flush(app)
+
+    assert not slack.called
+    (posted,) = json.loads(manager.calls.last.request.content)
+    assert posted["labels"]["alertname"] == "task_failed"
+    assert posted["endsAt"] > posted.get("startsAt", "")
