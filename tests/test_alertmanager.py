@@ -218,3 +218,57 @@ def test_alertmanager_only_sends_nothing_through_our_own_channels(project: Proje
     (posted,) = json.loads(manager.calls.last.request.content)
     assert posted["labels"]["alertname"] == "task_failed"
     assert posted["endsAt"] > posted.get("startsAt", "")
+
+
+@respx.mock
+def test_test_notify_posts_an_alert_that_ends_by_itself(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nightly_batch.cli.main import main  # noqa: PLC0415
+
+    manager = respx.post("http://127.0.0.1:9093/api/v2/alerts").respond(200)
+    monkeypatch.setenv("ALERTMANAGER_URL", "http://127.0.0.1:9093")
+
+    code = main(["test-notify", "--config", str(project.config_path)])
+
+    assert code == 0
+    assert "alerts via alertmanager: delivered" in capsys.readouterr().out
+    (posted,) = json.loads(manager.calls.last.request.content)
+    assert posted["labels"]["alertname"] == "nightly_batch_test_notify"
+    assert posted["labels"]["severity"] == "info"
+
+
+@pytest.mark.parametrize(
+    ("config", "environ", "sentence"),
+    [
+        (
+            {"alertDelivery": "alertmanager"},
+            {},
+            'alertDelivery "alertmanager" needs ALERTMANAGER_URL.',
+        ),
+        (
+            {},
+            {"ALERTMANAGER_URL": "http://alertmanager.example.net:9093"},
+            "ALERTMANAGER_URL must use https (plain http only for hosts in allowedWebhookHosts)",
+        ),
+        ({"alertDelivery": "pager"}, {}, 'alertDelivery = "pager" must be one of'),
+    ],
+)
+def test_check_config_refuses_an_alertmanager_it_cannot_use(
+    project: Project,
+    config: dict[str, str],
+    environ: dict[str, str],
+    sentence: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from nightly_batch.cli.main import main  # noqa: PLC0415
+
+    project.write_config(**config)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+
+    code = main(["check-config", "--config", str(project.config_path)])
+
+    assert code == 2
+    assert sentence in capsys.readouterr().err
