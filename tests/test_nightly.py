@@ -132,6 +132,7 @@ def test_nightly_batch_marks_and_writes_the_digest(project: Project, lead: Lead)
         "selectedTotal": 3,
         "invalidItems": 1,
         "threshold": 0.75,
+        "listedTotal": 3,
         "suppressed": {
             "belowThreshold": 1,
             "invalid": 1,
@@ -489,7 +490,7 @@ def test_cross_posts_are_listed_once_and_stale_leads_left_out(project: Project, 
         "q1": [{"subreddit": "linux", "id": "q2"}],
     }
     summary = digest["summary"]
-    assert summary["selectedTotal"] == 2
+    assert (summary["selectedTotal"], summary["listedTotal"]) == (6, 2)  # all selected; listed
     assert summary["suppressed"] == {
         "belowThreshold": 1,
         "invalid": 0,

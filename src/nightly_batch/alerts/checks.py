@@ -15,6 +15,7 @@ from typing import Any
 from nightly_batch.core.clock import parse_iso
 from nightly_batch.core.tasks import task_names
 from nightly_batch.errors import DigestError
+from nightly_batch.rules.digest_layout import listed_total
 from nightly_batch.rules.jobs import daily_jobs
 from nightly_batch.runtime.app import App
 from nightly_batch.storage.delivery_state import delivery_of, last_success, settle_hint
@@ -148,7 +149,7 @@ def _undelivered(
     deadline = slot.moment + timedelta(hours=app.config.digest_deadline_hours)
     generated = parse_iso(str(digest["generatedAt"]))
     fresh = now - generated <= timedelta(hours=app.config.digest_max_age_hours)
-    leads = digest["summary"].get("selectedTotal", len(digest.get("redditQueue", [])))
+    leads = listed_total(digest["summary"], len(digest.get("redditQueue", [])))
     owed = generated < slot.moment and fresh and bool(leads or app.config.send_empty_digest)
     if now >= deadline and owed and not delivered:
         app.alerts.fire(

@@ -8,6 +8,7 @@ from datetime import date
 
 from nightly_batch.errors import ConfigError, DigestError
 from nightly_batch.rules import escape
+from nightly_batch.rules.digest_layout import listed_total
 from nightly_batch.rules.message import build_message, lead_of
 from nightly_batch.rules.message_lines import note_lines
 from nightly_batch.settings.config import Config
@@ -45,7 +46,7 @@ def list_command(config: Config, environment: Environment) -> int:
                 else "not sent"
             )
             print(
-                f"{day:<11} {summary.get('selectedTotal', 0):>6} "
+                f"{day:<11} {listed_total(summary):>6} "
                 f"{summary.get('markedForDraft', 0):>5} {summary.get('queueTotal', 0):>8}  "
                 f"{digest['generatedAt']:<25} {delivery:<12} {entry.path.name}"
             )

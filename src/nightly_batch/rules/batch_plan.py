@@ -67,15 +67,16 @@ def _summary(
     tally: Tally,
     grouping: Grouping,
 ) -> dict[str, Any]:
-    """`selectedTotal` counts the leads the digest lists: the selected ones less those
-    grouped under another (`duplicate`) or too old (`stale`)."""
+    """`selectedTotal` counts the selected leads, as it always has; `listedTotal` those the
+    digest lists: less the ones grouped under another (`duplicate`) or too old (`stale`)."""
     return {
         "docsProcessed": docs,
         "queueTotal": total,
         "markedForDraft": marked,
-        "selectedTotal": len(grouping.kept),
+        "selectedTotal": grouping.selected,
         "invalidItems": invalid,
         "threshold": inputs.rule.threshold,
+        "listedTotal": len(grouping.kept),
         "suppressed": suppressed(
             total, grouping.selected, invalid, tally.drafted, grouping.duplicate, grouping.stale
         ),

@@ -10,6 +10,17 @@ from nightly_batch.core.jsonio import dump_json
 from nightly_batch.rules.digest_lines import LEAD_SEPARATOR
 
 
+def listed_total(summary: Any, default: int = 0) -> int:
+    """How many leads a digest lists: `listedTotal`, else (a digest from before duplicates
+    were grouped, where every selected lead is listed) `selectedTotal`."""
+    if isinstance(summary, dict):
+        for key in ("listedTotal", "selectedTotal"):
+            value = summary.get(key)
+            if type(value) is int and value >= 0:
+                return value
+    return default
+
+
 def lay_out_digest(
     head: dict[str, Any],
     lead_lines: bytes | bytearray,

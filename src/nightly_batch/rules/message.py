@@ -162,13 +162,18 @@ def build_message(
     near = [item for item in digest.get("nearMisses") or [] if isinstance(item, dict)]
     total = len(items) if total is None else total
     selected = summary.get("selectedTotal", total)
-    ready = total if route is not None else selected
+    ready = total  # the leads listed: grouped duplicates and stale leads are not
     text = (
         f"The nightly sweep holds {summary.get('queueTotal', 0)} leads; {selected} scored above "
         f"{threshold} and are ready for drafting ({summary.get('markedForDraft', 0)} new tonight)."
     )
     if route is not None:
         text += f" This channel gets the {ready} of them {route}."
+    elif isinstance(selected, int) and ready < selected:
+        text += (
+            f" {ready} are listed: the others repeat a listed question or are older than "
+            "maxLeadAgeHours."
+        )
     url = f"{app_url.rstrip('/')}/digests/{digest_file}" if app_url else None
     return DigestMessage(
         title=f"🚀 {ready} Reddit Leads Ready for Review",

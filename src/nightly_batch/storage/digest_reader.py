@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from nightly_batch.errors import DigestError
+from nightly_batch.rules.digest_layout import listed_total
 from nightly_batch.storage.digests import head_problem, read_digest, read_digest_head
 
 _QUEUE_OPENING = b'  "redditQueue": ['
@@ -54,11 +55,12 @@ class DigestView:
                 return
 
     def total(self) -> int:
-        """How many leads the digest lists: its summary's `selectedTotal`, which the batch
+        """How many leads the digest lists: its summary's `listedTotal` (else `selectedTotal`,
+        in a digest from before grouping), which the batch
         writes from the very leads it lays out, so a reader need not pass over 400 MB for it;
         counted when the file is not ours or its summary has no usable count."""
-        stated = self.head["summary"].get("selectedTotal")
-        if self.streamed and type(stated) is int and stated >= 0:
+        stated = listed_total(self.head["summary"], -1)
+        if self.streamed and stated >= 0:
             return stated
         return self.count()
 

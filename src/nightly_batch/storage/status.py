@@ -11,6 +11,7 @@ from nightly_batch.core.clock import iso_utc, parse_iso
 from nightly_batch.core.names import RunResult
 from nightly_batch.core.tasks import task_names
 from nightly_batch.errors import DigestError
+from nightly_batch.rules.digest_layout import listed_total
 from nightly_batch.rules.heartbeat_age import heartbeat_age
 from nightly_batch.rules.jobs import daily_jobs
 from nightly_batch.settings.config import Config
@@ -147,7 +148,7 @@ def _last_digest(config: Config, store: RuntimeStore | None) -> dict[str, Any] |
     entry.update(
         batchId=digest["batchId"],
         generatedAt=digest["generatedAt"],
-        leads=digest["summary"].get("selectedTotal", len(digest.get("redditQueue", []))),
+        leads=listed_total(digest["summary"], len(digest.get("redditQueue", []))),
         delivery=delivery.state if delivery else "not sent",
         deliveredAt=delivery.delivered_at if delivery else None,
         deliveries=[

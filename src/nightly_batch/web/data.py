@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.tasks import task_names
 from nightly_batch.errors import DigestError
+from nightly_batch.rules.digest_layout import listed_total
 from nightly_batch.settings.config import Config
 from nightly_batch.storage.digest_reader import DigestView
 from nightly_batch.storage.digests import DigestFile, list_digests, read_digest_head
@@ -46,7 +47,7 @@ def digests(config: Config, heads: DigestHeads) -> list[dict[str, Any]]:
             {
                 "file": entry.path.name,
                 "date": entry.day.isoformat(),
-                "leads": summary.get("selectedTotal", 0),
+                "leads": listed_total(summary),
                 "new": summary.get("markedForDraft", 0),
                 "queue": summary.get("queueTotal", 0),
                 "generated": head.get("generatedAt", ""),
