@@ -10,7 +10,7 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import respx
 from conftest import Project
 from daemon_process import wait_for
 from nightly_batch.alerts.wiring import attach_alerting, flush
+from nightly_batch.core.clock import iso_utc
 from nightly_batch.runtime.app import App
 from nightly_batch.tasks.runner import run_task
 from servers import webhook_server
@@ -118,10 +119,19 @@ def test_an_alert_arrives_through_alertmanagers_routing_grouped_and_then_resolve
         app.alerts.fire("task_failed", "nightly-batch", "error", "the disk is full")
         app.alerts.fire("no_recent_success", "nightly-batch", "warning", "no success in 26 h")
         flush(app)
+
+        def groups_firing() -> set[str]:
+            return {
+                n["groupLabels"]["alertname"]
+                for n in notifications(received)
+                if n["status"] == "firing"
+            }
+
+        # group_by [alertname, task]: one group a name, each notified on its own.
         wait_for(
-            lambda: any(n["status"] == "firing" for n in notifications(received)),
+            lambda: groups_firing() == {"task_failed", "no_recent_success"},
             30,
-            "Alertmanager to notify the receiver",
+            "Alertmanager to notify the receiver of both groups",
         )
         firing = [n for n in notifications(received) if n["status"] == "firing"]
         attach_alerting(app)
@@ -272,3 +282,68 @@ def test_check_config_refuses_an_alertmanager_it_cannot_use(
 
     assert code == 2
     assert sentence in capsys.readouterr().err
+
+
+@respx.mock
+def test_the_watchdog_keeps_an_alert_firing_there_while_the_scheduler_is_stalled(
+    project: Project,
+) -> None:
+    """No heartbeat runs while the scheduler is stuck: the watchdog thread re-posts the
+    firing alerts, muted ones too, each with endsAt moved on, so Alertmanager never resolves
+    heartbeat_stale by itself."""
+    from nightly_batch.alerts.watchdog import Watchdog  # noqa: PLC0415
+
+    manager = respx.post("http://127.0.0.1:9093/api/v2/alerts").respond(200)
+    project.write_config(alertGroupWaitSeconds=0)
+    app = project.app({"ALERTMANAGER_URL": "http://127.0.0.1:9093"})
+    attach_alerting(app)
+    assert app.alerts is not None
+    watchdog = Watchdog(app, project.clock.now() - timedelta(hours=2), lambda: True)
+    try:
+        watchdog.check()  # no heartbeat for two hours: heartbeat_stale fires
+        flush(app)
+        attach_alerting(app)
+        app.alerts.fire("task_failed", "nightly-batch", "error", "muted by heartbeat_stale")
+        flush(app)
+        first = {
+            alert["labels"]["alertname"]: alert["endsAt"]
+            for call in manager.calls
+            for alert in json.loads(call.request.content)
+        }
+        project.clock.advance(timedelta(minutes=10))
+        attach_alerting(app)
+        watchdog.check()
+    finally:
+        flush(app)
+
+    assert "task_failed" not in first  # muted here, never notified
+    reposted = {
+        alert["labels"]["alertname"]: alert["endsAt"]
+        for alert in json.loads(manager.calls.last.request.content)
+    }
+    assert set(reposted) == {"heartbeat_stale", "task_failed"}  # Alertmanager inhibits
+    assert reposted["heartbeat_stale"] > first["heartbeat_stale"]
+
+
+@respx.mock
+def test_an_escalation_ends_the_alert_under_its_old_severity(project: Project) -> None:
+    manager = respx.post("http://127.0.0.1:9093/api/v2/alerts").respond(200)
+    project.write_config(alertGroupWaitSeconds=0)
+    app = project.app({"ALERTMANAGER_URL": "http://127.0.0.1:9093"})
+    attach_alerting(app)
+    assert app.alerts is not None
+    try:
+        app.alerts.fire("task_failed", "nightly-batch", "error", "failed")
+        flush(app)
+        attach_alerting(app)
+        app.alerts.fire("task_failed", "nightly-batch", "critical", "failed 3 runs in a row")
+    finally:
+        flush(app)
+
+    posted = json.loads(manager.calls.last.request.content)
+    by_severity = {alert["labels"]["severity"]: alert["endsAt"] for alert in posted}
+    assert set(by_severity) == {"info", "warning", "error", "critical"}
+    # The critical copy fires on; the others end now (the error one Alertmanager holds).
+    ended = {by_severity[severity] for severity in ("info", "warning", "error")}
+    assert ended == {iso_utc(project.clock.now())}
+    assert by_severity["critical"] > iso_utc(project.clock.now())

@@ -77,6 +77,9 @@ class AlertManager:
         self.threshold = environment.alert_severity_threshold
         self.redactor = redactor
         self.outbox = outbox
+        # Told of every firing alert by each heartbeat and watchdog pass (the sender's queue
+        # for the channels that forget an alert not re-posted: Alertmanager).
+        self.reposter: Callable[[list[AlertRecord]], None] | None = None
 
     def fire(
         self,
@@ -165,11 +168,10 @@ class AlertManager:
                 # A reminder another thread or process sent meanwhile makes this one moot.
                 self._notify(alert, alert, "reminder", ())
         self.store.purge_resolved(iso_utc(now - RETENTION))
-
-    def unmuted_firing(self) -> list[AlertRecord]:
-        """The alerts firing now that no silence or inhibition mutes: those Alertmanager is
-        told of again at each heartbeat."""
-        return [alert for alert in self.store.firing() if self._muted_by(alert) is None]
+        if self.reposter is not None and self.enabled:
+            # Every firing alert, muted or not: Alertmanager does its own silencing and
+            # inhibition (docs/ERROR_ALERTS.md), and one not told again would resolve there.
+            self.reposter(self.store.firing())
 
     def _muted_by(self, alert: AlertRecord) -> str | None:
         for silence in self.store.silences(iso_utc(self.clock.now())):

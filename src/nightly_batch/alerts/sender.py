@@ -26,6 +26,13 @@ log = get_logger(__name__)
 _STOP = object()
 
 
+class _Repost:
+    """A queue item: re-post these firing alerts (AlertSender.submit_repost)."""
+
+    def __init__(self, firing: list[AlertRecord]) -> None:
+        self.firing = firing
+
+
 class AlertSender:
     """A queue and the thread that drains it into the alert channels."""
 
@@ -49,14 +56,27 @@ class AlertSender:
         self._hurry = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
 
-    def submit(self, notice: Notice) -> None:
+    def submit(self, notice: Notice | _Repost) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._hurry.clear()
                 self._thread = threading.Thread(target=self._loop, name="alert-sender", daemon=True)
                 self._thread.start()
         self._queue.put(notice)
+
+    def submit_repost(self, firing: list[AlertRecord]) -> None:
+        """Queue a re-post of the alerts still firing, for the channels that forget an alert
+        not told again (Alertmanager): sent by the sender thread, after what is queued before
+        it, so it neither holds the caller nor overtakes a resolution."""
+        try:
+            wanted = any(hasattr(channel, "repost") for channel in self.channels().values())
+        except Exception:
+            log.exception("alert.channels_unusable")
+            return
+        if wanted:
+            self.submit(_Repost(firing))
 
     def flush(self, timeout: float) -> None:
         """Send what is queued now, without the group wait, and stop the thread."""
@@ -73,33 +93,49 @@ class AlertSender:
             first = self._queue.get()
             if first is _STOP:
                 return
-            batch = [first]
-            waited = 0.0
-            stop = False
-            while not self._hurry.is_set() and waited < self.group_wait:
-                try:
-                    item = self._queue.get(timeout=min(0.25, self.group_wait - waited))
-                except queue.Empty:
-                    waited += 0.25
-                    continue
-                if item is _STOP:
-                    stop = True
-                    break
-                batch.append(item)
-            while not self._queue.empty():  # everything already waiting joins this message
-                item = self._queue.get_nowait()
-                if item is _STOP:
-                    stop = True
-                else:
-                    batch.append(item)
+            if isinstance(first, _Repost):
+                self._repost(first.firing)
+                continue
+            batch, stop = self._gather(first)
             self._send_batch([n for n in batch if isinstance(n, Notice)])
+            for item in batch:
+                if isinstance(item, _Repost):
+                    # After the notices queued with it: a resolution is never overtaken by a
+                    # re-post of the alert as firing (the store is read again there too).
+                    self._repost(item.firing)
             if stop:
                 return
 
+    def _gather(self, first: object) -> tuple[list[object], bool]:
+        """`first` and what arrives within the group wait (or is waiting already); whether
+        a stop came with them."""
+        batch = [first]
+        waited = 0.0
+        while not self._hurry.is_set() and waited < self.group_wait:
+            try:
+                item = self._queue.get(timeout=min(0.25, self.group_wait - waited))
+            except queue.Empty:
+                waited += 0.25
+                continue
+            if item is _STOP:
+                return batch + [item for item in self._waiting() if item is not _STOP], True
+            batch.append(item)
+        rest = self._waiting()
+        stop = _STOP in rest
+        return batch + [item for item in rest if item is not _STOP], stop
+
+    def _waiting(self) -> list[object]:
+        """Everything already in the queue: it joins this message."""
+        items = []
+        while not self._queue.empty():
+            items.append(self._queue.get_nowait())
+        return items
+
     def channels(self) -> Mapping[str, Channel]:
-        if self._built is None:
-            self._built = self._channels()
-        return self._built
+        with self._build_lock:  # built once, whichever thread asks first
+            if self._built is None:
+                self._built = self._channels()
+            return self._built
 
     def _send_batch(self, notices: list[Notice]) -> None:
         now = self.clock.now()
@@ -162,19 +198,21 @@ class AlertSender:
     def _alert(self, notice: Notice) -> dict[str, Any]:
         return _alert(notice, self.store.get(notice.fingerprint))
 
-    def repost_firing(self, firing: list[AlertRecord]) -> None:
+    def _repost(self, firing: list[AlertRecord]) -> None:
         """Tell the channels that forget an alert not told again (Alertmanager) of every alert
-        still firing; called by each heartbeat."""
+        still firing, as the store has them now."""
         try:
             channels = self.channels()
         except Exception:
             log.exception("alert.channels_unusable")
             return
+        still = {record.fingerprint for record in self.store.firing()}
         for name, channel in channels.items():
             repost = getattr(channel, "repost", None)
             if repost is None:
                 continue
-            result = repost([firing_alert(record) for record in firing])
+            alerts = [firing_alert(record) for record in firing if record.fingerprint in still]
+            result = repost(alerts)
             if not result.delivered:
                 log.error("alert.repost_failed", channel=name, error=result.error or result.status)
 

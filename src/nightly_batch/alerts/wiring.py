@@ -24,6 +24,7 @@ def attach_alerting(app: App) -> None:
     )
     manager = AlertManager(store, app.clock, config, app.environment, app.redactor, sender.submit)
     sender.manager = manager
+    manager.reposter = sender.submit_repost
     app.alerts, app.alert_sender = manager, sender
     ping_url = app.environment.get("HEARTBEAT_PING_URL")
     if ping_url:

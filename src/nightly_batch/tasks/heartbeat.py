@@ -66,8 +66,6 @@ def _watch(app: App, now: datetime) -> None:
     app.last_beat = (now, beat)
     check_health(app, now)
     app.alerts.remind_and_purge()
-    if app.alert_sender is not None and app.environment.alerts_enabled:
-        app.alert_sender.repost_firing(app.alerts.unmuted_firing())
 
 
 def _delivered_late(app: App, retried: list[str]) -> None:

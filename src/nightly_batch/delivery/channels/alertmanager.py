@@ -3,8 +3,9 @@ route, group, silence and page with the Alertmanager they already run.
 
 Labels `alertname`, `task`, `severity`, `instance` (this host); annotations `summary`,
 `description` and `runbook` (the alert's row in docs/ERROR_ALERTS.md, a URL under
-ALERT_RUNBOOK_URL when set). A firing alert's `endsAt` is set HOLD_BEATS heartbeats ahead and
-the heartbeat posts every firing alert again, so Alertmanager never resolves one on its own
+ALERT_RUNBOOK_URL when set). A firing alert's `endsAt` is set HOLD_BEATS heartbeats (or watchdog
+passes, the slower) ahead and each of them posts every firing alert again, muted or not (the
+watchdog goes on while the scheduler is stalled), so Alertmanager never resolves one on its own
 (it would, after its resolve timeout, for an alert that is not re-posted); a resolved alert is
 posted with `endsAt` now, which ends it at once.
 """
@@ -20,7 +21,7 @@ from typing import Any
 import httpx
 
 from nightly_batch.core.clock import Clock, iso_utc
-from nightly_batch.core.names import DeliveryStatus
+from nightly_batch.core.names import SEVERITIES, DeliveryStatus
 from nightly_batch.delivery.building import BuildContext, poster
 from nightly_batch.delivery.channel import Delivery
 from nightly_batch.delivery.http import HttpPoster, classify_status
@@ -48,9 +49,21 @@ class AlertmanagerChannel:
     receives_every_alert: bool = True
 
     def notify_alerts(self, _text: str, alerts: list[dict[str, Any]]) -> Delivery:
-        """Each notification as an alert: the text is the alerts' own, label by label."""
+        """Each notification as an alert: the text is the alerts' own, label by label. The
+        severity is a label, so part of the alert's identity there: an escalated alert ends
+        its copies under the other severities, or they would linger and resolve later."""
         now = self.clock.now()
-        return self._post([self._alert(alert, now) for alert in alerts])
+        posted = []
+        for alert in alerts:
+            posted.append(self._alert(alert, now))
+            if alert.get("kind") == "escalated":
+                ended = {**alert, "kind": "resolved"}
+                posted.extend(
+                    self._alert({**ended, "severity": severity}, now)
+                    for severity in SEVERITIES
+                    if severity != alert.get("severity")
+                )
+        return self._post(posted)
 
     def repost(self, firing: list[dict[str, Any]]) -> Delivery:
         """Every alert still firing, posted again before Alertmanager would resolve it."""
@@ -126,6 +139,11 @@ def build_alerts(context: BuildContext, url: str) -> AlertmanagerChannel:
         context.clock,
         base if base.endswith(API_PATH) else base + API_PATH,
         env.get("NIGHTLY_BATCH_NODE") or socket.gethostname(),
-        timedelta(minutes=HOLD_BEATS * context.config.heartbeat_minutes),
+        # Re-posted by each heartbeat and each watchdog pass (the watchdog goes on while the
+        # scheduler is stalled): three of the slower of the two pass before it would end.
+        timedelta(
+            minutes=HOLD_BEATS
+            * max(context.config.heartbeat_minutes, context.config.watchdog_check_minutes)
+        ),
         runbook,
     )
