@@ -273,3 +273,54 @@ def test_sms_never_carries_a_digest(project: Project) -> None:
     project.write_config(digestNotificationChannel=["sms"])
     with pytest.raises(ConfigError, match=r'digestNotificationChannel\[0\] = "sms" must be one of'):
         load_config(project.config_path)
+
+
+@respx.mock
+def test_one_opted_out_number_never_keeps_the_alert_from_the_others(project: Project) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if parse_qs(request.content.decode())["To"] == ["+15551230001"]:
+            return httpx.Response(400, json={"code": 21610, "message": "unsubscribed"})
+        return httpx.Response(201, json=CREATED)
+
+    route = respx.post(MESSAGES).mock(side_effect=answer)
+    app = alerting(project)
+    assert app.alerts is not None
+    with capture_logs() as logs:
+        try:
+            app.alerts.fire("scheduler_hung", "scheduler", "critical", "stuck")
+        finally:
+            flush(app)
+
+    assert [text["To"] for text in texts(route)] == ["+15551230001", "+15551230002"]
+    failed = [entry for entry in logs if entry["event"] == "alert.sms_number_failed"]
+    assert failed[0]["number"] == "+15*******01"
+    assert failed[0]["error"].startswith("Twilio error 21610")
+    notice = app.store.alerts.notifications()[0]
+    assert (notice.status, notice.channel) == ("sent", "sms")
+
+
+@respx.mock
+def test_a_burst_beyond_the_cap_texts_the_most_severe_that_fit(project: Project) -> None:
+    route = respx.post(MESSAGES).respond(201, json=CREATED)
+    project.write_config(alertGroupWaitSeconds=5)  # the three leave as one group
+    app = project.app(
+        {
+            **SMS_ENV,
+            "ALERT_SMS_PER_DAY": "2",
+            "ALERT_SMS_TO": "+15551230001",
+            "ALERT_SMS_SEVERITY": "error",
+        }
+    )
+    attach_alerting(app)
+    assert app.alerts is not None
+    try:
+        app.alerts.fire("task_failed", "heartbeat", "error", "an error")
+        app.alerts.fire("scheduler_hung", "scheduler", "critical", "stuck")
+        app.alerts.fire("state_unreadable", "nightly-batch", "critical", "corrupt")
+    finally:
+        flush(app)
+
+    bodies = sorted(text["Body"].split(" ")[0] for text in texts(route))
+    assert bodies == ["[CRITICAL]", "[CRITICAL]"]  # one group of three: the two critical fit
+    statuses = {n.fingerprint: n.status for n in app.store.alerts.notifications()}
+    assert statuses["task_failed:heartbeat"] == "logged"  # declined by the cap, not failed

@@ -160,6 +160,7 @@ class AlertSender:
             available = {}
         critical = any(rank(n.severity) >= rank("critical") for n in notices)
         taken_by: dict[int, list[str]] = {notice.ident: [] for notice in notices}
+        tried: set[int] = set()
         errors: dict[str, str] = {}
         primary_done = False
         for name, channel in available.items():
@@ -168,9 +169,12 @@ class AlertSender:
             every = getattr(channel, "receives_every_alert", False)
             if primary_done and not critical and not every:
                 continue
-            chosen = [notice for notice in notices if _wanted(channel, notice)]
-            if not chosen or self._capped(name, channel, len(chosen)):
+            chosen = self._within_cap(
+                name, channel, [notice for notice in notices if _wanted(channel, notice)]
+            )
+            if not chosen:
                 continue
+            tried.update(notice.ident for notice in chosen)
             result = _notify(channel, _text(chosen), [self._alert(notice) for notice in chosen])
             if result.delivered:
                 for notice in chosen:
@@ -182,7 +186,8 @@ class AlertSender:
         error = "; ".join(f"{k}: {v}" for k, v in errors.items()) or None
         for notice in notices:
             taken = taken_by[notice.ident]
-            status = "sent" if taken else ("failed" if available else "logged")
+            # No channel tried it (none set, or each declined it): logged only, not failed.
+            status = "sent" if taken else ("failed" if notice.ident in tried else "logged")
             self.store.finish_notification(notice.ident, status, ",".join(taken) or None, error)
         for name, reason in errors.items():
             if self.manager is not None:
@@ -216,23 +221,31 @@ class AlertSender:
             if not result.delivered:
                 log.error("alert.repost_failed", channel=name, error=result.error or result.status)
 
-    def _capped(self, name: str, channel: Channel, count: int) -> bool:
-        """Whether `count` more through a channel with a daily cap (SMS) would pass it: the
+    def _within_cap(self, name: str, channel: Channel, chosen: list[Notice]) -> list[Notice]:
+        """As many of `chosen` as a channel with a daily cap (SMS) may still take: the
         notifications it took in the last 24 hours are counted in the store, so separate
-        processes share one cap."""
+        processes share one cap; the most severe go first."""
         per_day = getattr(channel, "per_day", None)
-        if per_day is None:
-            return False
+        if per_day is None or not chosen:
+            return chosen
         since = iso_utc(self.clock.now() - timedelta(hours=24))
         taken = sum(
             1
             for record in self.store.notifications(since=since)
             if record.channel and name in record.channel.split(",")
         )
-        if taken + count <= per_day:
-            return False
-        log.warning("alert.capped", channel=name, sent_in_24h=taken, per_day=per_day)
-        return True
+        room = max(per_day - taken, 0)
+        if len(chosen) <= room:
+            return chosen
+        log.warning(
+            "alert.capped",
+            channel=name,
+            sent_in_24h=taken,
+            per_day=per_day,
+            left_out=len(chosen) - room,
+        )
+        ranked = sorted(chosen, key=lambda notice: -rank(notice.severity))
+        return [notice for notice in chosen if notice in ranked[:room]]
 
 
 def _text(notices: list[Notice]) -> str:

@@ -146,7 +146,11 @@ class Environment(BaseModel):
         default=False, description="`true` texts the reminders of a firing alert too"
     )
     ALERT_SMS_PER_DAY: int = Field(
-        10, ge=1, le=1000, description="the most alert texts in 24 hours; the rest are logged"
+        10,
+        ge=1,
+        le=1000,
+        description="the most alerts texted in 24 hours (each to every number); the rest are "
+        "logged",
     )
 
     ALERTMANAGER_URL: str | None = Field(

@@ -24,9 +24,12 @@ from nightly_batch.delivery.channel import Delivery
 from nightly_batch.delivery.http import HttpPoster, classify_status, error_text, json_field
 from nightly_batch.delivery.urls import check_url
 from nightly_batch.errors import ConfigError
+from nightly_batch.observability.events import get_logger
 from nightly_batch.observability.redact import Redactor
 from nightly_batch.rules.message import DigestMessage
 from nightly_batch.rules.sms_text import one_segment
+
+log = get_logger(__name__)
 
 API_URL = "https://api.twilio.com"
 HOSTS = ("api.twilio.com",)
@@ -67,29 +70,34 @@ class SmsChannel:
         return severity_rank(str(alert.get("severity"))) >= severity_rank(self.severity)
 
     def notify_alerts(self, text: str, alerts: list[dict[str, Any]]) -> Delivery:
-        """One text per wanted alert, to every number; the first failure is the result."""
-        wanted = [alert for alert in alerts if self.wants(alert)]
-        if not wanted:
-            return Delivery(
-                DeliveryStatus.DELIVERED, provider_id="not texted: below ALERT_SMS_SEVERITY"
-            )
-        sids = []
-        for alert in wanted:
-            body = one_segment(str(alert.get("text", text)))
-            for number in self.to:
-                result = self._text(number, body)
-                if not result.delivered:
-                    return result
-                sids.append(result.provider_id or "")
-        return Delivery(DeliveryStatus.DELIVERED, provider_id=",".join(sids))
+        """One text per wanted alert, to every number."""
+        bodies = [one_segment(str(a.get("text", text))) for a in alerts if self.wants(a)]
+        return self._to_everyone(bodies)
 
     def notify(self, text: str) -> Delivery:
         """A plain text (test-notify), to every number."""
+        return self._to_everyone([one_segment(text)])
+
+    def _to_everyone(self, bodies: list[str]) -> Delivery:
+        """Each body to every number, whatever one number answers: an opted-out or mistyped
+        number never keeps the alert from the others. Delivered when any number got every
+        body; a number that did not is logged (alert.sms_number_failed) with Twilio's reason;
+        when none did, the first failure is the result."""
+        reached, failures = 0, []
         for number in self.to:
-            result = self._text(number, one_segment(text))
-            if not result.delivered:
-                return result
-        return Delivery(DeliveryStatus.DELIVERED, provider_id=f"{len(self.to)} texts")
+            results = [self._text(number, body) for body in bodies]
+            failed = next((result for result in results if not result.delivered), None)
+            if failed is None:
+                reached += 1
+                continue
+            failures.append(failed)
+            log.error("alert.sms_number_failed", number=_masked(number), error=failed.error)
+        if reached or not failures:
+            texts = reached * len(bodies)
+            return Delivery(
+                DeliveryStatus.DELIVERED, provider_id=f"{texts} text{'s' * (texts != 1)}"
+            )
+        return failures[0]
 
     def send(self, _message: DigestMessage) -> Delivery:
         """Never a digest channel: SMS is for alerts only."""
@@ -123,7 +131,12 @@ class SmsChannel:
         return Delivery(result.status, error=error, retry_after=result.retry_after)
 
 
-def build_alerts(context: BuildContext, recipients: str) -> SmsChannel:
+def _masked(number: str) -> str:
+    """A phone number as the log shows it: enough to tell which, not enough to dial."""
+    return number[:3] + "*" * max(len(number) - 5, 0) + number[-2:]
+
+
+def build_alerts(context: BuildContext, recipients: str, *, retries: bool = True) -> SmsChannel:
     """The SMS alert channel, from the TWILIO_* and ALERT_SMS_* variables."""
     env = context.environment
     sid, token, sender = (
@@ -150,7 +163,7 @@ def build_alerts(context: BuildContext, recipients: str) -> SmsChannel:
         tuple(context.config.allowed_webhook_hosts),
     ).rstrip("/")
     return SmsChannel(
-        poster(context, "alert-sms", retries=True),
+        poster(context, "alert-sms", retries=retries),
         context.redactor,
         context.clock,
         f"{base}/2010-04-01/Accounts/{sid}/Messages.json",
