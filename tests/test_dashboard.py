@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -170,3 +171,28 @@ def test_the_precision_page_charts_the_bands_and_shows_the_suggestion(
     assert "<tr><td>0.8-0.9</td><td>25</td><td>15</td><td>60 %</td></tr>" in page
     assert page.count("<svg") == 2  # the bands, and the share over time
     assert dated("2026-11-28: 58.67 %") in page
+
+
+def test_an_odd_digest_head_never_fails_a_page(project: Project, lead: Lead) -> None:
+    """A hand-edited or foreign digest: counts as text, bands that are not objects, a time
+    beyond what datetime holds. Every page still renders."""
+    project.write_state({"redditQueue": [lead("a", 0.9)]})
+    app = project.live_a_day()
+    path = project.digests / dated("digest-2026-11-28.json")
+    digest = parse_json(path.read_bytes())
+    digest["generatedAt"] = "9999-12-31T23:59:59-05:00"
+    digest["summary"]["suppressed"] = {"duplicate": "many", "stale": None}
+    digest["precision"] = {
+        "selected": "x",
+        "drafted": 5,
+        "bands": [1, {"band": "0.9-1", "selected": "3"}],
+    }
+    path.write_text(json.dumps(digest, indent=2))
+    client = TestClient(create_dashboard(app.config, app.store, clock=app.clock))
+
+    for page in ("/", "/digests", dated("/digests/digest-2026-11-28.json"), "/precision"):
+        assert client.get(page).status_code == 200, page
+    shown = client.get(dated("/digests/digest-2026-11-28.json")).text
+    assert '<span class="number">many</span> duplicates' in shown
+    assert "9999-12-31T23:59:59-05:00" in shown
+    assert "no selection in the last 0 days yet" in client.get("/precision").text

@@ -242,3 +242,35 @@ def test_a_heartbeat_retries_an_owed_routed_delivery_with_its_slice(
     first, second = slack.sent
     assert [item.id for item in first.leads] == [item.id for item in second.leads] == ["c", "b"]
     assert second.total == 2
+
+
+def test_a_route_reaches_a_question_grouped_under_another_subreddit(
+    project: Project, lead: Lead
+) -> None:
+    """Asked in r/selfhosted and r/homelab, listed under r/selfhosted: a homelab route gets
+    it, with the slice's own near misses and the whole digest's left-out counts said so."""
+    project.write_config(
+        digestNotificationChannel=["log", "slack"],
+        digestRoutes={"slack": {"subreddits": ["homelab"]}},
+    )
+    project.write_state(
+        {
+            "redditQueue": [
+                lead("a", 9.5, subreddit="selfhosted", link="https://redd.it/p1"),
+                lead("b", 8, subreddit="homelab", link="https://www.reddit.com/comments/p1"),
+                lead("n1", 0.7, subreddit="homelab"),
+                lead("n2", 0.72, subreddit="docker"),
+            ]
+        }
+    )
+    app = project.app()
+    run_task(app, "nightly-batch", "schedule")
+    project.clock.advance(hours(7))
+
+    run_task(app, "send-digest", "schedule")
+
+    slice_ = project.channels["slack"].sent[0]
+    assert [(item.id, item.also_in) for item in slice_.leads] == [("a", ("homelab",))]
+    assert [item.id for item in slice_.near_misses] == ["n1"]
+    assert slice_.left_out == "Left out of the whole digest: 2 below the threshold, 1 duplicates."
+    assert [item.id for item in project.channels["log"].sent[0].near_misses] == ["n2", "n1"]

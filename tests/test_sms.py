@@ -324,3 +324,19 @@ def test_a_burst_beyond_the_cap_texts_the_most_severe_that_fit(project: Project)
     assert bodies == ["[CRITICAL]", "[CRITICAL]"]  # one group of three: the two critical fit
     statuses = {n.fingerprint: n.status for n in app.store.alerts.notifications()}
     assert statuses["task_failed:heartbeat"] == "logged"  # declined by the cap, not failed
+
+
+@respx.mock
+def test_test_notify_makes_one_attempt(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 5xx is not retried by test-notify (a retried text could arrive twice)."""
+    route = respx.post(MESSAGES).respond(503, text="unavailable")
+    for name, value in SMS_ENV.items():
+        monkeypatch.setenv(name, value)
+
+    code = main(["test-notify", "--config", str(project.config_path)])
+
+    assert code == 1
+    assert "alerts via sms: failed (transient): HTTP 503" in capsys.readouterr().err
+    assert len(route.calls) == 2  # one a number

@@ -38,8 +38,9 @@ def recipe(marker: str) -> str:
     return found.group(1)
 
 
-def shell_check(tmp_path: Path, request: httpx.Request, secret: str = SECRET) -> str:
-    """The docs' openssl recipe, run by bash on the request as received."""
+def shell_check(tmp_path: Path, request: httpx.Request, secret: str = SECRET, late: int = 0) -> str:
+    """The docs' openssl recipe, run by bash on the request as received, `late` seconds
+    after it was sent."""
     (tmp_path / "body.json").write_bytes(request.content)
     result = subprocess.run(
         ["bash", "-c", recipe("webhook-verify-shell")],
@@ -49,6 +50,7 @@ def shell_check(tmp_path: Path, request: httpx.Request, secret: str = SECRET) ->
             "TIMESTAMP": request.headers["X-Nightly-Batch-Timestamp"],
             "SIGNATURE": request.headers["X-Nightly-Batch-Signature"],
             "WEBHOOK_SECRET": secret,
+            "NOW": str(int(request.headers["X-Nightly-Batch-Timestamp"]) + late),
         },
         capture_output=True,
         text=True,
@@ -137,6 +139,8 @@ def test_a_changed_body_or_another_key_fails_both_recipes(
     )
     assert not python_check(sent, now=now + 301)  # a replay, five minutes on
     assert python_check(sent, now=now + 299)
+    assert shell_check(tmp_path, sent, late=301) == "signature INVALID"
+    assert shell_check(tmp_path, sent, late=299) == "signature valid"
 
 
 @respx.mock
@@ -168,6 +172,7 @@ def test_every_alert_reaches_the_webhook_even_when_slack_took_it(project: Projec
     (alert,) = body["alerts"]
     assert body["type"] == "alert"
     assert body["idempotencyKey"] == f"alert:{alert['id']}"
+    assert alert["idempotencyKey"] == f"alert:{alert['id']}"  # each alert's own, too
     assert (alert["alertname"], alert["task"], alert["kind"], alert["severity"]) == (
         "task_failed",
         "send-digest",

@@ -100,7 +100,7 @@ def test_notify(app: ChannelCheck, only: str | None) -> tuple[int, list[str]]:
         code = max(code, _said(app, name, result, lines))
     if only is None:
         try:
-            alert_channels = build_alert_channels(app)
+            alert_channels = build_alert_channels(app, retries=False)
         except ConfigError as error:
             lines.append(f"alerts: not configured: {app.redactor.text(str(error))}")
             return max(code, 2), lines

@@ -31,7 +31,9 @@ def message_of(
         count += 1
         if len(first) < MESSAGE_LEADS_MAX:
             first.append(lead)
-    digest = {**view.head, "redditQueue": first}
+    # The slice's own near misses only; the left-out counts are the whole digest's (said so).
+    near = [card for card in view.head.get("nearMisses") or [] if isinstance(card, dict)]
+    digest = {**view.head, "redditQueue": first, "nearMisses": [c for c in near if route.keeps(c)]}
     return build_message(
         digest, view.path.name, app_url, total=count, now=now, route=route.describe()
     )

@@ -38,25 +38,26 @@ def build_channel(name: str, app: BuildContext, *, retries: bool = True) -> Chan
     return factory_of(spec)(app, spec, retries)
 
 
-def build_alert_channels(app: BuildContext) -> dict[str, Channel]:
+def build_alert_channels(app: BuildContext, *, retries: bool = True) -> dict[str, Channel]:
     """The alert channels, in order of preference: Slack (SLACK_ERROR_WEBHOOK), then e-mail;
     the signed webhook (ALERT_WEBHOOK_URL) besides, which gets every alert, SMS (ALERT_SMS_TO),
     which texts those at or above ALERT_SMS_SEVERITY, and Alertmanager (ALERTMANAGER_URL);
-    `alertDelivery` keeps only Alertmanager, or only ours."""
+    `alertDelivery` keeps only Alertmanager, or only ours. `retries=False` (test-notify):
+    one attempt each."""
     env = app.environment
     mode = app.config.alert_delivery
     manager_url = env.get("ALERTMANAGER_URL")
     if mode == "alertmanager" and not manager_url:
         raise ConfigError('alertDelivery "alertmanager" needs ALERTMANAGER_URL.')
-    channels = _own_alert_channels(app) if mode != "alertmanager" else {}
+    channels = _own_alert_channels(app, retries) if mode != "alertmanager" else {}
     if manager_url and mode != "own":
         from nightly_batch.delivery.channels import alertmanager  # noqa: PLC0415
 
-        channels["alertmanager"] = alertmanager.build_alerts(app, manager_url)
+        channels["alertmanager"] = alertmanager.build_alerts(app, manager_url, retries=retries)
     return channels
 
 
-def _own_alert_channels(app: BuildContext) -> dict[str, Channel]:
+def _own_alert_channels(app: BuildContext, retries: bool) -> dict[str, Channel]:
     env = app.environment
     channels: dict[str, Channel] = {}
     webhook = env.get("SLACK_ERROR_WEBHOOK")
@@ -64,22 +65,24 @@ def _own_alert_channels(app: BuildContext) -> dict[str, Channel]:
         # Imported here: with no alert webhook, alerts never load the HTTP client.
         from nightly_batch.delivery.channels.slack import build_alerts  # noqa: PLC0415
 
-        channels["slack"] = build_alerts(app, registered(ChannelName.SLACK), webhook)
+        channels["slack"] = build_alerts(
+            app, registered(ChannelName.SLACK), webhook, retries=retries
+        )
     recipients = env.get("ALERT_EMAIL_TO")
     if recipients:
         from nightly_batch.delivery.channels.email.build import build_to  # noqa: PLC0415
 
         channels["email"] = build_to(
-            app, registered(ChannelName.EMAIL), recipients, "ALERT_EMAIL_TO", retries=True
+            app, registered(ChannelName.EMAIL), recipients, "ALERT_EMAIL_TO", retries=retries
         )
     hook = env.get("ALERT_WEBHOOK_URL")
     if hook:
         from nightly_batch.delivery.channels import webhook as signed  # noqa: PLC0415
 
-        channels["webhook"] = signed.build_alerts(app, hook)
+        channels["webhook"] = signed.build_alerts(app, hook, retries=retries)
     numbers = env.get("ALERT_SMS_TO")
     if numbers:
         from nightly_batch.delivery.channels import sms  # noqa: PLC0415
 
-        channels["sms"] = sms.build_alerts(app, numbers)
+        channels["sms"] = sms.build_alerts(app, numbers, retries=retries)
     return channels

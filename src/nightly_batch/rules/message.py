@@ -139,6 +139,13 @@ def lead_of(item: dict[str, Any], threshold: float | None, now: datetime | None 
     )
 
 
+def _left_out(summary: Any, route: str | None) -> str | None:
+    line = left_out_line(summary) if isinstance(summary, dict) else None
+    if line is not None and route is not None:  # a slice: the counts are the whole digest's
+        line = line.replace("Left out:", "Left out of the whole digest:", 1)
+    return line
+
+
 def build_message(
     digest: dict[str, Any],
     digest_file: str,
@@ -187,7 +194,7 @@ def build_message(
         near_misses=tuple(lead_of(item, decides, now) for item in near),
         near_miss_count=len(near),
         precision=precision_line(digest.get("precision")),
-        left_out=left_out_line(summary) if isinstance(summary, dict) else None,
+        left_out=_left_out(summary, route),
     )
 
 

@@ -33,7 +33,7 @@ class RouteFilter:
 
     def keeps(self, lead: dict[str, Any]) -> bool:
         """Whether `lead` (as the digest lists it) belongs to this slice."""
-        if self.subreddits is not None and _name(lead.get("subreddit")) not in self.subreddits:
+        if self.subreddits is not None and not self._asked_in(lead) & self.subreddits:
             return False
         if self.tags is not None:
             given = lead.get("tags")
@@ -49,6 +49,18 @@ class RouteFilter:
             ):
                 return False
         return True
+
+    @staticmethod
+    def _asked_in(lead: dict[str, Any]) -> set[str | None]:
+        """The lead's subreddit and those of the cross-posts grouped under it (`alsoIn`): a
+        question asked in r/homelab reaches a homelab route wherever it is listed."""
+        others = lead.get("alsoIn")
+        found = {_name(lead.get("subreddit"))}
+        if isinstance(others, list):
+            found.update(
+                _name(other.get("subreddit")) for other in others if isinstance(other, dict)
+            )
+        return found
 
     def describe(self) -> str:
         """ "from r/homelab or r/selfhosted, tagged priority, confidence 0.85 or more"."""

@@ -35,6 +35,7 @@ from pydantic_core import ErrorDetails
 from nightly_batch.core.names import Severity
 from nightly_batch.errors import ConfigError
 from nightly_batch.settings.allowed import field_kind, optional_inner
+from nightly_batch.settings.checks import WholeNumber
 from nightly_batch.settings.messages import show_value
 
 EmailProvider = Literal["sendgrid", "mailgun", "smtp"]
@@ -122,9 +123,10 @@ class Environment(BaseModel):
         None,
         description="the Twilio account that texts critical alerts (`AC` and 32 hex digits)",
         pattern=r"^AC[0-9a-fA-F]{32}$",
+        examples=["AC0123456789abcdef0123456789abcdef"],
     )
     TWILIO_AUTH_TOKEN: SecretStr | None = Field(None, description="the Twilio account's auth token")
-    TWILIO_API_URL: str | None = Field(
+    TWILIO_API_URL: SecretStr | None = Field(
         None,
         description="Twilio's API address instead of `https://api.twilio.com` (a relay: on a "
         "host in `allowedWebhookHosts`)",
@@ -133,11 +135,13 @@ class Environment(BaseModel):
         None,
         description="the Twilio number alerts are texted from, as +15551234567",
         pattern=r"^\+[1-9][0-9]{6,14}$",
+        examples=["+15551234567"],
     )
     ALERT_SMS_TO: str | None = Field(
         None,
         description="the numbers alerts are texted to, comma-separated, each as +15551234567",
         pattern=r"^\s*\+[1-9][0-9]{6,14}\s*(,\s*\+[1-9][0-9]{6,14}\s*)*$",
+        examples=["+15551234567,+15557654321"],
     )
     ALERT_SMS_SEVERITY: Annotated[Severity, BeforeValidator(_lower)] = Field(
         "critical", description="alerts below this severity are never texted"
@@ -145,7 +149,7 @@ class Environment(BaseModel):
     ALERT_SMS_REMINDERS: bool = Field(
         default=False, description="`true` texts the reminders of a firing alert too"
     )
-    ALERT_SMS_PER_DAY: int = Field(
+    ALERT_SMS_PER_DAY: WholeNumber = Field(
         10,
         ge=1,
         le=1000,
@@ -153,7 +157,7 @@ class Environment(BaseModel):
         "logged",
     )
 
-    ALERTMANAGER_URL: str | None = Field(
+    ALERTMANAGER_URL: SecretStr | None = Field(
         None,
         description="an Alertmanager (`http://127.0.0.1:9093`) that gets every alert through its "
         "API v2",
@@ -322,4 +326,19 @@ def describe_allowed(name: str) -> str:
     kind = optional_inner(kind) or kind
     if get_origin(kind) is Literal:
         return f"one of {', '.join(get_args(kind))}"
+    if kind is int:
+        low, high = _bounds(Environment.model_fields[name])
+        return f"a whole number from {low} to {high}" if low is not None else "a whole number"
+    examples = Environment.model_fields[name].examples
+    if kind is str and examples:
+        return f"text like {examples[0]}"
     return "true or false" if kind is bool else "text"
+
+
+def _bounds(field: Any) -> tuple[Any, Any]:
+    """The `ge` and `le` a numeric variable declares, (None, None) when it declares none."""
+    low = high = None
+    for rule in field.metadata:
+        low = getattr(rule, "ge", low)
+        high = getattr(rule, "le", high)
+    return low, high

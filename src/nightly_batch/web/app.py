@@ -60,6 +60,13 @@ def _confidence(value: Any, threshold: Any = None) -> str:
     return shown_confidence(float(value), limit)
 
 
+def _count_text(value: Any) -> str:
+    """A count as "1,234"; anything else as it is (a digest may be hand-edited)."""
+    if type(value) is int:
+        return f"{value:,}"
+    return "-" if value is None else str(value)
+
+
 class Dashboard:
     """The pages, each a method; `app` is the ASGI application.
 
@@ -85,6 +92,7 @@ class Dashboard:
         self.templates.filters["when"] = lambda value: when(value, self.clock.now(), config.zone)
         self.templates.filters["age"] = self._age
         self.templates.filters["confidence"] = _confidence
+        self.templates.filters["count"] = _count_text
 
     def _age(self, item: Any) -> str:
         """How long ago a lead was posted (else queued); "" when it does not say."""

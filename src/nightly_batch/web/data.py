@@ -98,6 +98,40 @@ def history(store: RuntimeStore, now: datetime) -> dict[str, Any]:
     return tasks
 
 
+def _count(value: Any) -> int:
+    return value if type(value) is int and value >= 0 else 0
+
+
+def _sane(measured: dict[str, Any]) -> dict[str, Any]:
+    """A digest's `precision` with every figure the page shows a number (a hand-edited or
+    foreign digest may hold anything there), so one odd head never fails the page."""
+    selected, drafted = _count(measured.get("selected")), _count(measured.get("drafted"))
+    suggested = measured.get("suggestedThreshold")
+    bands = []
+    given = measured.get("bands")
+    for band in given if isinstance(given, list) else []:
+        if isinstance(band, dict):
+            n, d = _count(band.get("selected")), _count(band.get("drafted"))
+            bands.append(
+                {
+                    "band": str(band.get("band", "?")),
+                    "selected": n,
+                    "drafted": min(d, n),
+                    "share": d / n if n else None,
+                }
+            )
+    return {
+        "windowDays": _count(measured.get("windowDays")),
+        "selected": selected,
+        "drafted": min(drafted, selected),
+        "share": drafted / selected if selected else None,
+        "bands": bands,
+        "suggestedThreshold": suggested
+        if isinstance(suggested, int | float) and not isinstance(suggested, bool)
+        else None,
+    }
+
+
 # The digests the precision view charts the drafted share of, newest last.
 PRECISION_DIGESTS = 30
 
@@ -107,10 +141,9 @@ def precision(config: Config, heads: DigestHeads) -> dict[str, Any]:
     last PRECISION_DIGESTS digests, from their heads only."""
     rows = []
     for entry in list_digests(config.digests)[:PRECISION_DIGESTS]:
-        head = heads.head(entry)
-        measured = head.get("precision")
+        measured = heads.head(entry).get("precision")
         if isinstance(measured, dict):
-            rows.append({"date": entry.day.isoformat(), "file": entry.path.name, **measured})
+            rows.append({"date": entry.day.isoformat(), "file": entry.path.name, **_sane(measured)})
     rows.reverse()
     latest = rows[-1] if rows else None
     shares = [row.get("share") for row in rows]

@@ -28,8 +28,8 @@ def when(value: Any, now: datetime, zone: ZoneInfo) -> Markup:
         return Markup(escape(value)) if value not in (None, "") else Markup("-")  # noqa: S704
     try:
         moment = parse_iso(value)
-    except ValueError:
+        local = moment.astimezone(zone)
+        shown = f"{relative(moment, now)} · {local:%a %d %b %H:%M} {local.tzname()}"
+    except (ValueError, OverflowError):  # not a time, or one beyond what datetime holds
         return Markup(escape(value))  # noqa: S704  (escaped)
-    local = moment.astimezone(zone)
-    shown = f"{relative(moment, now)} · {local:%a %d %b %H:%M} {local.tzname()}"
     return Markup('<time datetime="{0}" title="{0}">{1}</time>').format(iso_utc(moment), shown)

@@ -122,7 +122,7 @@ class AlertmanagerChannel:
         )
 
 
-def build_alerts(context: BuildContext, url: str) -> AlertmanagerChannel:
+def build_alerts(context: BuildContext, url: str, *, retries: bool = True) -> AlertmanagerChannel:
     """The Alertmanager channel on ALERTMANAGER_URL: https, or plain http on this host (where
     Alertmanager usually listens) or a host in allowedWebhookHosts."""
     from urllib.parse import urlsplit  # noqa: PLC0415
@@ -134,7 +134,7 @@ def build_alerts(context: BuildContext, url: str) -> AlertmanagerChannel:
     runbook_base = env.get("ALERT_RUNBOOK_URL")
     runbook = f"{runbook_base.rstrip('/')}#every-alert" if runbook_base else RUNBOOK
     return AlertmanagerChannel(
-        poster(context, "alert-alertmanager", retries=True),
+        poster(context, "alert-alertmanager", retries=retries),
         context.redactor,
         context.clock,
         base if base.endswith(API_PATH) else base + API_PATH,

@@ -249,11 +249,14 @@ def build(context: BuildContext, spec: ChannelSpec, retries: bool) -> SlackChann
     )
 
 
-def build_alerts(context: BuildContext, spec: ChannelSpec, webhook: str) -> SlackChannel:
-    """The alert channel on SLACK_ERROR_WEBHOOK (always with retries: an alert must get out)."""
+def build_alerts(
+    context: BuildContext, spec: ChannelSpec, webhook: str, *, retries: bool = True
+) -> SlackChannel:
+    """The alert channel on SLACK_ERROR_WEBHOOK (with retries, but for test-notify: an alert
+    must get out)."""
     url = allowed_url(context, spec, "webhook", "SLACK_ERROR_WEBHOOK", webhook)
     return SlackChannel(
-        poster(context, "alert-slack", retries=True),
+        poster(context, "alert-slack", retries=retries),
         context.redactor,
         context.clock,
         webhook_url=url,

@@ -80,6 +80,9 @@ def digest_body(message: DigestMessage, channel: str) -> dict[str, Any]:
 def alerts_body(text: str, alerts: list[dict[str, Any]]) -> dict[str, Any]:
     """Alert notifications (firing, resolved, reminders), keyed by their notification ids."""
     ids = "-".join(str(alert["id"]) for alert in alerts)
+    # Each alert also carries its own key: after a restart, unsent notices may leave grouped
+    # otherwise, and a receiver still drops each one it has.
+    alerts = [{**alert, "idempotencyKey": f"alert:{alert['id']}"} for alert in alerts]
     return {
         "version": VERSION,
         "type": "alert",
@@ -158,11 +161,12 @@ def build(context: BuildContext, spec: ChannelSpec, retries: bool) -> WebhookCha
     )
 
 
-def build_alerts(context: BuildContext, url: str) -> WebhookChannel:
-    """The alert webhook on ALERT_WEBHOOK_URL (always with retries: an alert must get out)."""
+def build_alerts(context: BuildContext, url: str, *, retries: bool = True) -> WebhookChannel:
+    """The alert webhook on ALERT_WEBHOOK_URL (with retries, but for test-notify: an alert
+    must get out)."""
     secret = _secret(context, "ALERT_WEBHOOK_URL")
     return WebhookChannel(
-        poster(context, "alert-webhook", retries=True, resend_ambiguous_once=True),
+        poster(context, "alert-webhook", retries=retries, resend_ambiguous_once=True),
         context.redactor,
         context.clock,
         _checked(context, "ALERT_WEBHOOK_URL", url),
