@@ -541,3 +541,24 @@ def test_a_lead_that_already_holds_also_in_is_grouped_as_a_dict_would(
     assert only["alsoIn"] == [{"subreddit": "selfhosted", "id": "b"}]
     state = project.read_json(project.state_path)
     assert [item["alsoIn"] for item in state["redditQueue"]] == ["theirs", ["kept"]]
+
+
+def test_the_lead_selected_first_stays_the_one_listed_when_a_cross_post_arrives(
+    project: Project, lead: Lead
+) -> None:
+    """Night one lists A; night two brings B, the same post, newly selected: A is still the
+    lead listed (B in its alsoIn), so the channels that had A are not told of B as new."""
+    project.write_state({"redditQueue": [lead("a", 8, link="https://redd.it/p7")]})
+    project.clock.set(at(dated("2026-11-27T23:00:00.000Z")))
+    run_task(project.app(), "nightly-batch", "schedule")
+    state = project.read_json(project.state_path)
+    state["redditQueue"].append(lead("b", 9.5, subreddit="homelab", link="/r/homelab/comments/p7/"))
+    project.write_state(state)
+    project.clock.set(at(dated("2026-11-28T23:00:00.000Z")))
+
+    run_task(project.app(), "nightly-batch", "schedule")
+
+    digest = project.read_json(project.digests / dated("digest-2026-11-28.json"))
+    assert [(item["id"], item.get("alsoIn")) for item in digest["redditQueue"]] == [
+        ("a", [{"subreddit": "homelab", "id": "b"}])
+    ]

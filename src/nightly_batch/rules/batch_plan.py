@@ -83,8 +83,8 @@ def _summary(
     }
 
 
-def _grouped(inputs: BatchInputs, facts: list[Facts]) -> Grouping:
-    return group_leads(facts, parse_iso(inputs.stamp), inputs.max_lead_age_hours)
+def _grouped(inputs: BatchInputs, facts: list[Facts], stamps: list[str]) -> Grouping:
+    return group_leads(facts, parse_iso(inputs.stamp), inputs.max_lead_age_hours, stamps)
 
 
 def _message(docs: int, marked: int) -> str:
@@ -128,7 +128,11 @@ def plan_from_dicts(
     approved = approved_leads(state.get("approvals"))
     selection = mark_queue(queue, inputs.rule, inputs.stamp, approved)
     every = digest_entries(selection, inputs.weights)
-    grouping = _grouped(inputs, [dict_facts(entry) for entry in every])
+    grouping = _grouped(
+        inputs,
+        [dict_facts(entry) for entry in every],
+        [str(entry.get("selectedAt", "")) for entry in every],
+    )
     entries = [every[position] for position in grouping.kept]
     for position, others in grouping.also_in.items():
         every[position]["alsoIn"] = others
@@ -230,7 +234,11 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     selection = mark_raw(raw_queue, inputs.rule, inputs.stamp, approved)
     selection.compact = one_line and _written_compact(selection)
     every = digest_order(selection.selected)
-    grouping = _grouped(inputs, raw_facts(selection.pieces, [entry[0] for entry in every]))
+    grouping = _grouped(
+        inputs,
+        raw_facts(selection.pieces, [entry[0] for entry in every]),
+        [entry[1] for entry in every],
+    )
     ordered = [every[position] for position in grouping.kept]
     also_in = {every[position][0]: others for position, others in grouping.also_in.items()}
     tally = selection.tally

@@ -173,11 +173,16 @@ class Grouping:
 
 
 def group_leads(
-    leads: Sequence[Facts], now: datetime, max_age_hours: float | None = None
+    leads: Sequence[Facts],
+    now: datetime,
+    max_age_hours: float | None = None,
+    stamps: Sequence[str] | None = None,
 ) -> Grouping:
     """`leads` in the digest's order: those older than `max_age_hours` at `now` left out,
-    the rest grouped where any key is shared (transitively), each group listed once, at its
-    first lead, which names the others in `alsoIn` in the digest's order."""
+    the rest grouped where any key is shared (transitively), each group listed once, at the
+    lead selected first (`stamps`: their selectedAt; then the digest's order), which names
+    the others in `alsoIn` in the digest's order. The lead selected first stays the one
+    listed night after night, so a new cross-post never displaces a lead already sent."""
     result = Grouping()
     fresh = []
     oldest = now - timedelta(hours=max_age_hours) if max_age_hours is not None else None
@@ -189,7 +194,7 @@ def group_leads(
             fresh.append(position)
     involved, shared_authors = _sharing(leads, fresh)
     # The common night: no lead shares a post or an author with another, nothing to unite.
-    top_of = _tops(leads, involved, shared_authors) if involved else {}
+    top_of = _tops(leads, involved, shared_authors, stamps) if involved else {}
     for position in fresh:
         top = top_of.get(position, position)
         if top == position:
@@ -200,10 +205,18 @@ def group_leads(
     return result
 
 
-def _tops(leads: Sequence[Facts], involved: set[int], shared_authors: set[str]) -> dict[int, int]:
+def _tops(
+    leads: Sequence[Facts],
+    involved: set[int],
+    shared_authors: set[str],
+    stamps: Sequence[str] | None,
+) -> dict[int, int]:
     """Each involved lead's group, as the position of the group's first lead: a union-find
     over the keys they share (the post; the title, read only when its author asked twice)."""
     parent = {position: position for position in involved}
+
+    def rank(position: int) -> tuple[str, int]:
+        return (stamps[position] if stamps is not None else "", position)
 
     def root(position: int) -> int:
         while parent[position] != position:
@@ -220,8 +233,9 @@ def _tops(leads: Sequence[Facts], involved: set[int], shared_authors: set[str]) 
         for key in keys:
             first = holder.setdefault(key, position)
             if first != position:
-                low, high = sorted((root(first), root(position)))
-                parent[high] = low  # the earlier lead leads the group
+                # The lead selected first leads the group; on a tie, the earlier in the digest.
+                low, high = sorted((root(first), root(position)), key=rank)
+                parent[high] = low
     return {position: root(position) for position in involved}
 
 
