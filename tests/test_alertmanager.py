@@ -347,3 +347,12 @@ def test_an_escalation_ends_the_alert_under_its_old_severity(project: Project) -
     ended = {by_severity[severity] for severity in ("info", "warning", "error")}
     assert ended == {iso_utc(project.clock.now())}
     assert by_severity["critical"] > iso_utc(project.clock.now())
+
+
+def test_two_hosts_on_one_store_post_one_instance() -> None:
+    from nightly_batch.delivery.channels.alertmanager import instance_of  # noqa: PLC0415
+
+    url = "postgresql://nightly:secret@db.internal:5432/nightly"
+    assert instance_of(url, "vps-1") == instance_of(url, "vps-2") == "db.internal/nightly"
+    assert "secret" not in instance_of(url, None)
+    assert instance_of(None, "vps-1") == "vps-1"

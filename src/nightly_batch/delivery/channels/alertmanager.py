@@ -17,6 +17,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -122,11 +123,19 @@ class AlertmanagerChannel:
         )
 
 
+def instance_of(database_url: str | None, node: str | None) -> str:
+    """The `instance` label: this host (NIGHTLY_BATCH_NODE, else its name); for two hosts on
+    one PostgreSQL store, the store's host and database, the same on both, so an alert that
+    moves to the other host at a takeover stays one alert there instead of one resolving."""
+    if database_url:
+        parts = urlsplit(database_url)
+        return f"{parts.hostname or 'localhost'}{parts.path or ''}"
+    return node or socket.gethostname()
+
+
 def build_alerts(context: BuildContext, url: str, *, retries: bool = True) -> AlertmanagerChannel:
     """The Alertmanager channel on ALERTMANAGER_URL: https, or plain http on this host (where
     Alertmanager usually listens) or a host in allowedWebhookHosts."""
-    from urllib.parse import urlsplit  # noqa: PLC0415
-
     host = urlsplit(url).hostname or ""
     extra = tuple(context.config.allowed_webhook_hosts) + (LOOPBACK if host in LOOPBACK else ())
     base = check_url("ALERTMANAGER_URL", url, None, extra).rstrip("/")
@@ -138,7 +147,7 @@ def build_alerts(context: BuildContext, url: str, *, retries: bool = True) -> Al
         context.redactor,
         context.clock,
         base if base.endswith(API_PATH) else base + API_PATH,
-        env.get("NIGHTLY_BATCH_NODE") or socket.gethostname(),
+        instance_of(env.database_url, env.get("NIGHTLY_BATCH_NODE")),
         # Re-posted by each heartbeat and each watchdog pass (the watchdog goes on while the
         # scheduler is stalled): three of the slower of the two pass before it would end.
         timedelta(
