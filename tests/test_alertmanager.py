@@ -9,7 +9,8 @@ import re
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,9 +53,22 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+Running = tuple[str, list[tuple[str, bytes]], Callable[[], datetime]]
+
+
+def clock_of(url: str) -> Callable[[], datetime]:
+    """Alertmanager's own clock: its start (`uptime` in /api/v2/status) and the time since.
+    Under `make test-year-ahead` libfaketime moves this process's clock a year on, and not the
+    Go binary's, which reads the time without libc: alerts are stamped on its clock."""
+    uptime = httpx.get(f"{url}/api/v2/status", timeout=5).json()["uptime"]
+    started = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", uptime))
+    then = time.monotonic()
+    return lambda: started.astimezone(UTC) + timedelta(seconds=time.monotonic() - then)
+
+
 @pytest.fixture
-def alertmanager(tmp_path: Path) -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
-    """A running Alertmanager and what its receiver got: (its URL, [(path, body), ...])."""
+def alertmanager(tmp_path: Path) -> Iterator[Running]:
+    """A running Alertmanager, what its receiver got ([(path, body), ...]) and its clock."""
     assert ALERTMANAGER is not None
     with webhook_server() as (receiver_port, received):
         config = tmp_path / "alertmanager.yml"
@@ -87,7 +101,7 @@ def alertmanager(tmp_path: Path) -> Iterator[tuple[str, list[tuple[str, bytes]]]
                 "Alertmanager to start",
                 (tmp_path / "alertmanager.log").read_text,
             )
-            yield url, received
+            yield url, received, clock_of(url)
         finally:
             process.terminate()
             process.wait(10)
@@ -98,10 +112,10 @@ def notifications(received: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
     return [json.loads(body) for path, body in received if path == "/page"]
 
 
-def wired(project: Project, url: str) -> App:
+def wired(project: Project, url: str, now: Callable[[], datetime]) -> App:
     project.write_config(alertGroupWaitSeconds=0, alertDelivery="alertmanager")
-    # Alertmanager keeps the true clock: alerts must be stamped by it too.
-    project.clock.set(datetime.now(UTC))
+    # Alertmanager keeps its own clock: alerts must be stamped by it too.
+    project.clock.set(now())
     app = project.app({"ALERTMANAGER_URL": url, "NIGHTLY_BATCH_NODE": "vps-1"})
     attach_alerting(app)
     return app
@@ -110,10 +124,10 @@ def wired(project: Project, url: str) -> App:
 @pytest.mark.slow
 @needs_alertmanager
 def test_an_alert_arrives_through_alertmanagers_routing_grouped_and_then_resolves(
-    project: Project, alertmanager: tuple[str, list[tuple[str, bytes]]]
+    project: Project, alertmanager: Running
 ) -> None:
-    url, received = alertmanager
-    app = wired(project, url)
+    url, received, now = alertmanager
+    app = wired(project, url, now)
     assert app.alerts is not None
     try:
         app.alerts.fire("task_failed", "nightly-batch", "error", "the disk is full")
@@ -174,10 +188,10 @@ def test_an_alert_arrives_through_alertmanagers_routing_grouped_and_then_resolve
 @pytest.mark.slow
 @needs_alertmanager
 def test_a_heartbeat_posts_a_firing_alert_again_before_alertmanager_would_resolve_it(
-    project: Project, alertmanager: tuple[str, list[tuple[str, bytes]]]
+    project: Project, alertmanager: Running
 ) -> None:
-    url, _ = alertmanager
-    app = wired(project, url)
+    url, _, now = alertmanager
+    app = wired(project, url, now)
     assert app.alerts is not None
     try:
         app.alerts.fire("scheduler_hung", "scheduler", "critical", "no job has run for 75 min")
@@ -199,7 +213,7 @@ def test_a_heartbeat_posts_a_firing_alert_again_before_alertmanager_would_resolv
             "the alert in Alertmanager",
         )
         before = ends()
-        project.clock.set(datetime.now(UTC))
+        project.clock.set(now())
         run_task(app, "heartbeat", "schedule")
         wait_for(lambda: ends() > before, 20, "the heartbeat's re-post")
     finally:
