@@ -10,7 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nightly_batch.rules.duplicates import facts_of, group_leads, post_id_of, title_key
+from nightly_batch.rules import duplicates
+from nightly_batch.rules.duplicates import group_leads
+from nightly_batch.rules.lead_facts import dict_leads
+from nightly_batch.rules.lead_keys import PUNCTUATION, post_id_of, title_key, title_words
 
 NOW = datetime(2026, 11, 28, 23, 0, tzinfo=UTC)
 
@@ -60,7 +63,7 @@ def test_every_url_form_of_a_post_gives_its_id(url: str, post: str | None) -> No
 
 def test_a_lead_is_keyed_by_its_link_url_permalink_else_its_t3_id() -> None:
     def post(item: dict[str, Any]) -> str | None:
-        return facts_of(item.get).post
+        return dict_leads([item], with_times=False).posts[0]
 
     assert post({"link": "https://example.com/x", "url": "https://redd.it/ab12"}) == "ab12"
     assert post({"permalink": "/r/a/comments/ab12/x/"}) == "ab12"
@@ -94,6 +97,28 @@ def test_one_person_asking_one_question_is_one_lead(
         assert (one == two) is same
 
 
+# Titles as a sweeper might write them: ASCII and not, with punctuation, separators, controls.
+TITLES = st.text(
+    alphabet=st.sampled_from(
+        [*"aZ9 -?.\t\n\x1c\x1f\x0b_/'", "\u00e9", "\u00df", "\u2014", "\u3000"]
+    ),
+    max_size=40,
+)
+
+
+@given(title=TITLES)
+def test_the_bytes_fast_way_gives_every_title_the_words_of_the_plain_definition(
+    title: str,
+) -> None:
+    """An ASCII title is folded and split as bytes: it must give the words that case folding,
+    punctuation as spaces and str.split give, which a non-ASCII title still goes through."""
+    as_spaces = str.maketrans(PUNCTUATION, " " * len(PUNCTUATION))
+    words = title.casefold().translate(as_spaces).split()
+
+    expected = " ".join(words).encode() if len(words) >= 3 else None
+    assert title_words(title) == expected
+
+
 def test_cross_posts_are_listed_once_at_the_first_with_the_others_in_also_in() -> None:
     leads = [
         {"id": "a", "subreddit": "selfhosted", "link": "https://www.reddit.com/r/s/comments/p1/"},
@@ -110,7 +135,7 @@ def test_cross_posts_are_listed_once_at_the_first_with_the_others_in_also_in() -
         {"id": "f", "subreddit": "python"},
     ]
 
-    grouped = group_leads([facts_of(lead.get) for lead in leads], NOW)
+    grouped = group_leads(dict_leads(leads, with_times=True), NOW)
 
     assert grouped.kept == [0, 2, 5]
     assert grouped.also_in == {
@@ -122,6 +147,33 @@ def test_cross_posts_are_listed_once_at_the_first_with_the_others_in_also_in() -
     assert grouped.selected == 6
 
 
+def test_two_questions_sharing_a_hash_are_still_told_apart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Titles are held by their hash; a hash two questions share is checked word for word."""
+    leads = [
+        {"id": "a", "author": "u/x", "title": "How do I back up my VPS?"},
+        {"id": "b", "author": "u/x", "title": "Why is my cron job silent?"},
+        {"id": "c", "author": "u/x", "title": "why is my cron-job silent"},
+        {"id": "d", "author": "u/x", "title": "How do I back up my VPS"},
+        {"id": "e", "author": "u/y", "title": "How do I back up my VPS"},
+        {"id": "f", "author": "u/y", "title": "Which proxy for two domains?"},
+    ]
+    honest = groups(leads)
+    monkeypatch.setattr(duplicates, "_question_hash", lambda _asked: 0)
+
+    assert (
+        groups(leads)
+        == honest
+        == {
+            frozenset({"a", "d"}),
+            frozenset({"b", "c"}),
+            frozenset({"e"}),
+            frozenset({"f"}),
+        }
+    )
+
+
 def test_leads_older_than_the_limit_are_left_out_before_grouping() -> None:
     leads: list[dict[str, Any]] = [
         {"id": "old", "queuedAt": "2026-11-26T22:59:59Z", "link": "https://redd.it/p1"},
@@ -130,12 +182,12 @@ def test_leads_older_than_the_limit_are_left_out_before_grouping() -> None:
         {"id": "timeless"},
     ]
 
-    grouped = group_leads([facts_of(lead.get) for lead in leads], NOW, max_age_hours=48)
+    grouped = group_leads(dict_leads(leads, with_times=True), NOW, max_age_hours=48)
 
     assert grouped.stale == 1  # older than 48 h; exactly 48 h is kept
     assert grouped.kept == [1, 2, 3]  # the post time wins over the queue time; no time: kept
     assert grouped.duplicate == 0  # the stale copy of p1 groups nothing
-    assert group_leads([facts_of(lead.get) for lead in leads], NOW).stale == 0  # off by default
+    assert group_leads(dict_leads(leads, with_times=True), NOW).stale == 0  # off by default
 
 
 POSTS = st.sampled_from(
@@ -163,7 +215,7 @@ LEADS = st.lists(st.tuples(POSTS, PEOPLE), max_size=12).map(
 
 def groups(leads: list[dict[str, Any]]) -> set[frozenset[str]]:
     """The groups as sets of lead ids: what must not depend on the order."""
-    grouped = group_leads([facts_of(lead.get) for lead in leads], NOW)
+    grouped = group_leads(dict_leads(leads, with_times=True), NOW)
     return {
         frozenset([leads[top]["id"], *(other["id"] for other in grouped.also_in.get(top, []))])
         for top in grouped.kept
@@ -180,10 +232,10 @@ def test_grouping_does_not_depend_on_the_order_of_the_queue(
 
 @given(leads=LEADS)
 def test_grouping_the_grouped_digest_again_changes_nothing(leads: list[dict[str, Any]]) -> None:
-    grouped = group_leads([facts_of(lead.get) for lead in leads], NOW)
+    grouped = group_leads(dict_leads(leads, with_times=True), NOW)
     listed = [leads[position] for position in grouped.kept]
 
-    again = group_leads([facts_of(lead.get) for lead in listed], NOW)
+    again = group_leads(dict_leads(listed, with_times=True), NOW)
 
     assert again.kept == list(range(len(listed)))
     assert again.duplicate == 0

@@ -20,10 +20,10 @@ from nightly_batch.core.json_members import Chunk, Members, NotSplittable, split
 from nightly_batch.rules.approvals import approved_leads
 from nightly_batch.rules.digest_layout import close_digest, digest_opening, lay_out_digest
 from nightly_batch.rules.digest_lines import LEAD_SEPARATOR, digest_lead_lines, digest_order
-from nightly_batch.rules.duplicates import Facts, Grouping, group_leads
+from nightly_batch.rules.duplicates import Grouping, Leads, group_leads
 from nightly_batch.rules.fastmark import NotFast, RawSelection, literal_lead, mark_raw
 from nightly_batch.rules.history import append_history, owned_list
-from nightly_batch.rules.lead_facts import dict_facts, raw_facts
+from nightly_batch.rules.lead_facts import dict_leads, raw_leads
 from nightly_batch.rules.marking import Rule, digest_entries, mark_queue
 from nightly_batch.rules.near_misses import near_miss_cards
 from nightly_batch.rules.queue_layout import lead_bytes
@@ -83,8 +83,8 @@ def _summary(
     }
 
 
-def _grouped(inputs: BatchInputs, facts: list[Facts], stamps: list[str]) -> Grouping:
-    return group_leads(facts, parse_iso(inputs.stamp), inputs.max_lead_age_hours, stamps)
+def _grouped(inputs: BatchInputs, leads: Leads, stamps: list[str]) -> Grouping:
+    return group_leads(leads, parse_iso(inputs.stamp), inputs.max_lead_age_hours, stamps)
 
 
 def _message(docs: int, marked: int) -> str:
@@ -130,7 +130,7 @@ def plan_from_dicts(
     every = digest_entries(selection, inputs.weights)
     grouping = _grouped(
         inputs,
-        [dict_facts(entry) for entry in every],
+        dict_leads(every, with_times=inputs.max_lead_age_hours is not None),
         [str(entry.get("selectedAt", "")) for entry in every],
     )
     entries = [every[position] for position in grouping.kept]
@@ -236,7 +236,11 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     every = digest_order(selection.selected)
     grouping = _grouped(
         inputs,
-        raw_facts(selection.pieces, [entry[0] for entry in every]),
+        raw_leads(
+            selection.pieces,
+            [entry[0] for entry in every],
+            with_times=inputs.max_lead_age_hours is not None,
+        ),
         [entry[1] for entry in every],
     )
     ordered = [every[position] for position in grouping.kept]
