@@ -7,13 +7,15 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, SupportsIndex
 
 import pytest
 
 from fakes import FakeClock, RecordingChannel, dated, hours
+from nightly_batch.cli.main import main
 from nightly_batch.core.jsonio import dump_json, parse_json
 from nightly_batch.delivery.factory import build_channel
 from nightly_batch.runtime.app import App, ChannelFactory, Settings, build_app, load_settings
@@ -209,3 +211,32 @@ def lead() -> Callable[..., dict[str, Any]]:
         }
 
     return make
+
+
+@dataclass(frozen=True)
+class Said:
+    """What a command run in-process answered: its exit code and what it printed."""
+
+    code: int
+    out: str
+    err: str
+
+
+Cli = Callable[..., Said]
+
+
+@pytest.fixture
+def cli(
+    project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Cli:
+    """Runs `nightly-batch COMMAND --config <the project's>` in-process, with `environ` set
+    (as an operator's shell or unit would), and gives what it answered."""
+
+    def run(command: str, environ: Mapping[str, str] | None = None) -> Said:
+        for name, value in (environ or {}).items():
+            monkeypatch.setenv(name, value)
+        code = main([command, "--config", str(project.config_path)])
+        captured = capsys.readouterr()
+        return Said(code, captured.out, captured.err)
+
+    return run

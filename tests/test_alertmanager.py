@@ -19,7 +19,7 @@ import httpx
 import pytest
 import respx
 
-from conftest import Project
+from conftest import Cli, Project
 from daemon_process import wait_for
 from nightly_batch.alerts.wiring import attach_alerting, flush
 from nightly_batch.core.clock import iso_utc
@@ -245,18 +245,13 @@ def test_alertmanager_only_sends_nothing_through_our_own_channels(project: Proje
 
 
 @respx.mock
-def test_test_notify_posts_an_alert_that_ends_by_itself(
-    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from nightly_batch.cli.main import main  # noqa: PLC0415
-
+def test_test_notify_posts_an_alert_that_ends_by_itself(cli: Cli) -> None:
     manager = respx.post("http://127.0.0.1:9093/api/v2/alerts").respond(200)
-    monkeypatch.setenv("ALERTMANAGER_URL", "http://127.0.0.1:9093")
 
-    code = main(["test-notify", "--config", str(project.config_path)])
+    said = cli("test-notify", {"ALERTMANAGER_URL": "http://127.0.0.1:9093"})
 
-    assert code == 0
-    assert "alerts via alertmanager: delivered" in capsys.readouterr().out
+    assert said.code == 0
+    assert "alerts via alertmanager: delivered" in said.out
     (posted,) = json.loads(manager.calls.last.request.content)
     assert posted["labels"]["alertname"] == "nightly_batch_test_notify"
     assert posted["labels"]["severity"] == "info"
@@ -279,23 +274,14 @@ def test_test_notify_posts_an_alert_that_ends_by_itself(
     ],
 )
 def test_check_config_refuses_an_alertmanager_it_cannot_use(
-    project: Project,
-    config: dict[str, str],
-    environ: dict[str, str],
-    sentence: str,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    project: Project, cli: Cli, config: dict[str, str], environ: dict[str, str], sentence: str
 ) -> None:
-    from nightly_batch.cli.main import main  # noqa: PLC0415
-
     project.write_config(**config)
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
 
-    code = main(["check-config", "--config", str(project.config_path)])
+    said = cli("check-config", environ)
 
-    assert code == 2
-    assert sentence in capsys.readouterr().err
+    assert said.code == 2
+    assert sentence in said.err
 
 
 @respx.mock

@@ -13,9 +13,8 @@ import pytest
 import respx
 from structlog.testing import capture_logs
 
-from conftest import Project
+from conftest import Cli, Project
 from nightly_batch.alerts.wiring import attach_alerting, flush
-from nightly_batch.cli.main import main
 from nightly_batch.errors import ConfigError
 from nightly_batch.rules.sms_text import is_gsm, one_segment, septets, ucs2_units
 from nightly_batch.runtime.app import App
@@ -235,35 +234,23 @@ def test_reminders_are_texted_only_when_asked(project: Project) -> None:
     ],
 )
 def test_check_config_says_what_sms_lacks_in_one_sentence(
-    project: Project,
-    environ: dict[str, str],
-    sentence: str,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    cli: Cli, environ: dict[str, str], sentence: str
 ) -> None:
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
+    said = cli("check-config", environ)
 
-    code = main(["check-config", "--config", str(project.config_path)])
-
-    err = capsys.readouterr().err
-    assert code == 2
-    assert sentence in err
-    assert TOKEN not in err
+    assert said.code == 2
+    assert sentence in said.err
+    assert TOKEN not in said.err
 
 
 @respx.mock
-def test_test_notify_texts_each_number(
-    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_test_notify_texts_each_number(cli: Cli) -> None:
     route = respx.post(MESSAGES).respond(201, json=CREATED)
-    for name, value in SMS_ENV.items():
-        monkeypatch.setenv(name, value)
 
-    code = main(["test-notify", "--config", str(project.config_path)])
+    said = cli("test-notify", SMS_ENV)
 
-    assert code == 0
-    assert "alerts via sms: delivered (2 texts)" in capsys.readouterr().out
+    assert said.code == 0
+    assert "alerts via sms: delivered (2 texts)" in said.out
     assert len(route.calls) == 2
     assert all(septets(text["Body"]) <= 160 for text in texts(route))
 
@@ -327,16 +314,12 @@ def test_a_burst_beyond_the_cap_texts_the_most_severe_that_fit(project: Project)
 
 
 @respx.mock
-def test_test_notify_makes_one_attempt(
-    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_test_notify_makes_one_attempt(cli: Cli) -> None:
     """A 5xx is not retried by test-notify (a retried text could arrive twice)."""
     route = respx.post(MESSAGES).respond(503, text="unavailable")
-    for name, value in SMS_ENV.items():
-        monkeypatch.setenv(name, value)
 
-    code = main(["test-notify", "--config", str(project.config_path)])
+    said = cli("test-notify", SMS_ENV)
 
-    assert code == 1
-    assert "alerts via sms: failed (transient): HTTP 503" in capsys.readouterr().err
+    assert said.code == 1
+    assert "alerts via sms: failed (transient): HTTP 503" in said.err
     assert len(route.calls) == 2  # one a number

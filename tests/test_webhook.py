@@ -14,10 +14,9 @@ import httpx
 import pytest
 import respx
 
-from conftest import Project
+from conftest import Cli, Project
 from fakes import at, dated
 from nightly_batch.alerts.wiring import attach_alerting, flush
-from nightly_batch.cli.main import main
 from nightly_batch.core.jsonio import parse_json
 from nightly_batch.errors import ConfigError
 from nightly_batch.tasks.result import RunInfo, TaskResult
@@ -231,42 +230,31 @@ def test_an_ambiguous_attempt_is_sent_once_more_with_the_same_key(
     ],
 )
 def test_check_config_refuses_what_the_webhook_cannot_sign_or_reach(
-    project: Project,
-    environ: dict[str, str],
-    sentence: str,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    project: Project, cli: Cli, environ: dict[str, str], sentence: str
 ) -> None:
     project.write_config(digestNotificationChannel=["webhook"])
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
 
-    code = main(["check-config", "--config", str(project.config_path)])
+    said = cli("check-config", environ)
 
-    err = capsys.readouterr().err
-    assert code == 2
-    assert sentence in err
-    assert SECRET not in err
+    assert said.code == 2
+    assert sentence in said.err
+    assert SECRET not in said.err
 
 
 @respx.mock
 def test_test_notify_posts_a_signed_notice_through_each_webhook(
-    project: Project,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    project: Project, cli: Cli, tmp_path: Path
 ) -> None:
     project.write_config(digestNotificationChannel=["webhook"])
     digest = respx.post(HOOK).respond(200)
     alerts = respx.post(ALERTS).respond(200)
-    for name, value in {"WEBHOOK_URL": HOOK, "ALERT_WEBHOOK_URL": ALERTS}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("WEBHOOK_SECRET", SECRET)
 
-    code = main(["test-notify", "--config", str(project.config_path)])
+    said = cli(
+        "test-notify", {"WEBHOOK_URL": HOOK, "ALERT_WEBHOOK_URL": ALERTS, "WEBHOOK_SECRET": SECRET}
+    )
 
-    out = capsys.readouterr().out
-    assert code == 0
+    out = said.out
+    assert said.code == 0
     assert re.search(r"^webhook: delivered \(notice:[0-9a-f]{24}\)$", out, re.MULTILINE)
     assert re.search(r"^alerts via webhook: delivered \(notice:[0-9a-f]{24}\)$", out, re.MULTILINE)
     for route in (digest, alerts):
