@@ -68,9 +68,9 @@ def group_leads(
         posted = leads.posted
         fresh = [at for at in fresh if (moment := posted[at]) is None or moment >= oldest]
         result.stale = len(posted) - len(fresh)
-    involved, titled = _sharing(leads, fresh)
+    reposted, titled = _sharing(leads, fresh)
     # The common night: no lead shares a post or an author with another, nothing to unite.
-    top_of = _tops(leads, involved, titled, stamps) if involved else {}
+    top_of = _tops(leads, reposted, titled, stamps) if reposted or titled else {}
     grouped = []
     for position in fresh:
         top = top_of.get(position, position)
@@ -86,19 +86,19 @@ def group_leads(
 
 
 def _tops(
-    leads: Leads, involved: list[int], titled: list[int], stamps: Sequence[str] | None
+    leads: Leads, reposted: list[int], titled: list[int], stamps: Sequence[str] | None
 ) -> dict[int, int]:
-    """The group of each involved lead that joined one, as the position of the group's first
-    lead: a union-find over the keys they share (the post; the title, read only where its
-    author asked twice). A lead never united is its own group and is left out."""
+    """The group of each lead that joined one, as the position of the group's first lead: a
+    union-find over the keys they share (the post, of the `reposted` leads; the title, read
+    only for the `titled` ones, whose author asked twice). A lead never united is its own
+    group and is left out."""
     groups = _Groups(stamps)
-    holder: dict[Any, int] = {}
+    first_of: dict[str | None, int] = {}
     posts = leads.posts
-    for position in involved:
-        post = posts[position]
-        if post is not None and (first := holder.setdefault(post, position)) != position:
+    for position in reposted:
+        if (first := first_of.setdefault(posts[position], position)) != position:
             groups.unite(first, position)
-    del holder
+    del first_of
     # Keyed by the hash of (author, words), not by the words: those of half a million titles
     # would be held at once. A hit is checked against the first lead's words; a hash that two
     # questions happen to share falls back to the words themselves as the key.
@@ -147,9 +147,9 @@ class _Groups:
 
 
 def _sharing(leads: Leads, fresh: list[int]) -> tuple[list[int], list[int]]:
-    """The leads that share a post or an author with another (the only ones grouping has to
-    look at), and of those the ones whose author is shared (whose titles it has to read),
-    each in the digest's order. Counted in C (Counter), as most leads share nothing."""
+    """The leads that share their post with another, and those that share their author (whose
+    titles grouping has to read), each in the digest's order: the only ones grouping has to
+    look at. Counted in C (Counter), as most leads share nothing."""
     posts, authors = leads.posts, leads.authors
     every = len(fresh) == len(posts)  # no lead too old: the common night
     per_post = Counter(posts if every else [posts[position] for position in fresh])
@@ -158,12 +158,6 @@ def _sharing(leads: Leads, fresh: list[int]) -> tuple[list[int], list[int]]:
     per_author.pop(None, None)
     shared_posts = {post for post, count in per_post.items() if count > 1}
     shared_authors = {author for author, count in per_author.items() if count > 1}
+    reposted = [position for position in fresh if posts[position] in shared_posts]
     titled = [position for position in fresh if authors[position] in shared_authors]
-    if not shared_posts:
-        return titled, titled
-    involved = [
-        position
-        for position in fresh
-        if posts[position] in shared_posts or authors[position] in shared_authors
-    ]
-    return involved, titled
+    return reposted, titled

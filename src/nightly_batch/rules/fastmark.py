@@ -27,10 +27,14 @@ from nightly_batch.rules.tally import Tally, new_tally
 UNSET = msgspec.UNSET
 
 
-class LeadView(msgspec.Struct, rename="camel"):
-    """The fields of a lead that the rule reads or writes; everything else is skipped."""
+class LeadView(msgspec.Struct, rename="camel", gc=False):
+    """The fields of a lead that the rule reads or writes; everything else is skipped.
 
-    id: Any = UNSET
+    One is alive for every lead of the queue at once (the peak of the batch's memory), so it
+    holds no more than the common lead needs: not its id (read from the bytes by the few paths
+    that name a lead, `_id_of`), and no header for the cyclic GC (decoded JSON holds no cycle).
+    """
+
     score: Any = UNSET
     llm_score: Any = UNSET
     model_score: Any = UNSET
@@ -41,7 +45,12 @@ class LeadView(msgspec.Struct, rename="camel"):
     confidence_breakdown: Any = UNSET
 
 
+class _Named(msgspec.Struct, gc=False):
+    id: Any = UNSET
+
+
 _items = msgspec.json.Decoder(list[msgspec.Raw])
+_named = msgspec.json.Decoder(_Named)
 # A lead that is an object decodes to a LeadView; anything else to itself (and is invalid).
 _AnyLead = LeadView | str | int | float | bool | list[Any] | None
 _views = msgspec.json.Decoder(list[_AnyLead])
@@ -209,9 +218,7 @@ def _other(
         _via_dicts(raw, index, rule, selected_at, result)
     elif lead.draft_record_id is not UNSET and lead.draft_record_id not in (None, ""):
         result.tally.drafted += 1
-        result.tally.precision.add(
-            _given(lead.selected_at), _given(lead.confidence), drafted=True, lead_id=_given(lead.id)
-        )
+        result.tally.precision.add(_given(lead.selected_at), _given(lead.confidence), drafted=True)
         result.add(raw)
     else:
         _general(lead, raw, index, rule, selected_at, result)
@@ -227,7 +234,8 @@ def _general(
         if flagged or lead.selected_at is not UNSET:
             _via_dicts(raw, index, rule, selected_at, result)
             return
-        result.invalid.append((f"#{index}" if lead.id is UNSET else str(lead.id), scored.reason))
+        lead_id = _id_of(raw)
+        result.invalid.append((f"#{index}" if lead_id is UNSET else str(lead_id), scored.reason))
         result.add(raw)
         return
     chosen = is_selected(scored, rule.threshold)
@@ -241,13 +249,22 @@ def _general(
         return
     result.add(raw)
     result.tally.precision.add(
-        _given(lead.selected_at), lead.confidence, drafted=False, lead_id=_given(lead.id)
+        _given(lead.selected_at),
+        lead.confidence,
+        drafted=False,
+        # Only an approval names a lead by its id: without any, the id is never read.
+        lead_id=_given(_id_of(raw)) if result.tally.precision.approved else None,
     )
     if chosen:
         stamp = "" if lead.selected_at is UNSET else str(lead.selected_at)
         result.selected.append((index, stamp, scored.confidence, scored))
     elif rule.is_near_miss(scored):
         result.tally.near.append((index, scored))
+
+
+def _id_of(raw: msgspec.Raw) -> Any:
+    """The lead's id (UNSET if it has none), for the few paths that name a lead."""
+    return _named.decode(raw).id
 
 
 def _given(value: Any) -> Any:
