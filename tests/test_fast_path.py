@@ -17,6 +17,7 @@ from fakes import dated
 from nightly_batch.core.json_literals import indent_of, parse_literal
 from nightly_batch.core.jsonio import parse_json
 from nightly_batch.rules.batch_plan import BatchInputs, BatchPlan, plan_from_bytes, plan_from_dicts
+from nightly_batch.rules.fastmark import NotFast
 from nightly_batch.rules.marking import Rule
 from nightly_batch.rules.queue_layout import GROUP
 from nightly_batch.settings.config import ConfidenceWeights
@@ -51,8 +52,11 @@ ASKED = {
             "https://example.com/comments/ab12/",
         ]
     ),
-    "author": st.sampled_from(["u/asker", "[deleted]", "u/other"]),
-    "title": st.sampled_from(["How do I back up?", "how do I back-up", "Why cron?"]),
+    # json.dumps escapes "é": the reference path reads that as a str subclass, msgspec as str.
+    "author": st.sampled_from(["u/asker", "[deleted]", "u/other", "u/Jos\u00e9"]),
+    "title": st.sampled_from(
+        ["How do I back up?", "how do I back-up", "Why cron?", "\u00bfQu\u00e9 es un cron job?"]
+    ),
 }
 LEADS = st.fixed_dictionaries(
     {"id": st.one_of(st.text(max_size=6), st.integers(), st.none())},
@@ -189,6 +193,55 @@ def test_the_paths_agree_on_grouped_and_stale_leads(
     listed = lead_lines(b"".join(fast.digest))
     grouped = sum(len(lead.get("alsoIn", [])) for lead in listed)
     assert grouped == summary["suppressed"]["duplicate"]
+
+
+@pytest.mark.parametrize(
+    ("author", "titles"),
+    [
+        # json.dumps writes "é" as \u00e9: the reference path reads an escaped string as a str
+        # subclass (json_literals), msgspec as str; one person all the same.
+        ("u/Jos\u00e9", ["How do I back up?", "how do I back-up"]),
+        # A lone surrogate, which JSON allows: the reference path takes the file (msgspec
+        # refuses it) and must still tell the words.
+        ("u/asker", ["\ud800 how do I back up", "\ud800 how do I back-up?"]),
+    ],
+)
+def test_one_person_asking_twice_is_one_lead_on_both_paths(author: str, titles: list[str]) -> None:
+    queue = [
+        {"id": f"l{number}", "score": 9, "author": author, "title": title, "subreddit": "a"}
+        for number, title in enumerate(titles)
+    ]
+    data = json.dumps({"redditQueue": queue}).encode()
+
+    reference = plan_from_dicts(parse_literal(data), INPUTS, indent=indent_of(data))
+    try:
+        fast = b"".join(plan_from_bytes(data, INPUTS).digest)
+    except NotFast:
+        fast = None  # the batch then takes the reference path
+
+    digest = b"".join(reference.digest)
+    assert fast in (None, digest)
+    (listed,) = lead_lines(digest)
+    assert listed["alsoIn"] == [{"subreddit": "a", "id": "l1"}]
+    assert reference.summary["suppressed"]["duplicate"] == 1
+
+
+def test_a_lead_nested_to_the_limit_is_the_reference_paths_to_word() -> None:
+    """An id nested near the parser's limit, in a lead only its id can name (invalid, or
+    counted against approvals): the fast path declines it, it never raises. Which depth
+    reaches the limit depends on the stack below the call, so every depth up to it is tried."""
+    for depth in range(700, 1001):
+        nested = "[" * depth + "]" * depth
+        for lead in (
+            f'{{"id":{nested},"score":"x"}}',
+            f'{{"id":{nested},"score":9,"selectedAt":"x"}}',
+        ):
+            data = f'{{"redditQueue":[{lead}],"approvals":[{{"status":"approved","leadId":"a"}}]}}'
+            try:
+                plan = plan_from_bytes(data.encode(), INPUTS)
+            except NotFast:
+                continue
+            b"".join(plan.digest)
 
 
 def test_a_second_batch_leaves_every_lead_byte_for_byte_as_it_was() -> None:

@@ -26,8 +26,8 @@ class Leads:
     authors: list[str | None]  # as compared (lead_keys.author_of)
     # When each was posted (else queued); read only when a maximum age is set.
     posted: list[datetime | None] | None
-    # What each asks (lead_keys.title_of; None for a lead of no author): its words are
-    # worked out only where its author asked twice.
+    # What each asks (lead_keys.title_of): its words are worked out only where its author
+    # asked twice (the fast path leaves it None for a lead of no author, never read).
     titles: list[Any]
     # What an `alsoIn` entry says of the leads at some positions: their subreddit and id.
     others: Callable[[Sequence[int]], Iterable[dict[str, Any]]]
@@ -98,7 +98,7 @@ def _tops(
     for position in reposted:
         if (first := first_of.setdefault(posts[position], position)) != position:
             groups.unite(first, position)
-    del first_of
+    del first_of  # a dict of every shared post, not needed while the titles are read
     # Keyed by the hash of (author, words), not by the words: those of half a million titles
     # would be held at once. A hit is checked against the first lead's words; a hash that two
     # questions happen to share falls back to the words themselves as the key.

@@ -234,8 +234,7 @@ def _general(
         if flagged or lead.selected_at is not UNSET:
             _via_dicts(raw, index, rule, selected_at, result)
             return
-        lead_id = _id_of(raw)
-        result.invalid.append((f"#{index}" if lead_id is UNSET else str(lead_id), scored.reason))
+        result.invalid.append((_name_of(raw, index), scored.reason))
         result.add(raw)
         return
     chosen = is_selected(scored, rule.threshold)
@@ -263,8 +262,22 @@ def _general(
 
 
 def _id_of(raw: msgspec.Raw) -> Any:
-    """The lead's id (UNSET if it has none), for the few paths that name a lead."""
-    return _named.decode(raw).id
+    """The lead's id (UNSET if it has none), for the few paths that name a lead. Decoded a
+    few frames deeper than the lead's view was: an id nested to the limit is the reference
+    path's to word."""
+    try:
+        return _named.decode(raw).id
+    except (msgspec.DecodeError, RecursionError) as error:
+        raise NotFast(str(error)) from None
+
+
+def _name_of(raw: msgspec.Raw, index: int) -> str:
+    """How the invalid-items list names a lead: its id as text, else its place in the queue."""
+    lead_id = _id_of(raw)
+    try:
+        return f"#{index}" if lead_id is UNSET else str(lead_id)
+    except RecursionError as error:  # an id nested too deep to print
+        raise NotFast(str(error)) from None
 
 
 def _given(value: Any) -> Any:

@@ -133,7 +133,7 @@ class _Others:
         self.pieces, self.indices = pieces, indices
 
     def __call__(self, positions: Sequence[int]) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = [{}] * len(positions)
+        found: list[Any] = [None] * len(positions)  # each one filled in below
         at = {position: number for number, position in enumerate(positions)}
         for chosen, reads in _in_file_order(self.pieces, self.indices, positions, _others):
             for position, read in zip(chosen, reads, strict=True):
@@ -158,7 +158,7 @@ def _in_file_order(
         group = ordered[start : start + GROUP]
         try:
             reads = decoder.decode(joined(pieces, [indices[position] for position in group]))
-        except msgspec.DecodeError as error:
+        except (msgspec.DecodeError, RecursionError) as error:
             raise NotFast(str(error)) from None
         yield group, reads
 

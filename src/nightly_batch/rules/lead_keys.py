@@ -28,14 +28,12 @@ _CANONICAL = re.compile(
     r"https?://(?:www\.|old\.|new\.|np\.|m\.)?reddit\.com/r/[^/?#\s]+/comments/"
     r"(?:t3_)?([0-9a-zA-Z]{1,16})(?:[/?#]|$)"
 )
-canonical_post = _canonical = _CANONICAL.match
+canonical_post = _CANONICAL.match
 
 
 def post_of(link: Any, url: Any, permalink: Any, lead_id: Any) -> str | None:
     """The post a lead is: the first of its link, url and permalink that names one, else its
     t3_ id (a sweeper's own id says nothing)."""
-    if type(link) is str and (canonical := _canonical(link)) is not None:
-        return canonical[1].lower()
     for given in (link, url, permalink):
         if isinstance(given, str) and (post := post_id_of(given)) is not None:
             return post
@@ -51,7 +49,7 @@ def post_id_of(url: str) -> str | None:
 
     A match or plain string operations, not urlsplit.
     """
-    canonical = _canonical(url)
+    canonical = canonical_post(url)
     if canonical is not None:
         return canonical[1].lower()
     text = url.strip().lower()
@@ -83,8 +81,9 @@ def post_id_of(url: str) -> str | None:
 
 
 def author_of(author: Any) -> str | None:
-    """The author as compared (case folded); None for no one in particular."""
-    if type(author) is not str:
+    """The author as compared (case folded); None for no one in particular. isinstance, not
+    type: the reference path reads an escaped string as a str subclass (json_literals)."""
+    if not isinstance(author, str):
         return None
     who = author.strip().casefold()
     return None if who in NO_AUTHOR else who
@@ -107,17 +106,12 @@ def title_words(title: Any) -> bytes | None:
     if title.isascii():
         words = title.encode().translate(_ASCII_SPACES).split()
     else:
-        words = [word.encode() for word in title.casefold().translate(_SPACES).split()]
+        # surrogatepass: a lone surrogate (JSON allows "\ud800") still has its own bytes.
+        words = [
+            word.encode("utf-8", "surrogatepass")
+            for word in title.casefold().translate(_SPACES).split()
+        ]
     return b" ".join(words) if len(words) >= TITLE_WORDS_MIN else None
-
-
-def title_key(author: Any, title: Any) -> bytes | None:
-    """The author and the title's words: the same question asked twice by one person."""
-    who = author_of(author)
-    if who is None:
-        return None
-    words = title_words(title)
-    return None if words is None else who.encode() + b"\0" + words
 
 
 PUNCTUATION = (
