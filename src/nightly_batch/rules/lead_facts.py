@@ -1,6 +1,6 @@
 """What grouping (rules/duplicates) reads of the selected leads, from either batch path: dicts
 (the reference path) or the leads' bytes (the fast path, which decodes only these fields, a
-thousand leads per call, and keeps nothing of a lead but its post and author)."""
+thousand leads per call, and keeps of each lead only its post, its author and what it asks)."""
 
 from __future__ import annotations
 
