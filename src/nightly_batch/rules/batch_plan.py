@@ -19,7 +19,7 @@ from nightly_batch.core.json_literals import dump_literal
 from nightly_batch.core.json_members import Chunk, Members, NotSplittable, split_members
 from nightly_batch.rules.approvals import approved_leads
 from nightly_batch.rules.digest_layout import close_digest, digest_opening, lay_out_digest
-from nightly_batch.rules.digest_lines import LEAD_SEPARATOR, digest_lead_lines, digest_order
+from nightly_batch.rules.digest_lines import LEAD_SEPARATOR, digest_lead_lines, digest_ranks
 from nightly_batch.rules.duplicates import Grouping, Leads, group_leads
 from nightly_batch.rules.fastmark import NotFast, RawSelection, literal_lead, mark_raw
 from nightly_batch.rules.history import append_history, owned_list
@@ -83,8 +83,11 @@ def _summary(
     }
 
 
-def _grouped(inputs: BatchInputs, leads: Leads, stamps: list[str]) -> Grouping:
-    return group_leads(leads, parse_iso(inputs.stamp), inputs.max_lead_age_hours, stamps)
+def _grouped(
+    inputs: BatchInputs, leads: Leads, stamps: list[str], order: list[int] | None = None
+) -> Grouping:
+    now = parse_iso(inputs.stamp)
+    return group_leads(leads, now, inputs.max_lead_age_hours, stamps, order)
 
 
 def _message(docs: int, marked: int) -> str:
@@ -204,8 +207,9 @@ def _written_compact(selection: RawSelection) -> bool:
     in by hand with spaces keeps them in its digest line, which still parses to the same lead.
     """
     pieces, selected = selection.pieces, selection.selected
-    as_read = [index for index, *_ in selected if not isinstance(pieces[index], bytes)]
-    for index in {as_read[0], as_read[-1]} if as_read else ():
+    as_read = (index for index, *_ in selected if not isinstance(pieces[index], bytes))
+    backwards = (index for index, *_ in reversed(selected) if not isinstance(pieces[index], bytes))
+    for index in {next(as_read, -1), next(backwards, -1)} - {-1}:
         lead = lead_bytes(pieces[index])
         if len(msgspec.json.format(lead, indent=-1)) != len(lead):
             return False
@@ -233,18 +237,20 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
     approved = approved_leads(_decoded(members, "approvals"))
     selection = mark_raw(raw_queue, inputs.rule, inputs.stamp, approved)
     selection.compact = one_line and _written_compact(selection)
-    every = digest_order(selection.selected)
+    # The selected leads are read and grouped in queue order, and listed in the digest's.
+    selected = selection.selected
     grouping = _grouped(
         inputs,
         raw_leads(
             selection.pieces,
-            [entry[0] for entry in every],
+            [entry[0] for entry in selected],
             with_times=inputs.max_lead_age_hours is not None,
         ),
-        [entry[1] for entry in every],
+        [entry[1] for entry in selected],
+        digest_ranks(selected),
     )
-    ordered = [every[position] for position in grouping.kept]
-    also_in = {every[position][0]: others for position, others in grouping.also_in.items()}
+    ordered = [selected[position] for position in grouping.kept]
+    also_in = {selected[position][0]: others for position, others in grouping.also_in.items()}
     tally = selection.tally
     summary = _summary(
         inputs,

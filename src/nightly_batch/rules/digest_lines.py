@@ -4,7 +4,6 @@ per line, in marking.digest_entries order, each with its confidence breakdown.""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -19,17 +18,20 @@ _encode = msgspec.json.Encoder().encode
 LEAD_SEPARATOR = b",\n    "  # the digest lists one lead per line, indented under its key
 
 
-def digest_order(selected: list[tuple[int, str, float, Scored]]) -> list[Any]:
-    """`selected` (in queue order) as marking.digest_entries orders it: newest selectedAt
-    first, then highest confidence, then queue order.
+def digest_ranks(selected: list[tuple[int, str, float, Scored]]) -> list[int]:
+    """The order marking.digest_entries lists `selected` (in queue order) in: newest
+    selectedAt first, then highest confidence, then queue order; as the place in `selected`
+    of each digest position, so what was read of the leads in queue order follows it.
 
     Two stable sorts on one field each give that order without a key tuple per lead (the
     later sort decides, the earlier one breaks its ties, and queue order breaks the rest:
     `reverse` keeps equal entries in their order).
     """
-    ordered = sorted(selected, key=itemgetter(2), reverse=True)
-    ordered.sort(key=itemgetter(1), reverse=True)
-    return ordered
+    confidences = [entry[2] for entry in selected]
+    stamps = [entry[1] for entry in selected]
+    ranks = sorted(range(len(selected)), key=confidences.__getitem__, reverse=True)
+    ranks.sort(key=stamps.__getitem__, reverse=True)
+    return ranks
 
 
 def digest_lead_lines(
@@ -38,7 +40,7 @@ def digest_lead_lines(
     ordered: list[tuple[int, str, float, Scored]],
     also_in: dict[int, list[dict[str, Any]]],
 ) -> Iterator[bytearray]:
-    """The digest's leads (`ordered`: the selection in digest_order, after grouping), one per
+    """The digest's leads (`ordered`: the selection in digest_ranks' order, after grouping), one per
     line, with breakdowns and, for a lead that stands for others, their `alsoIn` (by queue
     index): a thousand lines at a time, so the digest is written as it is made, never held whole.
 

@@ -35,7 +35,8 @@ class Leads:
 
 @dataclass(slots=True)
 class Grouping:
-    """The digest's leads after grouping: positions into the list it was given."""
+    """The digest's leads after grouping: positions into the leads it was given, listed in
+    the digest's order."""
 
     kept: list[int] = field(default_factory=list)
     also_in: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
@@ -53,26 +54,40 @@ def group_leads(
     now: datetime,
     max_age_hours: float | None = None,
     stamps: Sequence[str] | None = None,
+    order: Sequence[int] | None = None,
 ) -> Grouping:
     """`leads` with those older than `max_age_hours` at `now` left out, the rest grouped
     where any key is shared (transitively), each group listed once, at the lead selected
     first (`stamps`: their selectedAt; then the digest's order), which names the others in
     `alsoIn` in the digest's order. The lead selected first stays the one listed night after
-    night, so a new cross-post never displaces a lead already sent."""
+    night, so a new cross-post never displaces a lead already sent.
+
+    `order` is the digest's order as positions into `leads`, when they are given in another
+    (the fast path reads them in queue order: putting half a million leads' keys in the
+    digest's order would cost more than grouping them); None when they are in it already.
+    """
     result = Grouping()
-    fresh = list(range(len(leads.posts)))
+    count = len(leads.posts)
+    listing: Sequence[int] = range(count) if order is None else order
+    fresh: Sequence[int] = range(count)
+    old: list[bool] | None = None
     if max_age_hours is not None:
         if leads.posted is None:
             raise ValueError("a maximum age needs the leads' post times")
         oldest = now - timedelta(hours=max_age_hours)
-        posted = leads.posted
-        fresh = [at for at in fresh if (moment := posted[at]) is None or moment >= oldest]
-        result.stale = len(posted) - len(fresh)
+        old = [moment is not None and moment < oldest for moment in leads.posted]
+        fresh = [position for position in fresh if not old[position]]
+        result.stale = count - len(fresh)
     reposted, titled = _sharing(leads, fresh)
     # The common night: no lead shares a post or an author with another, nothing to unite.
-    top_of = _tops(leads, reposted, titled, stamps) if reposted or titled else {}
+    if not (reposted or titled or result.stale):
+        result.kept = list(listing)
+        return result
+    top_of = _tops(leads, reposted, titled, _Ranks(stamps, order)) if reposted or titled else {}
     grouped = []
-    for position in fresh:
+    for position in listing:
+        if old is not None and old[position]:
+            continue
         top = top_of.get(position, position)
         if top == position:
             result.kept.append(position)
@@ -85,14 +100,33 @@ def group_leads(
     return result
 
 
+class _Ranks:
+    """Which of two leads a group is listed at: the one selected first (`stamps`), on a tie
+    the earlier in the digest (`order`, as group_leads takes it)."""
+
+    def __init__(self, stamps: Sequence[str] | None, order: Sequence[int] | None) -> None:
+        self.stamps, self.order = stamps, order
+        self.place: list[int] | None = None  # worked out at the first group formed
+
+    def __call__(self, position: int) -> tuple[str, int]:
+        stamp = self.stamps[position] if self.stamps is not None else ""
+        if self.order is None:
+            return (stamp, position)
+        if self.place is None:
+            self.place = [0] * len(self.order)
+            for number, at in enumerate(self.order):
+                self.place[at] = number
+        return (stamp, self.place[position])
+
+
 def _tops(
-    leads: Leads, reposted: list[int], titled: list[int], stamps: Sequence[str] | None
+    leads: Leads, reposted: list[int], titled: list[int], ranks: Callable[[int], Any]
 ) -> dict[int, int]:
     """The group of each lead that joined one, as the position of the group's first lead: a
     union-find over the keys they share (the post, of the `reposted` leads; the title, read
     only for the `titled` ones, whose author asked twice). A lead never united is its own
     group and is left out."""
-    groups = _Groups(stamps)
+    groups = _Groups(ranks)
     first_of: dict[str | None, int] = {}
     posts = leads.posts
     for position in reposted:
@@ -122,10 +156,10 @@ _question_hash = hash  # a seam: the tests make every question share one hash
 
 class _Groups:
     """A union-find over positions, holding only those ever united; each group's root is
-    its lead selected first (`stamps`), on a tie the earlier in the digest."""
+    the first of its leads by `ranks`."""
 
-    def __init__(self, stamps: Sequence[str] | None) -> None:
-        self.stamps = stamps
+    def __init__(self, ranks: Callable[[int], Any]) -> None:
+        self.ranks = ranks
         self.parent: dict[int, int] = {}
 
     def root(self, position: int) -> int:
@@ -135,29 +169,33 @@ class _Groups:
         return position
 
     def unite(self, first: int, position: int) -> None:
-        low, high = sorted((self.root(first), self.root(position)), key=self._rank)
+        low, high = sorted((self.root(first), self.root(position)), key=self.ranks)
         if low != high:
             self.parent[high] = low
 
     def tops(self) -> dict[int, int]:
         return {position: self.root(position) for position in list(self.parent)}
 
-    def _rank(self, position: int) -> tuple[str, int]:
-        return (self.stamps[position] if self.stamps is not None else "", position)
 
-
-def _sharing(leads: Leads, fresh: list[int]) -> tuple[list[int], list[int]]:
+def _sharing(leads: Leads, fresh: Sequence[int]) -> tuple[list[int], list[int]]:
     """The leads that share their post with another, and those that share their author (whose
-    titles grouping has to read), each in the digest's order: the only ones grouping has to
-    look at. Counted in C (Counter), as most leads share nothing."""
+    titles grouping has to read): the only ones grouping has to look at. Counted in C
+    (Counter), as most leads share nothing."""
     posts, authors = leads.posts, leads.authors
     every = len(fresh) == len(posts)  # no lead too old: the common night
-    per_post = Counter(posts if every else [posts[position] for position in fresh])
-    per_author = Counter(authors if every else [authors[position] for position in fresh])
-    per_post.pop(None, None)
-    per_author.pop(None, None)
-    shared_posts = {post for post, count in per_post.items() if count > 1}
-    shared_authors = {author for author, count in per_author.items() if count > 1}
-    reposted = [position for position in fresh if posts[position] in shared_posts]
-    titled = [position for position in fresh if authors[position] in shared_authors]
-    return reposted, titled
+    read_posts = posts if every else [posts[position] for position in fresh]
+    read_authors = authors if every else [authors[position] for position in fresh]
+    return _sharers(posts, read_posts, fresh), _sharers(authors, read_authors, fresh)
+
+
+def _sharers(keys: list[Any], read: list[Any], fresh: Sequence[int]) -> list[int]:
+    """The `fresh` positions whose key (None is no key) another fresh lead has too (`read`:
+    the fresh leads' keys). A set first, as one key a lead is the common case and a set
+    holds each in half a Counter's time."""
+    nones = read.count(None)
+    if len(set(read)) - (nones > 0) == len(read) - nones:  # no key twice
+        return []
+    counted = Counter(read)
+    counted.pop(None, None)
+    shared = {key for key, count in counted.items() if count > 1}
+    return [position for position in fresh if keys[position] in shared]

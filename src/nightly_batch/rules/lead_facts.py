@@ -13,7 +13,7 @@ from nightly_batch.rules.duplicates import Leads
 from nightly_batch.rules.fastmark import NotFast
 from nightly_batch.rules.freshness import CREATED_KEYS, QUEUED_KEY, lead_time
 from nightly_batch.rules.lead_keys import author_of, canonical_post, post_of, title_of
-from nightly_batch.rules.queue_layout import joined
+from nightly_batch.rules.queue_layout import as_read
 
 TIME_KEYS = (*CREATED_KEYS, QUEUED_KEY)
 
@@ -68,14 +68,17 @@ GROUP = 1000
 
 
 def raw_leads(pieces: Sequence[Any], indices: Sequence[int], *, with_times: bool) -> Leads:
-    """The leads of fastmark's pieces at `indices` (the lead as read, its bytes, or the
-    (bytes, suffix) of the inline case, whose suffix holds only marking's own fields); their
-    post times when `with_times`.
+    """The leads of fastmark's pieces at `indices` (the selected leads, in queue order), in
+    that order; their post times when `with_times`. A piece is the lead as read, its bytes,
+    or the (bytes, suffix) of the inline case, whose suffix holds only marking's own fields.
+
+    Read in queue order, a thousand leads per decode, and left in it: the digest's order
+    visits a 480 MB queue at random (reading the same leads in file order takes a third of
+    the time), and putting their keys in it would cost a third of a second a field.
 
     A lead that already holds an `alsoIn` (the sweeper's, or a copied digest's) is NotFast:
     the reference path places the digest's own as a dict would, where that key stands.
     """
-    order: list[int] = []  # the digest position of each lead read, in file order
     posts: list[str | None] = []
     authors: list[str | None] = []
     titles: list[Any] = []
@@ -85,10 +88,9 @@ def raw_leads(pieces: Sequence[Any], indices: Sequence[int], *, with_times: bool
     decoder = _timed if with_times else _keys
     # A comprehension a field over each thousand leads: 40 % less than one loop over the
     # leads assigning each field in turn.
-    for positions, reads in _in_file_order(pieces, indices, range(len(indices)), decoder):
+    for reads in _decoded(pieces, indices, decoder):
         if any(read.alsoIn is not unset for read in reads):
             raise NotFast("a selected lead holds alsoIn")
-        order += positions
         # The common lead: its link in Reddit's usual form, one match.
         found = [canonical(read.link) if type(read.link) is str else None for read in reads]
         posts += [
@@ -109,20 +111,7 @@ def raw_leads(pieces: Sequence[Any], indices: Sequence[int], *, with_times: bool
         ]
         if with_times:
             posted += [lead_time({key: getattr(r, key) for key in TIME_KEYS}) for r in reads]
-    return Leads(
-        _in_digest_order(order, posts),
-        _in_digest_order(order, authors),
-        _in_digest_order(order, posted) if with_times else None,
-        _in_digest_order(order, titles),
-        _Others(pieces, indices),
-    )
-
-
-def _in_digest_order(order: list[int], values: list[Any]) -> list[Any]:
-    placed: list[Any] = [None] * len(values)
-    for position, value in zip(order, values, strict=True):
-        placed[position] = value
-    return placed
+    return Leads(posts, authors, posted if with_times else None, titles, _Others(pieces, indices))
 
 
 class _Others:
@@ -150,17 +139,24 @@ def _in_file_order(
     pieces: Sequence[Any], indices: Sequence[int], positions: Iterable[int], decoder: Any
 ) -> Iterator[tuple[list[int], list[Any]]]:
     """The leads at `positions` (into `indices`, which index `pieces`), decoded by `decoder`
-    a group at a time in the order they stand in the file: the digest's order visits a
-    480 MB queue at random, and gathering the same leads in file order takes a third of the
-    time. Each group comes with its positions."""
+    a group at a time in the order they stand in the file; each group with its positions."""
     ordered = sorted(positions, key=indices.__getitem__)
     for start in range(0, len(ordered), GROUP):
         group = ordered[start : start + GROUP]
-        try:
-            reads = decoder.decode(joined(pieces, [indices[position] for position in group]))
-        except (msgspec.DecodeError, RecursionError) as error:
-            raise NotFast(str(error)) from None
-        yield group, reads
+        yield group, _decode(decoder, pieces, [indices[position] for position in group])
+
+
+def _decoded(pieces: Sequence[Any], indices: Sequence[int], decoder: Any) -> Iterator[list[Any]]:
+    """The leads at `indices` (in file order), decoded by `decoder` a group at a time."""
+    for start in range(0, len(indices), GROUP):
+        yield _decode(decoder, pieces, indices[start : start + GROUP])
+
+
+def _decode(decoder: Any, pieces: Sequence[Any], indices: Iterable[int]) -> list[Any]:
+    try:
+        return decoder.decode(as_read(pieces, indices))  # type: ignore[no-any-return]
+    except (msgspec.DecodeError, RecursionError) as error:
+        raise NotFast(str(error)) from None
 
 
 def _other(subreddit: Any, lead_id: Any) -> dict[str, Any]:

@@ -41,6 +41,16 @@ def joined(pieces: Sequence[Any], indices: Iterable[int]) -> bytearray:
     return buffer
 
 
+def as_read(pieces: Sequence[Any], indices: Iterable[int]) -> bytes:
+    """The leads at `indices` as read, before marking added its fields (an inline piece's
+    suffix holds only those), as one array: joined in C, for reading fields marking never
+    writes."""
+    leads = [
+        piece[0] if type(piece) is tuple else piece for piece in map(pieces.__getitem__, indices)
+    ]
+    return b"[%b]" % b",".join(leads)
+
+
 def compact_chunks(pieces: Sequence[Any], size: int) -> Iterator[bytearray]:
     """`[lead,lead,...]` in chunks of about `size` bytes."""
     buffer = bytearray(b"[")
