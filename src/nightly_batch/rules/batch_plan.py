@@ -210,7 +210,7 @@ def _written_compact(selection: RawSelection) -> bool:
     as_read = (index for index, *_ in selected if not isinstance(pieces[index], bytes))
     backwards = (index for index, *_ in reversed(selected) if not isinstance(pieces[index], bytes))
     for index in {next(as_read, -1), next(backwards, -1)} - {-1}:
-        lead = lead_bytes(pieces[index])
+        lead = lead_bytes(pieces[index], selection.suffixes[index])
         if len(msgspec.json.format(lead, indent=-1)) != len(lead):
             return False
     return True
@@ -262,7 +262,11 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
         grouping,
     )
     near = [
-        (index, literal_lead(lead_bytes(selection.pieces[index])), scored)
+        (
+            index,
+            literal_lead(lead_bytes(selection.pieces[index], selection.suffixes[index])),
+            scored,
+        )
         for index, scored in best_near_misses(tally.near, inputs.near_miss_limit)
     ]
     message = _message(len(docs), selection.marked)

@@ -47,17 +47,19 @@ def digest_lead_lines(
     Raises NotFast (fastmark.literal_lead) at a lead only the reference path can read.
     """
     endings = _Endings(_encode({"keyword": weights.keyword, "model": weights.model}))
-    pieces = selection.pieces
+    pieces, suffixes = selection.pieces, selection.suffixes
     for start in range(0, len(ordered), GROUP):
         group = ordered[start : start + GROUP]
         lines = bytearray()
         if selection.compact:
-            _compact_group(group, pieces, endings, lines, also_in)
+            _compact_group(group, pieces, suffixes, endings, lines, also_in)
         else:
             # Copied from an indented state: made compact again a group at a time (a JSON
             # string cannot hold a raw line break, so every one is layout).
             leads = _leads.decode(
-                msgspec.json.format(joined(pieces, (entry[0] for entry in group)), indent=-1)
+                msgspec.json.format(
+                    joined(pieces, suffixes, (entry[0] for entry in group)), indent=-1
+                )
             )
             for (index, _, _, scored), lead in zip(group, leads, strict=True):
                 _append_lead(lines, bytes(lead), scored, endings, also_in.get(index))
@@ -103,20 +105,20 @@ class _Endings:
 def _compact_group(
     group: list[Any],
     pieces: list[Any],
+    suffixes: list[bytes | None],
     endings: _Endings,
     lines: bytearray,
     also_in: dict[int, list[dict[str, Any]]],
 ) -> None:
     for index, _, _, scored in group:
-        piece = pieces[index]
+        piece, suffix = pieces[index], suffixes[index]
         others = also_in.get(index) if also_in else None
-        if type(piece) is tuple and others is None:
+        if suffix is not None and others is None:
             # fastmark's inline case: no line break, and no breakdown of its own.
-            lines += memoryview(piece[0])[:-1]
-            lines += endings.after_suffix(piece[1], scored)
+            lines += memoryview(piece)[:-1]
+            lines += endings.after_suffix(suffix, scored)
         else:
-            lead = lead_bytes(piece) if type(piece) is tuple else bytes(piece)
-            _append_lead(lines, lead, scored, endings, others)
+            _append_lead(lines, lead_bytes(piece, suffix), scored, endings, others)
 
 
 _CLOSE = len(b"}") + len(LEAD_SEPARATOR)

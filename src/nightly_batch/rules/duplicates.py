@@ -133,25 +133,20 @@ def _tops(
         if (first := first_of.setdefault(posts[position], position)) != position:
             groups.unite(first, position)
     del first_of  # a dict of every shared post, not needed while the titles are read
-    # Keyed by the hash of (author, words), not by the words: those of half a million titles
-    # would be held at once. A hit is checked against the first lead's words; a hash that two
-    # questions happen to share falls back to the words themselves as the key.
-    by_hash: dict[int, int] = {}
-    exact: dict[tuple[str | None, bytes], int] = {}
+    # One person's titles at a time, keyed by their words: a dict of half a million titles'
+    # words (one key each) would be the batch's peak.
+    asking: dict[str | None, list[int]] = {}
     authors, titles = leads.authors, leads.titles
     for position in titled:
-        if (words := title_words(titles[position])) is None:
-            continue
-        asked = (authors[position], words)
-        first = by_hash.setdefault(_question_hash(asked), position)
-        if first != position and (authors[first], title_words(titles[first])) != asked:
-            first = exact.setdefault(asked, position)
-        if first != position:
-            groups.unite(first, position)
+        asking.setdefault(authors[position], []).append(position)
+    for positions in asking.values():
+        first_asked: dict[bytes, int] = {}
+        for position in positions:
+            if (words := title_words(titles[position])) is not None and (
+                first := first_asked.setdefault(words, position)
+            ) != position:
+                groups.unite(first, position)
     return groups.tops()
-
-
-_question_hash = hash  # a seam: the tests make every question share one hash
 
 
 class _Groups:

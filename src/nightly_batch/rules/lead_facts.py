@@ -69,8 +69,8 @@ GROUP = 1000
 
 def raw_leads(pieces: Sequence[Any], indices: Sequence[int], *, with_times: bool) -> Leads:
     """The leads of fastmark's pieces at `indices` (the selected leads, in queue order), in
-    that order; their post times when `with_times`. A piece is the lead as read, its bytes,
-    or the (bytes, suffix) of the inline case, whose suffix holds only marking's own fields.
+    that order; their post times when `with_times`. A piece is the lead as read or its
+    rewritten bytes: either holds every field read here (a suffix holds only marking's own).
 
     Read in queue order, a thousand leads per decode, and left in it: the digest's order
     visits a 480 MB queue at random (reading the same leads in file order takes a third of

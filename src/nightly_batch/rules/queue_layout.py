@@ -1,8 +1,10 @@
 """The new queue laid out from the fast path's pieces (rules/fastmark), as it is written.
 
-A piece is a lead's bytes as read (msgspec.Raw, a view into the file's buffer), the same with
-its closing brace replaced by our fields (a (Raw, suffix) pair), or rewritten bytes. The queue
-is laid out a chunk at a time, so it is never held whole beside the file it was read from.
+Lead i of the queue is pieces[i], a lead's bytes as read (msgspec.Raw, a view into the file's
+buffer) or rewritten bytes, with its closing brace replaced by suffixes[i] (our fields) when
+that is not None. Two lists, not a (bytes, suffix) pair per lead: a million pairs would hold
+56 MB at the batch's peak. The queue is laid out a chunk at a time, so it is never held whole
+beside the file it was read from.
 """
 
 from __future__ import annotations
@@ -17,51 +19,46 @@ import msgspec
 GROUP = 1000
 
 
-def lead_bytes(piece: Any) -> bytes:
-    """The lead a piece stands for."""
-    if type(piece) is tuple:
-        raw, suffix = piece
-        return b"".join((memoryview(raw)[:-1], suffix))
+def lead_bytes(piece: Any, suffix: bytes | None) -> bytes:
+    """The lead a piece and its suffix stand for."""
+    if suffix is not None:
+        return b"".join((memoryview(piece)[:-1], suffix))
     return bytes(piece)
 
 
-def joined(pieces: Sequence[Any], indices: Iterable[int]) -> bytearray:
+def joined(
+    pieces: Sequence[Any], suffixes: Sequence[bytes | None], indices: Iterable[int]
+) -> bytearray:
     """The leads at `indices` as one compact-separated array: `[lead,lead,...]`."""
     buffer = bytearray(b"[")
-    for number, index in enumerate(indices):
-        if number:
-            buffer += b","
-        piece = pieces[index]
-        if type(piece) is tuple:
-            buffer += piece[0]
-            buffer[-1:] = piece[1]
-        else:
-            buffer += piece
-    buffer += b"]"
+    for index in indices:
+        buffer += pieces[index]
+        if (suffix := suffixes[index]) is not None:
+            buffer[-1:] = suffix
+        buffer += b","
+    buffer[-1:] = b"]"  # the last comma, or the opening bracket of no lead at all
+    if len(buffer) == 1:
+        buffer[:] = b"[]"
     return buffer
 
 
 def as_read(pieces: Sequence[Any], indices: Iterable[int]) -> bytes:
-    """The leads at `indices` as read, before marking added its fields (an inline piece's
-    suffix holds only those), as one array: joined in C, for reading fields marking never
-    writes."""
-    leads = [
-        piece[0] if type(piece) is tuple else piece for piece in map(pieces.__getitem__, indices)
-    ]
-    return b"[%b]" % b",".join(leads)
+    """The leads at `indices` as read, before marking added its fields (a suffix holds only
+    those), as one array: joined in C, for reading fields marking never writes."""
+    return b"[%b]" % b",".join(map(pieces.__getitem__, indices))
 
 
-def compact_chunks(pieces: Sequence[Any], size: int) -> Iterator[bytearray]:
+def compact_chunks(
+    pieces: Sequence[Any], suffixes: Sequence[bytes | None], size: int
+) -> Iterator[bytearray]:
     """`[lead,lead,...]` in chunks of about `size` bytes."""
     buffer = bytearray(b"[")
-    for number, piece in enumerate(pieces):
+    for number, (piece, suffix) in enumerate(zip(pieces, suffixes, strict=True)):
         if number:
             buffer += b","
-        if type(piece) is tuple:
-            buffer += piece[0]
-            buffer[-1:] = piece[1]
-        else:
-            buffer += piece
+        buffer += piece
+        if suffix is not None:
+            buffer[-1:] = suffix
         if len(buffer) >= size:
             yield buffer  # written before the generator resumes, so it is not reused
             buffer = bytearray()
@@ -69,7 +66,9 @@ def compact_chunks(pieces: Sequence[Any], size: int) -> Iterator[bytearray]:
     yield buffer
 
 
-def indented_chunks(pieces: Sequence[Any], indent: str, size: int) -> Iterator[bytearray]:
+def indented_chunks(
+    pieces: Sequence[Any], suffixes: Sequence[bytes | None], indent: str, size: int
+) -> Iterator[bytearray]:
     """The queue laid out one level in (it is a member of the state) by `indent`, as
     JSON.stringify or json.dumps lays out a file indented by it."""
     if not pieces:
@@ -77,13 +76,13 @@ def indented_chunks(pieces: Sequence[Any], indent: str, size: int) -> Iterator[b
         return
     unit = indent.encode()
     if indent.strip(" "):
-        yield from _lead_by_lead(pieces, indent, size)
+        yield from _lead_by_lead(pieces, suffixes, indent, size)
         return
     # A group formatted as one array, then shifted one level in: a raw line break only ever
     # separates members (a JSON string cannot hold one).
     yield bytearray(b"[")
     for start in range(0, len(pieces), GROUP):
-        group = joined(pieces, range(start, min(start + GROUP, len(pieces))))
+        group = joined(pieces, suffixes, range(start, min(start + GROUP, len(pieces))))
         shifted = bytearray(
             msgspec.json.format(group, indent=len(indent)).replace(b"\n", b"\n" + unit)
         )
@@ -93,14 +92,16 @@ def indented_chunks(pieces: Sequence[Any], indent: str, size: int) -> Iterator[b
     yield bytearray(b"\n" + unit + b"]")
 
 
-def _lead_by_lead(pieces: Sequence[Any], indent: str, size: int) -> Iterator[bytearray]:
+def _lead_by_lead(
+    pieces: Sequence[Any], suffixes: Sequence[bytes | None], indent: str, size: int
+) -> Iterator[bytearray]:
     """An indent that is not spaces (a tab): each lead laid out on its own."""
     unit = indent.encode()
     buffer = bytearray(b"[")
-    for index, piece in enumerate(pieces):
+    for index, (piece, suffix) in enumerate(zip(pieces, suffixes, strict=True)):
         buffer += b",\n" if index else b"\n"
         buffer += unit * 2  # the queue is a member of the state: its leads are two in
-        buffer += indented(lead_bytes(piece), indent, 2)
+        buffer += indented(lead_bytes(piece, suffix), indent, 2)
         if len(buffer) >= size:
             yield buffer
             buffer = bytearray()
