@@ -297,7 +297,7 @@ class _Chunks:
     """A piece of a file (the state or the digest) made by `make` each time the file is
     iterated (written, or read back by a test), so it can be iterated more than once."""
 
-    def __init__(self, make: Callable[[], Iterator[bytearray]]) -> None:
+    def __init__(self, make: Callable[[], Iterator[Chunk]]) -> None:
         self.make = make
 
 

@@ -105,7 +105,7 @@ class _Endings:
 def _compact_group(
     group: list[Any],
     pieces: list[Any],
-    suffixes: list[bytes | None],
+    suffixes: list[bytes],
     endings: _Endings,
     lines: bytearray,
     also_in: dict[int, list[dict[str, Any]]],
@@ -113,8 +113,9 @@ def _compact_group(
     for index, _, _, scored in group:
         piece, suffix = pieces[index], suffixes[index]
         others = also_in.get(index) if also_in else None
-        if suffix is not None and others is None:
-            # fastmark's inline case: no line break, and no breakdown of its own.
+        if len(suffix) > 1 and others is None:
+            # fastmark's inline case (a suffix more than the last byte): no line break, and
+            # no breakdown of its own.
             lines += memoryview(piece)[:-1]
             lines += endings.after_suffix(suffix, scored)
         else:

@@ -19,9 +19,10 @@ from typing import Any
 import msgspec
 
 from nightly_batch.core.json_literals import dump_literal, parse_literal
+from nightly_batch.core.json_members import Chunk
 from nightly_batch.rules.confidence import Invalid, Scored, is_selected, score_item
 from nightly_batch.rules.marking import Rule, mark_queue
-from nightly_batch.rules.queue_layout import compact_chunks, indented_chunks
+from nightly_batch.rules.queue_layout import as_is, compact_chunks, indented_chunks
 from nightly_batch.rules.tally import Tally, new_tally
 
 UNSET = msgspec.UNSET
@@ -86,14 +87,14 @@ class RawSelection:
     """The fast path's counterpart of marking.Selection: the new queue as one piece per lead.
 
     A piece is the lead's bytes as read (msgspec.Raw, a view into the file's buffer) or
-    rewritten bytes; its suffix, when not None, replaces its closing brace (our fields).
+    rewritten bytes; its suffix replaces its last byte (queue_layout).
     The queue is never held a second time: `chunks` lays it out a chunk at a time as the file is
     written, so a batch holds the old file and not also a copy of the new one.
     """
 
     tally: Tally
     pieces: list[Any] = field(default_factory=list)  # piece i is lead i
-    suffixes: list[bytes | None] = field(default_factory=list)  # ... and suffix i its end
+    suffixes: list[bytes] = field(default_factory=list)  # ... and suffix i its end
     count: int = 0
     marked: int = 0
     # (index, selectedAt, confidence, Scored) of every selected lead
@@ -105,10 +106,10 @@ class RawSelection:
     def add(self, data: bytes | msgspec.Raw) -> None:
         """The next lead's bytes."""
         self.pieces.append(data)
-        self.suffixes.append(None)
+        self.suffixes.append(as_is(data))
         self.count += 1
 
-    def chunks(self, indent: str | None = None, size: int = 1 << 20) -> Iterator[bytearray]:
+    def chunks(self, indent: str | None = None, size: int = 1 << 20) -> Iterator[Chunk]:
         """The new queue (`[lead,lead,...]`) in chunks of about `size` bytes; laid out one
         level in when the state is indented by `indent`."""
         if indent is None:
