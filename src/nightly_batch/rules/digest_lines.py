@@ -3,7 +3,8 @@ per line, in marking.digest_entries order, each with its confidence breakdown.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from itertools import chain
 from typing import Any
 
 import msgspec
@@ -11,7 +12,7 @@ import msgspec
 from nightly_batch.core.json_literals import dump_literal
 from nightly_batch.rules.confidence import DECIMALS, Scored
 from nightly_batch.rules.fastmark import RawSelection, literal_lead
-from nightly_batch.rules.queue_layout import GROUP, joined, lead_bytes
+from nightly_batch.rules.queue_layout import GROUP, all_but_last, joined, lead_bytes
 
 _encode = msgspec.json.Encoder().encode
 
@@ -39,7 +40,7 @@ def digest_lead_lines(
     weights: Any,
     ordered: list[tuple[int, str, float, Scored]],
     also_in: dict[int, list[dict[str, Any]]],
-) -> Iterator[bytearray]:
+) -> Iterator[bytes | bytearray | memoryview]:
     """The digest's leads (`ordered`: the selection in digest_ranks' order, after grouping), one per
     line, with breakdowns and, for a lead that stands for others, their `alsoIn` (by queue
     index): a thousand lines at a time, so the digest is written as it is made, never held whole.
@@ -50,22 +51,52 @@ def digest_lead_lines(
     pieces, suffixes = selection.pieces, selection.suffixes
     for start in range(0, len(ordered), GROUP):
         group = ordered[start : start + GROUP]
-        lines = bytearray()
+        indices = [entry[0] for entry in group]
+        lines: bytes | bytearray | None
         if selection.compact:
-            _compact_group(group, pieces, suffixes, endings, lines, also_in)
+            leads = [pieces[index] for index in indices]
+            lines = _inline_lines(group, leads, suffixes, endings, also_in, endings.after_suffix)
+            if lines is None:
+                lines = bytearray()
+                _compact_group(group, pieces, suffixes, endings, lines, also_in)
         else:
             # Copied from an indented state: made compact again a group at a time (a JSON
             # string cannot hold a raw line break, so every one is layout).
-            leads = _leads.decode(
-                msgspec.json.format(
-                    joined(pieces, suffixes, (entry[0] for entry in group)), indent=-1
-                )
-            )
-            for (index, _, _, scored), lead in zip(group, leads, strict=True):
-                _append_lead(lines, bytes(lead), scored, endings, also_in.get(index))
-        if start + GROUP >= len(ordered):
-            del lines[len(lines) - len(LEAD_SEPARATOR) :]  # no separator after the last lead
-        yield lines
+            leads = _leads.decode(msgspec.json.format(joined(pieces, suffixes, indices), indent=-1))
+            lines = _inline_lines(group, leads, suffixes, endings, also_in, endings.after_fields)
+            if lines is None:
+                lines = bytearray()
+                for (index, _, _, scored), lead in zip(group, leads, strict=True):
+                    _append_lead(lines, bytes(lead), scored, endings, also_in.get(index))
+        if start + GROUP < len(ordered):
+            yield lines
+        else:
+            yield memoryview(lines)[: len(lines) - len(LEAD_SEPARATOR)]  # none after the last
+
+
+def _inline_lines(
+    group: list[tuple[int, str, float, Scored]],
+    leads: list[Any],
+    suffixes: list[bytes],
+    endings: _Endings,
+    also_in: dict[int, list[dict[str, Any]]],
+    ending: Callable[[bytes, Scored], bytes],
+) -> bytes | None:
+    """The group's lines joined in C, when every lead in it is fastmark's inline case (its
+    suffix more than the last byte: no breakdown of its own) and stands for no other; else
+    None, and the group is laid out lead by lead. `ending` ends a lead (`leads`: its bytes)
+    by its suffix and its Scored; the endings take a handful of values, kept by suffix."""
+    ends = [suffixes[entry[0]] for entry in group]
+    if min(map(len, ends), default=2) == 1 or (
+        also_in and any(entry[0] in also_in for entry in group)
+    ):
+        return None
+    known = endings.by_use.setdefault(ending, {})
+    ends = [
+        known.get(suffix) or known.setdefault(suffix, ending(suffix, entry[3]))
+        for suffix, entry in zip(ends, group, strict=True)
+    ]
+    return b"".join(chain.from_iterable(zip(all_but_last(leads), ends, strict=True)))
 
 
 _leads = msgspec.json.Decoder(list[msgspec.Raw])
@@ -79,6 +110,8 @@ class _Endings:
         self.weights_bytes = weights_bytes
         self.by_keyword: dict[float, tuple[bytes, bytes]] = {}
         self.by_suffix: dict[bytes, bytes] = {}
+        # Per way of ending a lead (after_suffix, after_fields): the ending of each suffix.
+        self.by_use: dict[Any, dict[bytes, bytes]] = {}
 
     def of(self, scored: Scored) -> tuple[bytes, bytes]:
         """(the breakdown, the bytes that end a lead with it and start the next line)."""
@@ -92,6 +125,11 @@ class _Endings:
             if plain:
                 self.by_keyword[keyword] = known
         return known
+
+    def after_fields(self, _suffix: bytes, scored: Scored) -> bytes:
+        """The ending of a lead whose bytes hold its fields already (an indented lead, made
+        compact with them)."""
+        return self.of(scored)[1]
 
     def after_suffix(self, suffix: bytes, scored: Scored) -> bytes:
         """A suffix of fastmark's inline case (shared by every lead of one score: the

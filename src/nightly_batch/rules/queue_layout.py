@@ -50,9 +50,13 @@ def joined(pieces: Sequence[Any], suffixes: Sequence[bytes], indices: Iterable[i
 
 def _leads(pieces: Iterable[Any], suffixes: Iterable[bytes]) -> bytes:
     """`lead,lead,...,`: each piece but its last byte, its suffix and a comma, joined in C."""
-    cut: Iterator[memoryview] = map(getitem, map(_view, pieces), repeat(_ALL_BUT_LAST))
-    parts: Iterable[Iterable[Any]] = zip(cut, suffixes, repeat(_COMMA))
+    parts: Iterable[Iterable[Any]] = zip(all_but_last(pieces), suffixes, repeat(_COMMA))
     return b"".join(chain.from_iterable(parts))
+
+
+def all_but_last(pieces: Iterable[Any]) -> Iterator[memoryview]:
+    """Each piece but its last byte, as a view (made in C, with no copy)."""
+    return map(getitem, map(_view, pieces), repeat(_ALL_BUT_LAST))
 
 
 def as_read(pieces: Sequence[Any], indices: Iterable[int]) -> bytes:
