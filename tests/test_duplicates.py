@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from nightly_batch.rules.duplicates import group_leads
 from nightly_batch.rules.lead_facts import dict_leads
-from nightly_batch.rules.lead_keys import PUNCTUATION, author_of, post_id_of, title_words
+from nightly_batch.rules.lead_keys import (
+    PUNCTUATION,
+    author_of,
+    post_id_of,
+    title_words,
+    titles_words,
+)
 
 NOW = datetime(2026, 11, 28, 23, 0, tzinfo=UTC)
 
@@ -98,7 +104,7 @@ def test_one_person_asking_one_question_is_one_lead(
 # Titles as a sweeper might write them: ASCII and not, with punctuation, separators, controls.
 TITLES = st.text(
     alphabet=st.sampled_from(
-        [*"aZ9 -?.\t\n\x1c\x1f\x0b_/'", "\u00e9", "\u00df", "\u2014", "\u3000", "\ud800"]
+        [*"aZ9 -?.\t\n\x1c\x1f\x0b\x00_/'", "\u00e9", "\u00df", "\u2014", "\u3000", "\ud800"]
     ),
     max_size=40,
 )
@@ -115,6 +121,18 @@ def test_the_bytes_fast_way_gives_every_title_the_words_of_the_plain_definition(
 
     expected = " ".join(words).encode("utf-8", "surrogatepass") if len(words) >= 3 else None
     assert title_words(title) == expected
+
+
+@given(
+    titles=st.lists(
+        st.one_of(TITLES, st.text(alphabet="aZ9 -?.\t\x1f", max_size=40), st.none(), st.just(7)),
+        max_size=12,
+    )
+)
+def test_titles_worked_out_together_have_the_words_each_has_alone(titles: list[Any]) -> None:
+    """titles_words joins ASCII titles by NUL and folds them at once: each title must come out
+    with its own words, whatever its neighbours (NULs, non-ASCII, no text, no title)."""
+    assert titles_words(titles) == [title_words(title) for title in titles]
 
 
 def test_cross_posts_are_listed_once_at_the_first_with_the_others_in_also_in() -> None:

@@ -14,21 +14,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from nightly_batch.rules.lead_keys import title_words
-
 
 @dataclass(slots=True)
 class Leads:
-    """The digest's selected leads in its order, as grouping reads them: the post and the
-    author of every lead; the rest only for the leads that need it, read in one call."""
+    """The selected leads as grouping reads them (in the digest's order, or in the one
+    group_leads is told of): the post, the author and the words of every lead; what the
+    others' `alsoIn` says of them only for those grouped under another, read in one call."""
 
     posts: list[str | None]
     authors: list[str | None]  # as compared (lead_keys.author_of)
     # When each was posted (else queued); read only when a maximum age is set.
     posted: list[datetime | None] | None
-    # What each asks (lead_keys.title_of): its words are worked out only where its author
-    # asked twice (the fast path leaves it None for a lead of no author, never read).
-    titles: list[Any]
+    # The words of what each asks (lead_keys.title_words of title_of); None for too few
+    # words, and for a lead of no author in the fast path (never compared).
+    titles: list[bytes | None]
     # What an `alsoIn` entry says of the leads at some positions: their subreddit and id.
     others: Callable[[Sequence[int]], Iterable[dict[str, Any]]]
 
@@ -142,7 +141,7 @@ def _tops(
     for positions in asking.values():
         first_asked: dict[bytes, int] = {}
         for position in positions:
-            if (words := title_words(titles[position])) is not None and (
+            if (words := titles[position]) is not None and (
                 first := first_asked.setdefault(words, position)
             ) != position:
                 groups.unite(first, position)

@@ -1,6 +1,7 @@
 """What grouping (rules/duplicates) reads of the selected leads, from either batch path: dicts
 (the reference path) or the leads' bytes (the fast path, which decodes only these fields, a
-thousand leads per call, and keeps of each lead only its post, its author and what it asks)."""
+thousand leads per call, and keeps of each lead only its post, its author and the words of what
+it asks)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ import msgspec
 from nightly_batch.rules.duplicates import Leads
 from nightly_batch.rules.fastmark import NotFast
 from nightly_batch.rules.freshness import CREATED_KEYS, QUEUED_KEY, lead_time
-from nightly_batch.rules.lead_keys import author_of, canonical_post, post_of, title_of
+from nightly_batch.rules.lead_keys import (
+    author_of,
+    canonical_post,
+    post_of,
+    title_of,
+    title_words,
+    titles_words,
+)
 from nightly_batch.rules.queue_layout import as_read
 
 TIME_KEYS = (*CREATED_KEYS, QUEUED_KEY)
@@ -28,7 +36,7 @@ def dict_leads(entries: Sequence[dict[str, Any]], *, with_times: bool) -> Leads:
         posts,
         [author_of(entry.get("author")) for entry in entries],
         [lead_time(entry) for entry in entries] if with_times else None,
-        [title_of(entry.get("title"), entry.get("question")) for entry in entries],
+        [title_words(title_of(entry.get("title"), entry.get("question"))) for entry in entries],
         lambda positions: [
             _other(entries[at].get("subreddit"), entries[at].get("id")) for at in positions
         ],
@@ -105,10 +113,12 @@ def raw_leads(pieces: Sequence[Any], indices: Sequence[int], *, with_times: bool
         ]
         authors += who
         # Only a person's titles can make one question.
-        titles += [
-            None if author is None else title_of(read.title, read.question)
-            for author, read in zip(who, reads, strict=True)
-        ]
+        titles += titles_words(
+            [
+                None if author is None else title_of(read.title, read.question)
+                for author, read in zip(who, reads, strict=True)
+            ]
+        )
         if with_times:
             posted += [lead_time({key: getattr(r, key) for key in TIME_KEYS}) for r in reads]
     return Leads(posts, authors, posted if with_times else None, titles, _Others(pieces, indices))

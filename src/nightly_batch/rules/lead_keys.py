@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Sequence
 from typing import Any
 
 # The hosts a Reddit post is reached by; `redd.it/<id>` is the short form.
@@ -114,6 +115,21 @@ def title_words(title: Any) -> bytes | None:
     return b" ".join(words) if len(words) >= TITLE_WORDS_MIN else None
 
 
+def titles_words(titles: Sequence[Any]) -> list[bytes | None]:
+    """title_words of each title (None stands for none), the words of a thousand ASCII titles
+    worked out at once in C: joined by NUL, folded by one table, spaces collapsed, split.
+    Titles that are not all ASCII text, or that hold a NUL themselves, go one by one."""
+    try:
+        text = "\x00".join(["" if title is None else title for title in titles])
+    except TypeError:  # a title that is not text
+        return [title_words(title) for title in titles]
+    if not text.isascii() or text.count("\x00") != len(titles) - 1:
+        return [title_words(title) for title in titles]
+    folded = _SPACE_RUNS.sub(b" ", text.encode().translate(_ASCII_BLANKS)).split(b"\x00")
+    # Collapsed and stripped, a title of three words or more has two spaces or more.
+    return [words if (words := part.strip(b" ")).count(b" ") >= 2 else None for part in folded]
+
+
 PUNCTUATION = (
     string.punctuation + "\u00bf\u00a1\u201c\u201d\u2018\u2019\u00ab\u00bb\u2026\u2013\u2014"
 )
@@ -132,3 +148,6 @@ def _ascii_table() -> bytes:
 
 
 _ASCII_SPACES = _ascii_table()
+# The same, and every ASCII white space a space, so that runs of them collapse by one match.
+_ASCII_BLANKS = _ASCII_SPACES.translate(bytes.maketrans(b"\t\n\x0b\x0c\r", b"     "))
+_SPACE_RUNS = re.compile(b"  +")
