@@ -249,3 +249,36 @@ def test_grouping_the_grouped_digest_again_changes_nothing(leads: list[dict[str,
     assert again.kept == list(range(len(listed)))
     assert again.duplicate == 0
     assert grouped.selected == len(leads)  # every lead is listed or grouped under one
+
+
+@given(
+    leads=LEADS,
+    stamps=st.lists(st.sampled_from(["2026-11-27T23:00:00Z", "2026-11-28T23:00:00Z"]), max_size=12),
+    old=st.lists(st.booleans(), max_size=12),
+    data=st.data(),
+)
+def test_leads_given_in_another_order_with_the_digest_s_group_as_in_it(
+    leads: list[dict[str, Any]], stamps: list[str], old: list[bool], data: st.DataObject
+) -> None:
+    """The fast path groups the leads in queue order and tells group_leads the digest's
+    (`order`): the lead each group is listed at, what its alsoIn names and in which order, and
+    the order of the listing, must be those of the same leads given in the digest's order."""
+    count = len(leads)
+    stamps = (stamps + ["2026-11-28T23:00:00Z"] * count)[:count]
+    for lead, too_old in zip(leads, old + [False] * count, strict=False):
+        lead["queuedAt"] = "2026-11-01T00:00:00Z" if too_old else "2026-11-28T22:00:00Z"
+    read_at = data.draw(st.permutations(range(count)))  # read_at[i]: the digest position read i-th
+    order = sorted(range(count), key=read_at.__getitem__)  # the digest's, as read positions
+
+    listed = group_leads(dict_leads(leads, with_times=True), NOW, 48, stamps)
+    read = group_leads(
+        dict_leads([leads[at] for at in read_at], with_times=True),
+        NOW,
+        48,
+        [stamps[at] for at in read_at],
+        order,
+    )
+
+    assert [read_at[position] for position in read.kept] == listed.kept
+    assert {read_at[top]: others for top, others in read.also_in.items()} == listed.also_in
+    assert (read.duplicate, read.stale) == (listed.duplicate, listed.stale)

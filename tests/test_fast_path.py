@@ -354,3 +354,24 @@ def test_a_queue_of_thousands_of_leads_is_written_as_the_reference_path_writes_i
     assert fast.summary["queueTotal"] == 5000
     # More leads in the digest than one group of its lines (and of the queue's layout).
     assert fast.summary["selectedTotal"] > GROUP
+
+
+@pytest.mark.parametrize("unreadable", [0, 999, 1000, 1500, 2499])
+def test_a_lead_msgspec_cannot_view_in_any_thousand_keeps_the_fast_path(unreadable: int) -> None:
+    """The queue's views are decoded a thousand leads at a time: a lead msgspec cannot view
+    (`1e999`), in whichever group it stands, is read lead by lead within its group, without
+    declining the file (plan_from_bytes would raise NotFast), and the batch writes what the
+    reference path writes."""
+    from leadgen import make_state  # noqa: PLC0415
+
+    state = make_state(2500)
+    state["redditQueue"][unreadable]["score"] = 12345.5  # written below as 1e999
+    data = json.dumps(state, separators=(",", ":")).replace("12345.5", "1e999", 1).encode()
+    fast, reference = plan_from_bytes(data, INPUTS), reference_plan(data)
+
+    assert b'"score":1e999' in b"".join(fast.state)  # the literal kept as written
+    assert b"".join(fast.digest) == b"".join(reference.digest)
+    assert same_ids(parse_json(b"".join(fast.state))) == same_ids(
+        parse_json(b"".join(reference.state))
+    )
+    assert fast.summary == reference.summary

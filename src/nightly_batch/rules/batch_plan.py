@@ -19,7 +19,7 @@ from nightly_batch.core.json_literals import dump_literal
 from nightly_batch.core.json_members import Chunk, Members, NotSplittable, split_members
 from nightly_batch.rules.approvals import approved_leads
 from nightly_batch.rules.digest_layout import close_digest, digest_opening, lay_out_digest
-from nightly_batch.rules.digest_lines import LEAD_SEPARATOR, digest_lead_lines, digest_ranks
+from nightly_batch.rules.digest_lines import LEAD_SEPARATOR, digest_lead_lines, digest_positions
 from nightly_batch.rules.duplicates import Grouping, Leads, group_leads
 from nightly_batch.rules.fastmark import NotFast, RawSelection, literal_lead, mark_raw
 from nightly_batch.rules.history import append_history, owned_list
@@ -247,7 +247,7 @@ def plan_from_bytes(data: bytes, inputs: BatchInputs) -> BatchPlan:
             with_times=inputs.max_lead_age_hours is not None,
         ),
         [entry[1] for entry in selected],
-        digest_ranks(selected),
+        digest_positions(selected),
     )
     ordered = [selected[position] for position in grouping.kept]
     also_in = {selected[position][0]: others for position, others in grouping.also_in.items()}

@@ -19,7 +19,7 @@ _encode = msgspec.json.Encoder().encode
 LEAD_SEPARATOR = b",\n    "  # the digest lists one lead per line, indented under its key
 
 
-def digest_ranks(selected: list[tuple[int, str, float, Scored]]) -> list[int]:
+def digest_positions(selected: list[tuple[int, str, float, Scored]]) -> list[int]:
     """The order marking.digest_entries lists `selected` (in queue order) in: newest
     selectedAt first, then highest confidence, then queue order; as the place in `selected`
     of each digest position, so what was read of the leads in queue order follows it.
@@ -30,9 +30,9 @@ def digest_ranks(selected: list[tuple[int, str, float, Scored]]) -> list[int]:
     """
     confidences = [entry[2] for entry in selected]
     stamps = [entry[1] for entry in selected]
-    ranks = sorted(range(len(selected)), key=confidences.__getitem__, reverse=True)
-    ranks.sort(key=stamps.__getitem__, reverse=True)
-    return ranks
+    positions = sorted(range(len(selected)), key=confidences.__getitem__, reverse=True)
+    positions.sort(key=stamps.__getitem__, reverse=True)
+    return positions
 
 
 def digest_lead_lines(
@@ -41,9 +41,10 @@ def digest_lead_lines(
     ordered: list[tuple[int, str, float, Scored]],
     also_in: dict[int, list[dict[str, Any]]],
 ) -> Iterator[bytes | bytearray | memoryview]:
-    """The digest's leads (`ordered`: the selection in digest_ranks' order, after grouping), one per
-    line, with breakdowns and, for a lead that stands for others, their `alsoIn` (by queue
-    index): a thousand lines at a time, so the digest is written as it is made, never held whole.
+    """The digest's leads (`ordered`: the selection in digest_positions' order, after
+    grouping), one per line, with breakdowns and, for a lead that stands for others, their
+    `alsoIn` (by queue index): a thousand lines at a time, so the digest is written as it is
+    made, never held whole.
 
     Raises NotFast (fastmark.literal_lead) at a lead only the reference path can read.
     """

@@ -17,9 +17,10 @@ from typing import Any
 
 @dataclass(slots=True)
 class Leads:
-    """The selected leads as grouping reads them (in the digest's order, or in the one
-    group_leads is told of): the post, the author and the words of every lead; what the
-    others' `alsoIn` says of them only for those grouped under another, read in one call."""
+    """The selected leads as grouping reads them, in the digest's order or in another (the
+    fast path's: the queue's), with the digest's then given to group_leads as `order`: the
+    post, the author and the words of every lead; what an `alsoIn` says of them only for
+    those grouped under another, read in one call."""
 
     posts: list[str | None]
     authors: list[str | None]  # as compared (lead_keys.author_of)

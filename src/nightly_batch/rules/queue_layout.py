@@ -4,8 +4,9 @@ Lead i of the queue is pieces[i], a lead's bytes as read (msgspec.Raw, a view in
 buffer) or rewritten bytes, with its last byte replaced by suffixes[i]: our fields and the
 closing brace where fastmark's inline case added them, else that last byte itself (`as_is`).
 Two lists, not a (bytes, suffix) pair per lead: a million pairs would hold 56 MB at the
-batch's peak; and a suffix for every lead lets the leads be joined in C, by one bytes.join
-over memoryviews, in half the time of a loop over them. The queue is laid out a chunk at a
+batch's peak (the suffixes are shared: a handful of marking's, and one per byte value); and a
+suffix for every lead lets the leads be joined in C, by one bytes.join over memoryviews, in
+half the time of a loop over them. The queue is laid out a chunk at a
 time, so it is never held whole beside the file it was read from.
 """
 
@@ -28,10 +29,14 @@ _COMMA = b","
 _view: Any = memoryview
 
 
+# One bytes object per byte value: every unchanged lead's suffix is one of these, shared,
+# not a new object each (56 MB at 1M leads already marked on an earlier night).
+_BYTES = tuple(bytes((value,)) for value in range(256))
+
+
 def as_is(piece: Any) -> bytes:
-    """The suffix that leaves a piece as it is: its own last byte (one object per byte value,
-    as CPython keeps them)."""
-    return bytes(memoryview(piece)[-1:])
+    """The suffix that leaves a piece as it is: its own last byte."""
+    return _BYTES[memoryview(piece)[-1]]
 
 
 def lead_bytes(piece: Any, suffix: bytes) -> bytes:
@@ -60,13 +65,14 @@ def all_but_last(pieces: Iterable[Any]) -> Iterator[memoryview]:
 
 
 def as_read(pieces: Sequence[Any], indices: Iterable[int]) -> bytes:
-    """The leads at `indices` as read, before marking added its fields (a suffix holds only
-    those), as one array: joined in C, for reading fields marking never writes."""
+    """The leads at `indices` without their suffixes (which hold only marking's fields), as
+    one array, joined in C: for reading fields marking never writes."""
     return b"[%b]" % b",".join(map(pieces.__getitem__, indices))
 
 
 def compact_chunks(pieces: Sequence[Any], suffixes: Sequence[bytes], size: int) -> Iterator[Chunk]:
-    """`[lead,lead,...]` in chunks of about `size` bytes (or one lead, if it is larger)."""
+    """`[lead,lead,...]` in chunks of at most a thousand leads and, but for a single lead
+    larger than that, about `size` bytes at most (the pieces counted, not the suffixes)."""
     yield b"["
     for start, stop in _spans(pieces, size):
         leads = _leads(pieces[start:stop], suffixes[start:stop])
