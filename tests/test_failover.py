@@ -29,11 +29,15 @@ pytestmark = pytest.mark.slow
 
 LEASE_SECONDS = 3
 BATCH_HOST_LEASE_SECONDS = 10
+# The lease of the test that kills the leader's sessions: its renewal then reconnects first,
+# and a 3 s lease (renewed each second) left a busy machine 2 s for that; one `.ci/run` saw
+# it lapse. Twice the length leaves 4 s.
+KILLED_LEASE_SECONDS = 2 * LEASE_SECONDS
 
 
 def start(root: Path, url: str, node: str, **config: object) -> tuple[Project, DaemonProcess]:
     project = Project(root)
-    project.write_config(leaderLeaseSeconds=LEASE_SECONDS, **config)
+    project.write_config(**{"leaderLeaseSeconds": LEASE_SECONDS, **config})
     environ = {"NIGHTLY_BATCH_DATABASE_URL": url, "NIGHTLY_BATCH_NODE": node}
     return project, DaemonProcess(project, env=environ)
 
@@ -418,9 +422,10 @@ def test_the_leaders_sessions_killed_on_the_server_change_nothing(
     reconnects and keeps leading under the same epoch; the standby stays a standby."""
     import psycopg  # noqa: PLC0415
 
-    _, first = start(tmp_path / "a", postgres_url, "host-a")
+    lease = {"leaderLeaseSeconds": KILLED_LEASE_SECONDS}
+    _, first = start(tmp_path / "a", postgres_url, "host-a", **lease)
     wait_for(lambda: says(first, "cluster.leading"), 60, "host-a to lead", lambda: accounts(first))
-    _, second = start(tmp_path / "b", postgres_url, "host-b")
+    _, second = start(tmp_path / "b", postgres_url, "host-b", **lease)
     wait_for(
         lambda: says(second, "cluster.standby"), 60, "host-b to stand by", lambda: accounts(second)
     )
@@ -432,7 +437,7 @@ def test_the_leaders_sessions_killed_on_the_server_change_nothing(
         ).fetchall()
         assert killed
         # Three leases later, host-a still holds the lease it held, under epoch 1.
-        deadline = time.monotonic() + 3 * LEASE_SECONDS
+        deadline = time.monotonic() + 3 * KILLED_LEASE_SECONDS
         while time.monotonic() < deadline:
             time.sleep(0.2)
             holder = admin.execute(
