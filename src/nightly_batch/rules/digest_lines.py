@@ -56,7 +56,7 @@ def digest_lead_lines(
         lines: bytes | bytearray | None
         if selection.compact:
             leads = [pieces[index] for index in indices]
-            lines = _inline_lines(group, leads, suffixes, endings, also_in, endings.after_suffix)
+            lines = _inline_lines(group, leads, suffixes, also_in, endings.after_suffix)
             if lines is None:
                 lines = bytearray()
                 _compact_group(group, pieces, suffixes, endings, lines, also_in)
@@ -64,7 +64,7 @@ def digest_lead_lines(
             # Copied from an indented state: made compact again a group at a time (a JSON
             # string cannot hold a raw line break, so every one is layout).
             leads = _leads.decode(msgspec.json.format(joined(pieces, suffixes, indices), indent=-1))
-            lines = _inline_lines(group, leads, suffixes, endings, also_in, endings.after_fields)
+            lines = _inline_lines(group, leads, suffixes, also_in, endings.after_fields)
             if lines is None:
                 lines = bytearray()
                 for (index, _, _, scored), lead in zip(group, leads, strict=True):
@@ -79,24 +79,19 @@ def _inline_lines(
     group: list[tuple[int, str, float, Scored]],
     leads: list[Any],
     suffixes: list[bytes],
-    endings: _Endings,
     also_in: dict[int, list[dict[str, Any]]],
     ending: Callable[[bytes, Scored], bytes],
 ) -> bytes | None:
     """The group's lines joined in C, when every lead in it is fastmark's inline case (its
     suffix more than the last byte: no breakdown of its own) and stands for no other; else
     None, and the group is laid out lead by lead. `ending` ends a lead (`leads`: its bytes)
-    by its suffix and its Scored; the endings take a handful of values, kept by suffix."""
+    by its suffix and its Scored (both keep each suffix's ending: they take a handful)."""
     ends = [suffixes[entry[0]] for entry in group]
     if min(map(len, ends), default=2) == 1 or (
         also_in and any(entry[0] in also_in for entry in group)
     ):
         return None
-    known = endings.by_use.setdefault(ending, {})
-    ends = [
-        known.get(suffix) or known.setdefault(suffix, ending(suffix, entry[3]))
-        for suffix, entry in zip(ends, group, strict=True)
-    ]
+    ends = [ending(suffix, entry[3]) for suffix, entry in zip(ends, group, strict=True)]
     return b"".join(chain.from_iterable(zip(all_but_last(leads), ends, strict=True)))
 
 
@@ -111,8 +106,7 @@ class _Endings:
         self.weights_bytes = weights_bytes
         self.by_keyword: dict[float, tuple[bytes, bytes]] = {}
         self.by_suffix: dict[bytes, bytes] = {}
-        # Per way of ending a lead (after_suffix, after_fields): the ending of each suffix.
-        self.by_use: dict[Any, dict[bytes, bytes]] = {}
+        self.by_fields: dict[bytes, bytes] = {}
 
     def of(self, scored: Scored) -> tuple[bytes, bytes]:
         """(the breakdown, the bytes that end a lead with it and start the next line)."""
@@ -127,10 +121,13 @@ class _Endings:
                 self.by_keyword[keyword] = known
         return known
 
-    def after_fields(self, _suffix: bytes, scored: Scored) -> bytes:
-        """The ending of a lead whose bytes hold its fields already (an indented lead, made
-        compact with them)."""
-        return self.of(scored)[1]
+    def after_fields(self, suffix: bytes, scored: Scored) -> bytes:
+        """The ending of an inline lead whose bytes hold its fields already (an indented lead,
+        made compact with them), kept by its suffix as after_suffix's is."""
+        ending = self.by_fields.get(suffix)
+        if ending is None:
+            ending = self.by_fields[suffix] = self.of(scored)[1]
+        return ending
 
     def after_suffix(self, suffix: bytes, scored: Scored) -> bytes:
         """A suffix of fastmark's inline case (shared by every lead of one score: the

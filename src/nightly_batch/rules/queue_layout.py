@@ -6,8 +6,8 @@ closing brace where fastmark's inline case added them, else that last byte itsel
 Two lists, not a (bytes, suffix) pair per lead: a million pairs would hold 56 MB at the
 batch's peak (the suffixes are shared: a handful of marking's, and one per byte value); and a
 suffix for every lead lets the leads be joined in C, by one bytes.join over memoryviews, in
-half the time of a loop over them. The queue is laid out a chunk at a
-time, so it is never held whole beside the file it was read from.
+half the time of a loop over them. The queue is laid out a chunk at a time, so it is never
+held whole beside the file it was read from.
 """
 
 from __future__ import annotations
