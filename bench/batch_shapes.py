@@ -67,7 +67,14 @@ def write_shape(count: str, scores: str, selected: str, layout: str, path: str) 
 
 
 def measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """The command's wall time in seconds and its peak RSS in MB (the kernel's, from wait4)."""
+    """The command's wall time in seconds and its peak RSS in MB (the kernel's, from wait4).
+
+    The page cache is written back first: the state copied in for the batch, or the round
+    trip's output (480 MB at 1M leads), would otherwise be written back during the next
+    command, taking the disk and a core from it. The batch, which fsyncs its own files, is
+    held up by that; the round trip, which syncs nothing, hardly.
+    """
+    os.sync()
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)

@@ -50,7 +50,8 @@ def joined(pieces: Sequence[Any], suffixes: Sequence[bytes], indices: Iterable[i
     """The leads at `indices` as one compact-separated array: `[lead,lead,...]`."""
     chosen = list(indices)
     leads = _leads(map(pieces.__getitem__, chosen), map(suffixes.__getitem__, chosen))
-    return b"[" + leads[:-1] + b"]" if leads else b"[]"
+    # One copy: leads[:-1] and each + would be one more of the whole group.
+    return b"".join((b"[", memoryview(leads)[:-1], b"]")) if leads else b"[]"
 
 
 def _leads(pieces: Iterable[Any], suffixes: Iterable[bytes]) -> bytes:
@@ -104,18 +105,20 @@ def indented_chunks(
     if indent.strip(" "):
         yield from _lead_by_lead(pieces, suffixes, indent, size)
         return
-    # A group formatted as one array, then shifted one level in: a raw line break only ever
-    # separates members (a JSON string cannot hold one).
-    yield bytearray(b"[")
+    # A group formatted as the one member of an object: its leads come out two levels in,
+    # where the state's queue holds them, with no line to shift (a third less time than
+    # formatting the group alone and indenting each line). The wrapping is cut off again.
+    opening, closing = len(b'{\n"": [') + len(unit), len(b"\n]\n}") + len(unit)
+    yield b"["
     for start in range(0, len(pieces), GROUP):
-        group = joined(pieces, suffixes, range(start, min(start + GROUP, len(pieces))))
-        shifted = bytearray(
-            msgspec.json.format(group, indent=len(indent)).replace(b"\n", b"\n" + unit)
-        )
-        del shifted[len(shifted) - len(unit) - 2 :]  # its own "\n" + unit + "]"
-        shifted[:1] = b"," if start else b""  # its own "["
-        yield shifted
-    yield bytearray(b"\n" + unit + b"]")
+        stop = min(start + GROUP, len(pieces))
+        leads = _leads(pieces[start:stop], suffixes[start:stop])
+        wrapped = b"".join((b'{"":[', memoryview(leads)[:-1], b"]}"))
+        formatted = msgspec.json.format(wrapped, indent=len(indent))
+        if start:
+            yield _COMMA
+        yield memoryview(formatted)[opening : len(formatted) - closing]
+    yield b"\n" + unit + b"]"
 
 
 def _lead_by_lead(
