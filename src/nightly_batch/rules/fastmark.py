@@ -22,7 +22,7 @@ from nightly_batch.core.json_literals import dump_literal, parse_literal
 from nightly_batch.core.json_members import Chunk
 from nightly_batch.rules.confidence import Invalid, Scored, is_selected, score_item
 from nightly_batch.rules.marking import Rule, mark_queue
-from nightly_batch.rules.queue_layout import as_is, compact_chunks, indented_chunks
+from nightly_batch.rules.queue_layout import array_of, as_is, compact_chunks, indented_chunks
 from nightly_batch.rules.tally import Tally, new_tally
 
 UNSET = msgspec.UNSET
@@ -214,7 +214,7 @@ def _views_of(raws: list[msgspec.Raw]) -> Iterator[Any]:
     for start in range(0, len(raws), VIEWED):
         group = raws[start : start + VIEWED]
         try:
-            views: list[Any] = _views.decode(b"[%b]" % b",".join(group))
+            views: list[Any] = _views.decode(array_of(group))
         except (msgspec.DecodeError, RecursionError):
             # One lead msgspec cannot view takes that lead to dicts, not the whole queue.
             views = [_view_of(raw) for raw in group]
