@@ -19,7 +19,7 @@ from nightly_batch.core.jsonio import parse_json
 from nightly_batch.rules.batch_plan import BatchInputs, BatchPlan, plan_from_bytes, plan_from_dicts
 from nightly_batch.rules.fastmark import NotFast
 from nightly_batch.rules.marking import Rule
-from nightly_batch.rules.queue_layout import GROUP
+from nightly_batch.rules.queue_layout import GROUP, array_of
 from nightly_batch.settings.config import ConfidenceWeights
 
 SCALARS = st.one_of(
@@ -375,3 +375,13 @@ def test_a_lead_msgspec_cannot_view_in_any_thousand_keeps_the_fast_path(unreadab
         parse_json(b"".join(reference.state))
     )
     assert fast.summary == reference.summary
+
+
+@given(leads=st.lists(st.binary(min_size=1, max_size=8), max_size=30))
+def test_array_of_is_the_leads_between_brackets_and_commas(leads: list[bytes]) -> None:
+    """array_of joins in one copy what b"[" + b",".join(leads) + b"]" gives, none and one
+    lead included, and takes msgspec's views of the leads as well as their bytes."""
+    expected = b"[" + b",".join(leads) + b"]"
+
+    assert array_of(leads) == expected
+    assert array_of([memoryview(lead) for lead in leads]) == expected
