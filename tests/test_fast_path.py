@@ -385,3 +385,43 @@ def test_array_of_is_the_leads_between_brackets_and_commas(leads: list[bytes]) -
 
     assert array_of(leads) == expected
     assert array_of([memoryview(lead) for lead in leads]) == expected
+
+
+@pytest.mark.parametrize("indent", ["  ", "    ", None])
+def test_a_lead_nested_near_the_limit_is_written_or_declined_never_raised(
+    indent: str | None,
+) -> None:
+    """A lead the fast path read is one it can write: formatting the state (an indented one
+    is laid out again) or the digest (made compact again) never runs out of recursion where
+    reading it did not. Which depth reaches the limit depends on the stack below the call,
+    so every depth up to it is tried; the leads are written by hand, as json.dumps recurses
+    too. (A tab goes through the same format_json, lead by lead, in a second a lead this
+    deep.)"""
+
+    def plan_of(depth: int) -> tuple[bytes, BatchPlan] | None:
+        nested = b"[" * depth + b"]" * depth
+        leads = [b'{"id":"a","score":9,"deep":%b}' % nested, b'{"id":"b","score":9}']
+        if indent is None:
+            data = b'{"redditQueue":[%b]}' % b",".join(leads)
+        else:
+            unit = indent.encode()
+            inner = (b",\n" + unit * 2).join(leads)
+            data = b'{\n%b"redditQueue": [\n%b%b\n%b]\n}' % (unit, unit * 2, inner, unit)
+        try:
+            return data, plan_from_bytes(data, INPUTS)
+        except NotFast:
+            return None
+
+    def added_arrays(depth: int, data: bytes, plan: BatchPlan) -> tuple[int, int]:
+        """The arrays the new state and the digest hold beyond the lead's own `depth`."""
+        state, digest = b"".join(plan.state), b"".join(plan.digest)
+        assert data.count(b"[") >= depth
+        return state.count(b"[") - depth, digest.count(b"[") - depth
+
+    shallow = plan_of(1)
+    assert shallow is not None
+    expected = added_arrays(1, *shallow)
+    for depth in range(900, 1001):
+        planned = plan_of(depth)
+        if planned is not None:
+            assert added_arrays(depth, *planned) == expected, depth

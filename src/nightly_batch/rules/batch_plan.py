@@ -26,7 +26,7 @@ from nightly_batch.rules.history import append_history, owned_list
 from nightly_batch.rules.lead_facts import dict_leads, raw_leads
 from nightly_batch.rules.marking import Rule, digest_entries, mark_queue
 from nightly_batch.rules.near_misses import near_miss_cards
-from nightly_batch.rules.queue_layout import lead_bytes
+from nightly_batch.rules.queue_layout import format_json, lead_bytes
 from nightly_batch.rules.shapes import State
 from nightly_batch.rules.tally import Tally, best_near_misses, suppressed
 from nightly_batch.settings.config import ConfidenceWeights
@@ -211,7 +211,7 @@ def _written_compact(selection: RawSelection) -> bool:
     backwards = (index for index, *_ in reversed(selected) if not isinstance(pieces[index], bytes))
     for index in {next(as_read, -1), next(backwards, -1)} - {-1}:
         lead = lead_bytes(pieces[index], selection.suffixes[index])
-        if len(msgspec.json.format(lead, indent=-1)) != len(lead):
+        if len(format_json(lead, -1)) != len(lead):
             return False
     return True
 

@@ -12,7 +12,7 @@ import msgspec
 from nightly_batch.core.json_literals import dump_literal
 from nightly_batch.rules.confidence import DECIMALS, Scored
 from nightly_batch.rules.fastmark import RawSelection, literal_lead
-from nightly_batch.rules.queue_layout import GROUP, all_but_last, joined, lead_bytes
+from nightly_batch.rules.queue_layout import GROUP, all_but_last, format_json, joined, lead_bytes
 
 _encode = msgspec.json.Encoder().encode
 
@@ -63,7 +63,7 @@ def digest_lead_lines(
         else:
             # Copied from an indented state: made compact again a group at a time (a JSON
             # string cannot hold a raw line break, so every one is layout).
-            leads = _leads.decode(msgspec.json.format(joined(pieces, suffixes, indices), indent=-1))
+            leads = _leads.decode(format_json(joined(pieces, suffixes, indices), -1))
             lines = _inline_lines(group, leads, suffixes, also_in, endings.after_fields)
             if lines is None:
                 lines = bytearray()

@@ -12,6 +12,8 @@ held whole beside the file it was read from.
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, islice, repeat
 from operator import getitem
@@ -27,6 +29,26 @@ GROUP = 1000
 _ALL_BUT_LAST = slice(None, -1)
 _COMMA = b","
 _view: Any = memoryview
+
+
+# Formatting recurses once per level of nesting, as reading did, but from deeper in the stack
+# (as the file is written) and, for an indented queue, inside an object and an array: a lead
+# read just short of the recursion limit could not be written, and the run failed after its
+# digest. The limit is raised by this much while a group is formatted.
+FORMAT_HEADROOM = 100
+_headroom = threading.Lock()  # one raise and restore at a time, so none is left raised
+
+
+def format_json(data: bytes | memoryview, indent: int) -> bytes:
+    """msgspec.json.format with the headroom above: whatever the fast path could read, it can
+    lay out again."""
+    with _headroom:
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(limit + FORMAT_HEADROOM)
+        try:
+            return msgspec.json.format(data, indent=indent)
+        finally:
+            sys.setrecursionlimit(limit)
 
 
 # One bytes object per byte value: every unchanged lead's suffix is one of these, shared,
@@ -123,7 +145,7 @@ def indented_chunks(
         stop = min(start + GROUP, len(pieces))
         leads = _leads(pieces[start:stop], suffixes[start:stop])
         wrapped = b"".join((b'{"":[', memoryview(leads)[:-1], b"]}"))
-        formatted = msgspec.json.format(wrapped, indent=len(indent))
+        formatted = format_json(wrapped, len(indent))
         if start:
             yield _COMMA
         yield memoryview(formatted)[opening : len(formatted) - closing]
@@ -151,7 +173,7 @@ def indented(value: bytes | memoryview, indent: str, depth: int) -> bytes:
     """`value` (one lead) laid out `depth` levels in, as JSON.stringify (or json.dumps) lays
     out a file indented by `indent`."""
     spaces = indent.strip(" ") == ""
-    formatted = msgspec.json.format(value, indent=len(indent) if spaces else 1)
+    formatted = format_json(value, len(indent) if spaces else 1)
     unit = indent.encode()
     if spaces:
         # A raw line break only ever separates members (a JSON string cannot hold one).
