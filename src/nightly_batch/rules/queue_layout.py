@@ -94,8 +94,8 @@ def as_read(pieces: Sequence[Any], indices: Iterable[int]) -> bytes:
 
 
 def array_of(items: Sequence[Any]) -> bytes:
-    """`[item,item,...]`, joined in C in one copy (b"[%b]" % b",".join(items) takes three
-    times as long: 0.35 s against 0.1 s for a million leads)."""
+    """`[item,item,...]`, joined in C in one copy (b"[%b]" % b",".join(items) copies twice
+    more: 0.35 s against 0.1 s for a million leads, in a bare loop)."""
     if not items:
         return b"[]"
     between = chain.from_iterable(zip(repeat(_COMMA), islice(items, 1, None)))
