@@ -282,3 +282,56 @@ def test_leads_given_in_another_order_with_the_digest_s_group_as_in_it(
     assert [read_at[position] for position in read.kept] == listed.kept
     assert {read_at[top]: others for top, others in read.also_in.items()} == listed.also_in
     assert (read.duplicate, read.stale) == (listed.duplicate, listed.stale)
+
+
+# Few of each, so that leads share posts, authors and words in every combination: the same
+# words by two people, one person's two questions, a title too short, no one in particular.
+KEYS = st.fixed_dictionaries(
+    {},
+    optional={
+        "link": st.sampled_from(["https://redd.it/p1", "/r/a/comments/P1/", "https://redd.it/p2"]),
+        "author": st.sampled_from(["u/a", "U/A ", "u/b", "[deleted]", "u/c"]),
+        "title": st.sampled_from(
+            ["How do I back up?", "how do i BACK-UP", "Why is cron silent?", "Help me?"]
+        ),
+    },
+)
+
+
+@given(leads=st.lists(KEYS, max_size=16))
+def test_groups_are_the_leads_joined_by_a_shared_post_or_one_author_s_same_words(
+    leads: list[dict[str, Any]],
+) -> None:
+    """Grouping against its definition, pair by pair: two leads are one question when they
+    are one post, or one person asked both in the same words; a group is every lead joined so,
+    listed at its first lead in the digest's order (all selected at once)."""
+    for number, lead in enumerate(leads):
+        lead["id"] = f"l{number}"
+    facts = dict_leads(leads, with_times=False)
+    group_of = list(range(len(leads)))  # each lead's group, as its first lead (a naive union)
+    for later in range(len(leads)):
+        for earlier in range(later):
+            same_post = (
+                facts.posts[later] is not None and facts.posts[later] == facts.posts[earlier]
+            )
+            same_words = (
+                facts.authors[later] is not None
+                and facts.authors[later] == facts.authors[earlier]
+                and facts.titles[later] is not None
+                and facts.titles[later] == facts.titles[earlier]
+            )
+            if same_post or same_words:
+                merged, kept = sorted((group_of[later], group_of[earlier]))[::-1]
+                group_of = [kept if group == merged else group for group in group_of]
+
+    grouped = group_leads(facts, NOW)
+
+    expected = {
+        top: [leads[at]["id"] for at, group in enumerate(group_of) if group == top]
+        for top in set(group_of)
+    }
+    listed = {
+        top: [leads[top]["id"], *(other["id"] for other in grouped.also_in.get(top, []))]
+        for top in grouped.kept
+    }
+    assert listed == expected
