@@ -5,9 +5,11 @@ promise and count the rest."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,24 +23,34 @@ from structlog.testing import capture_logs
 from conftest import Project
 from fakes import dated
 from nightly_batch.cli.main import main
-from nightly_batch.core.jsonio import dump_json
+from nightly_batch.core import pinned_file
 from nightly_batch.errors import ConfigError
 from nightly_batch.rules.digest_layout import lay_out_digest
 from nightly_batch.storage import digest_reader
 from nightly_batch.storage.digest_reader import open_digest
+from nightly_batch.storage.digests import HEAD_BYTES, write_digest
 from nightly_batch.tasks.runner import run_task
 from nightly_batch.web.app import create_dashboard
 
 Lead = Callable[..., dict[str, Any]]
 SUBREDDITS = st.sampled_from(["selfhosted", "docker", "sysadmin", "homelab"])
+# A number a full parse reads (as inf) and msgspec refuses; kept by the batch as it was written.
+BIG = "__1e999__"
 LEADS = st.lists(
-    st.fixed_dictionaries(
-        {
-            "id": st.text(min_size=1, max_size=8),
-            "question": st.text(max_size=20),
-            "subreddit": SUBREDDITS,
-            "confidence": st.floats(0, 1),
-        }
+    st.one_of(
+        st.fixed_dictionaries(
+            {
+                "id": st.text(min_size=1, max_size=8),
+                # A title cut in the middle of an emoji by JavaScript: a lone surrogate, which
+                # msgspec refuses and a full parse reads.
+                "question": st.one_of(st.text(max_size=20), st.sampled_from(["cut \ud83d"])),
+                "subreddit": SUBREDDITS,
+                "confidence": st.floats(0, 1),
+            },
+            optional={"score": st.sampled_from([3, 2.5, BIG]), "tags": st.lists(st.integers())},
+        ),
+        # Not an object: a full parse has it in the list, and every reader leaves it out.
+        st.sampled_from([7, "text", None]),
     ),
     max_size=30,
 )
@@ -51,23 +63,68 @@ HEAD: dict[str, Any] = {
 }
 
 
-def written(leads: list[dict[str, Any]], layout: str, docs: list[Any]) -> bytes:
+@dataclass(frozen=True)
+class Layout:
+    """How a digest's file is laid out: ours, or another program's."""
+
+    name: str  # "ours" (one lead per line), "indented" or "compact" (json.dumps)
+    spread: int | None = None  # ours, with the lead at this place laid over several lines
+    ascii_only: bool = True  # ours: non-ASCII text escaped, else written as UTF-8
+    docs_indented: bool = False  # ours: docChanges laid over several lines
+    crlf: bool = False
+
+
+def lead_line(lead: Any, layout: Layout, place: int) -> bytes:
+    if place == layout.spread:
+        return json.dumps(lead, indent=2).replace("\n", "\n    ").encode()
+    compact = json.dumps(lead, separators=(",", ":"))
+    try:
+        return (
+            compact.encode()
+            if layout.ascii_only
+            else json.dumps(lead, separators=(",", ":"), ensure_ascii=False).encode()
+        )
+    except UnicodeEncodeError:  # a lone surrogate has no UTF-8: it stays escaped
+        return compact.encode()
+
+
+def written(leads: list[Any], layout: Layout, docs: list[Any]) -> bytes:
     """A digest as the batch writes it, or as another program might have laid it out."""
     # As the batch writes it: the summary counts the leads the digest lists.
-    head = {**HEAD, "summary": {**HEAD["summary"], "selectedTotal": len(leads)}}
-    if layout == "ours":
-        lines = b",\n    ".join(dump_json(lead) for lead in leads)
-        return lay_out_digest(head, lines, dump_json(docs))
-    digest = {**head, "redditQueue": leads, "docChanges": docs}
-    return json.dumps(digest, indent=2 if layout == "indented" else None).encode()
+    listed = sum(isinstance(lead, dict) for lead in leads)
+    head = {**HEAD, "summary": {**HEAD["summary"], "selectedTotal": listed}}
+    if layout.name == "ours":
+        lines = b",\n    ".join(lead_line(lead, layout, at) for at, lead in enumerate(leads))
+        doc_bytes = json.dumps(docs, indent=2 if layout.docs_indented else None)
+        data = lay_out_digest(head, lines, doc_bytes.replace("\n", "\n  ").encode())
+    else:
+        digest = {**head, "redditQueue": leads, "docChanges": docs}
+        data = json.dumps(digest, indent=2 if layout.name == "indented" else None).encode()
+    data = data.replace(b'"' + BIG.encode() + b'"', b"1e999")
+    # JSON strings hold no raw line break: every one is layout.
+    return data.replace(b"\n", b"\r\n") if layout.crlf else data
+
+
+@st.composite
+def layouts(draw: st.DrawFn) -> Layout:
+    name = draw(st.sampled_from(["ours", "ours", "indented", "compact"]))
+    if name != "ours":
+        return Layout(name, crlf=draw(st.booleans()))
+    return Layout(
+        name,
+        spread=draw(st.one_of(st.none(), st.integers(0, 5))),
+        ascii_only=draw(st.booleans()),
+        docs_indented=draw(st.booleans()),
+        crlf=draw(st.booleans()),
+    )
 
 
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     leads=LEADS,
-    layout=st.sampled_from(["ours", "indented", "compact"]),
+    layout=layouts(),
     docs=st.lists(st.text(max_size=5), max_size=3),
     offset=st.integers(0, 35),
     limit=st.one_of(st.none(), st.integers(0, 35)),
@@ -78,32 +135,74 @@ def test_the_streaming_reader_agrees_with_a_full_parse(  # noqa: PLR0917  (hypot
     monkeypatch: pytest.MonkeyPatch,
     chunk: int,
     tmp_path: Path,
-    leads: list[dict[str, Any]],
-    layout: str,
+    leads: list[Any],
+    layout: Layout,
     docs: list[Any],
     offset: int,
     limit: int | None,
     only: str | None,
 ) -> None:
     """Head, count, any page of leads with or without a subreddit filter, and what follows
-    the leads: the same as json.loads of the whole file, in every layout."""
-    monkeypatch.setattr(digest_reader, "_CHUNK", chunk)  # count() across chunk boundaries
+    the leads: the same as json.loads of the whole file, in every layout, whatever the
+    leads hold (lone surrogates, numbers msgspec refuses, a lead over several lines)."""
+    # Reads of `chunk` bytes: lines and the list's end found across read boundaries.
+    monkeypatch.setattr(pinned_file, "_FIRST_READ", chunk)
+    monkeypatch.setattr(pinned_file, "_LARGEST_READ", chunk)
+    monkeypatch.setattr(digest_reader, "_TAIL_READ", chunk)
     path = tmp_path / "digest-2026-11-28.json"
     path.write_bytes(written(leads, layout, docs))
     full = json.loads(path.read_bytes())
+    objects = [lead for lead in full["redditQueue"] if isinstance(lead, dict)]
 
     view = open_digest(path)
     keep = (lambda lead: lead["subreddit"] == only) if only else None
-    expected = [lead for lead in full["redditQueue"] if only is None or lead["subreddit"] == only]
+    expected = [lead for lead in objects if only is None or lead["subreddit"] == only]
     end = None if limit is None else offset + limit
 
-    # Ours are always streamed; another layout only where it cannot be told apart (no lead).
-    assert view.streamed == (layout == "ours" or (layout == "indented" and not leads))
+    # Ours are streamed unless their first lead is not one line; another layout only where
+    # it cannot be told apart (no lead).
+    first_whole = not leads or (isinstance(leads[0], dict) and layout.spread != 0)
+    assert view.streamed == (
+        (layout.name == "ours" and first_whole) or (layout.name == "indented" and not leads)
+    )
     assert view.head == {k: v for k, v in full.items() if k not in ("redditQueue", "docChanges")}
-    assert view.count() == len(full["redditQueue"])
-    assert view.total() == len(full["redditQueue"])
+    assert view.count() == len(objects)
+    assert view.total() == len(objects)
     assert list(view.leads(offset=offset, limit=limit, keep=keep)) == expected[offset:end]
     assert view.after_leads() == {"docChanges": docs}
+
+
+def test_a_head_of_many_long_near_misses_is_still_read_alone(tmp_path: Path) -> None:
+    """100 near misses of 2 KB each (a head of 200 KB, beyond the first read): the leads are
+    still streamed, not parsed with the whole file."""
+    cards = [{"id": f"n{i}", "question": "why " * 500} for i in range(100)]
+    path = tmp_path / "digest-2026-11-28.json"
+    path.write_bytes(lay_out_digest(HEAD, b'{"id":"a"},\n    {"id":"b"}', b"[]", cards))
+
+    view = open_digest(path)
+
+    assert path.stat().st_size > 3 * HEAD_BYTES
+    assert view.streamed
+    assert view.head["nearMisses"] == cards
+    assert [lead["id"] for lead in view.leads()] == ["a", "b"]
+
+
+def test_a_digest_replaced_while_it_is_read_is_read_as_it_was_opened(tmp_path: Path) -> None:
+    """A re-run replaces the digest between its head and its leads being read: the reader
+    gives the version it opened, whole, never one's head with the other's leads."""
+    day = date(2026, 11, 28)
+    first = lay_out_digest({**HEAD, "batchId": "A"}, b'{"id":"a1"},\n    {"id":"a2"}', b"[]")
+    path, _ = write_digest(tmp_path, day, first)
+    view = open_digest(path)
+
+    lines = b'{"id":"b1"},\n    {"id":"b2"},\n    {"id":"b3"}'
+    write_digest(tmp_path, day, lay_out_digest({**HEAD, "batchId": "B"}, lines, b'["d"]'))
+
+    assert view.head["batchId"] == "A"
+    assert [lead["id"] for lead in view.leads()] == ["a1", "a2"]
+    assert view.count() == 2
+    assert view.after_leads() == {"docChanges": []}
+    assert open_digest(path).head["batchId"] == "B"
 
 
 def big_digest(project: Project, lead: Lead, count: int) -> None:
@@ -130,6 +229,33 @@ def test_digests_show_prints_the_page_asked_for(
     assert "+4 more: --offset 8 shows the next" in out
     assert main(project.main_args("digests", "show", day, "--limit", "-1")) == 2
 
+    assert main(project.main_args("digests", "show", day, "--offset", "12")) == 0
+    assert "no lead from --offset 12: the digest lists 12" in capsys.readouterr().out
+    assert main(project.main_args("digests", "show", day, "--limit", "0")) == 0
+    assert "more: --offset" not in capsys.readouterr().out  # the head alone, as asked
+
+
+def test_digests_show_says_when_the_file_lists_fewer_leads_than_its_summary_counts(
+    project: Project, lead: Lead, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A digest cut short by hand after its fifth lead: shown as it is, and said so, never
+    "+7 more" that no offset shows."""
+    big_digest(project, lead, 12)
+    day = dated("2026-11-28")
+    path = project.digests / f"digest-{day}.json"
+    lines = path.read_bytes().split(b"\n")
+    first = next(at for at, line in enumerate(lines) if line.startswith(b'  "redditQueue"'))
+    cut = [*lines[: first + 5], lines[first + 5].removesuffix(b","), *lines[first + 13 :]]
+    path.write_bytes(b"\n".join(cut))
+
+    code = main(project.main_args("digests", "show", day, "--offset", "3", "--limit", "5"))
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert re.findall(r"^ +(\d+)\. ", out, re.MULTILINE) == ["4", "5"]
+    assert "the summary counts 12 leads, but the file lists 5" in out
+    assert "more: --offset" not in out
+
 
 def test_the_dashboard_pages_a_digest_and_filters_by_subreddit(
     project: Project, lead: Lead
@@ -154,6 +280,7 @@ def test_the_dashboard_pages_a_digest_and_filters_by_subreddit(
     assert "s0</a>" not in only.text
     assert len(first.content) < 120_000
     assert client.get(url + "?page=zero").status_code == 400
+    assert "no lead in r/s9" in client.get(url + "?subreddit=s9").text
 
 
 def test_the_log_channel_logs_the_top_leads_and_where_the_rest_are(
@@ -221,6 +348,23 @@ def test_the_heartbeat_prunes_replaced_digests_beyond_digest_archive_keep(
     assert foreign.exists()
     pruned = next(entry for entry in logs if entry["event"] == "digest.archive_pruned")
     assert pruned["removed"] == len(paths) - len(kept)
+
+
+def test_the_pruned_log_names_the_oldest_version_removed(project: Project) -> None:
+    """Three versions of one date, replaced z, then m, then a: keeping one removes m and z,
+    and the log names z, the first replaced, not m, the first by name."""
+    project.write_config(digestArchiveKeep=1)
+    for replaced, batch in enumerate(["zzz", "mmm", "aaa"]):
+        path = archived(project, 2, batch)
+        os.utime(path, ns=(replaced * 10**9, replaced * 10**9))
+
+    with capture_logs() as logs:
+        run_task(project.app(), "heartbeat", "manual")
+
+    pruned = next(entry for entry in logs if entry["event"] == "digest.archive_pruned")
+    assert [path.name.split(".")[1] for path in (project.digests / "archive").iterdir()] == ["aaa"]
+    assert pruned["removed"] == 2
+    assert pruned["oldest"].split(".")[1] == "zzz"
 
 
 def test_digest_archive_keep_is_a_count_or_days(project: Project) -> None:

@@ -92,9 +92,15 @@ def show_command(
         where = f"r/{lead.subreddit}" if lead.subreddit else ""
         line = f"{rank:>4}. [{confidence}] {lead.title} {where} {lead.link or ''}".rstrip()
         print(escape.terminal(line))
-    after = total - offset - len(shown)
-    if after > 0:
-        print(f"      +{after:,} more: --offset {offset + len(shown)} shows the next")
+    listed = offset + len(shown)
+    if len(shown) < limit and total > listed:
+        # The file ended before the count its summary gives: edited by hand, or cut short.
+        counted = f"{listed:,}" if shown or not offset else f"fewer than {offset + 1:,}"
+        print(f"      the summary counts {total:,} leads, but the file lists {counted}")
+    elif limit and total > listed:
+        print(f"      +{total - listed:,} more: --offset {listed} shows the next")
+    elif limit and offset and not shown:
+        print(f"      no lead from --offset {offset}: the digest lists {total:,}")
     notes = note_lines(message, str, lambda link, label: f"{label} {link or ''}".rstrip())
     for line in [*notes, message.left_out or ""]:
         if line:

@@ -4,11 +4,16 @@ A digest of a million-lead night lists a quarter of a million leads; parsed whol
 gigabytes. Our digests (storage/digests via rules/digest_layout.lay_out_digest) put the head first
 and then one compact lead per line, so a reader takes the head from the first kilobytes and
 streams the leads line by line, decoding only those it keeps. A file laid out any other way
-(written by hand, or by another program) is parsed whole instead: slower, never wrong.
+(written by hand, or by another program) is parsed whole instead, from the first line that is
+not one whole lead: slower, never wrong.
+
+Every read goes through the file as it was opened (core/pinned_file): a re-run that replaces
+the digest meanwhile never mixes its leads with the head already read.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,17 +21,19 @@ from typing import Any
 
 import msgspec
 
+from nightly_batch.core.jsonio import JsonSyntaxError, parse_json
+from nightly_batch.core.pinned_file import PinnedFile
 from nightly_batch.errors import DigestError
 from nightly_batch.rules.digest_layout import listed_total
-from nightly_batch.storage.digests import head_problem, read_digest, read_digest_head
+from nightly_batch.storage.digests import digest_of, find_head, head_problem
 
-_QUEUE_OPENING = b'  "redditQueue": ['
-_QUEUE_EMPTY = b'  "redditQueue": [],'
+# The list's opening as we write it, from the comma before its key: its leads follow on the
+# next line, or it is `[]` and the next member follows.
+_OPENING = re.compile(rb',\r?\n  "redditQueue": \[(\],)?\r?\n')
 _QUEUE_CLOSING = (b"  ],", b"  ]")
-_LEAD_INDENT = b"    "
-_LIST_END = b"\n  ]"
-_CHUNK = 1 << 20
-_decode = msgspec.json.Decoder().decode
+_LIST_END = b"\n  ]"  # no lead line holds one: they start with four spaces
+_TAIL_READ = 1 << 20
+_validate = msgspec.json.Decoder(msgspec.Raw).decode  # the syntax only: no objects built
 Lead = dict[str, Any]
 
 
@@ -34,10 +41,21 @@ Lead = dict[str, Any]
 class DigestView:
     """A digest on disk: its head (every key before the leads) and a way to its leads."""
 
-    path: Path
+    file: PinnedFile
     head: dict[str, Any]
-    streamed: bool  # one lead per line, as we write them; else the file is parsed whole
-    empty: bool = False  # streamed, and the list of leads is `[]`
+    # Where the first lead's line starts, in a file laid out as we write them (else None:
+    # the file is parsed whole); where the member after an empty list starts, with `empty`.
+    leads_at: int | None
+    empty: bool = False
+
+    @property
+    def path(self) -> Path:
+        return self.file.path
+
+    @property
+    def streamed(self) -> bool:
+        """One lead per line, as we write them; else the file is parsed whole."""
+        return self.leads_at is not None
 
     def leads(
         self,
@@ -65,43 +83,30 @@ class DigestView:
         return self.count()
 
     def count(self) -> int:
-        """How many leads the digest lists: counted (not taken from its summary), as line
-        breaks in megabyte chunks, so a quarter of a million leads take a fraction of a second."""
-        if not self.streamed:
-            return len(self._parsed())
-        with self.path.open("rb") as handle:
-            for line in handle:
-                bare = line.rstrip(b"\r\n")
-                if bare == _QUEUE_EMPTY:
-                    return 0
-                if bare == _QUEUE_OPENING:
-                    break
-            count, carried = 0, b""
-            while chunk := handle.read(_CHUNK):
-                # Every lead line starts with four spaces, so "\n  ]" only ends the list.
-                window = carried + chunk
-                end = window.find(_LIST_END)
-                if end != -1:
-                    return count + window.count(b"\n", 0, end) + 1
-                # The last bytes may begin the marker: they are counted with the next chunk.
-                kept = max(len(window) - len(_LIST_END), 0)
-                count += window.count(b"\n", 0, kept)
-                carried = window[kept:]
-        raise DigestError(f"{self.path}: the digest ends inside its list of leads.")
+        """How many leads the digest lists: counted, not taken from its summary."""
+        return sum(1 for _ in self._items())
+
+    def after_leads(self) -> dict[str, Any]:
+        """The keys the digest lists after its leads (docChanges), read past the leads."""
+        rest = None if self.leads_at is None else self._after_list(self.leads_at)
+        if rest is not None:
+            try:
+                tail = parse_json(b"{" + rest) if rest.strip() not in (b"}", b"") else {}
+            except JsonSyntaxError:
+                tail = None
+            if isinstance(tail, dict):
+                return tail
+        digest = self._whole()
+        keys = list(digest)
+        return {key: digest[key] for key in keys[keys.index("redditQueue") + 1 :]}
 
     def _kept(self, offset: int, keep: Callable[[Lead], bool] | None) -> Iterator[Lead]:
-        if not self.streamed:
-            kept = (lead for lead in self._parsed() if keep is None or keep(lead))
-            for number, lead in enumerate(kept):
-                if number >= offset:
-                    yield lead
-            return
         skipped = 0
-        for line in self._lines():
+        for item in self._items():
             if keep is None and skipped < offset:  # counted, never decoded
                 skipped += 1
                 continue
-            lead = _lead(self.path, line)
+            lead = item if isinstance(item, dict) else self._lead(item)
             if keep is not None and not keep(lead):
                 continue
             if skipped < offset:
@@ -109,112 +114,109 @@ class DigestView:
                 continue
             yield lead
 
-    def _parsed(self) -> list[Lead]:
-        queue = read_digest(self.path)["redditQueue"]
-        return [lead for lead in queue if isinstance(lead, dict)]
-
-    def after_leads(self) -> dict[str, Any]:
-        """The keys the digest lists after its leads (docChanges), read past the leads."""
-        if not self.streamed:
-            digest = read_digest(self.path)
-            keys = list(digest)
-            following = keys[keys.index("redditQueue") + 1 :]
-            return {key: digest[key] for key in following}
-        rest = self._after_list()
-        if rest is None:
-            return {}
-        try:
-            tail = _decode(b"{" + rest) if rest.strip() not in (b"}", b"") else {}
-        except msgspec.DecodeError:
-            return {}
-        return tail if isinstance(tail, dict) else {}
-
-    def _after_list(self) -> bytes | None:
-        """The bytes after the line that closes the leads, found from the end of the file
-        (the last "\\n  ]" in it: no lead line can hold one), in windows that double."""
-        with self.path.open("rb") as handle:
-            if self.empty:  # the empty list is a line of the head's end
-                for line in handle:
-                    if line.rstrip(b"\r\n") == _QUEUE_EMPTY:
-                        return handle.read()
-                return None
-            size = handle.seek(0, 2)
-            window = _CHUNK
-            while True:
-                start = max(size - window, 0)
-                handle.seek(start)
-                tail = handle.read()
-                found = tail.rfind(_LIST_END)
-                if found != -1:
-                    closing = tail.find(b"\n", found + 1)
-                    return tail[closing + 1 :] if closing != -1 else b""
-                if start == 0:
-                    return None
-                window *= 2
-
-    def _lines(self) -> Iterator[bytes]:
-        """The raw lead lines, without their trailing commas."""
-        with self.path.open("rb") as handle:
-            for line in handle:
-                if line.rstrip(b"\r\n") in (_QUEUE_OPENING, _QUEUE_EMPTY):
-                    break
-            else:
-                raise DigestError(f"{self.path}: the digest ends before its leads.")
-            if line.rstrip(b"\r\n") == _QUEUE_EMPTY:
+    def _items(self) -> Iterator[bytes | Lead]:
+        """Each lead in order: its line, checked to be one whole object, while the file lists
+        one lead per line; from the first line that is not (a lead spread over several lines
+        by another writer), the rest of them parsed with the whole file."""
+        if self.leads_at is None:
+            yield from self._parsed()
+            return
+        if self.empty:
+            return
+        for listed, line in enumerate(self.file.lines(self.leads_at)):
+            bare = line.removesuffix(b"\r")
+            if bare in _QUEUE_CLOSING:
                 return
-            for line in handle:
-                bare = line.rstrip(b"\r\n")
-                if bare in _QUEUE_CLOSING:
-                    return
-                yield bare.removesuffix(b",")
+            item = bare.strip().removesuffix(b",")
+            if not _one_object(item):
+                # Every line before this one was one whole lead: they are the first
+                # `listed` of the list, and none of them was left out by _parsed.
+                yield from self._parsed()[listed:]
+                return
+            yield item
         raise DigestError(f"{self.path}: the digest ends inside its list of leads.")
 
+    def _lead(self, line: bytes) -> Lead:
+        try:
+            lead = parse_json(line)
+        except JsonSyntaxError as fault:
+            raise DigestError(f"{self.path}: a lead line is {fault}.") from None
+        if not isinstance(lead, dict):  # _one_object let it through: never, but say so
+            raise DigestError(f"{self.path}: a lead is not an object.")
+        return lead
 
-def _lead(path: Path, line: bytes) -> Lead:
+    def _whole(self) -> dict[str, Any]:
+        return digest_of(self.path, self.file.read_all())
+
+    def _parsed(self) -> list[Lead]:
+        return [lead for lead in self._whole()["redditQueue"] if isinstance(lead, dict)]
+
+    def _after_list(self, leads_at: int) -> bytes | None:
+        """The bytes after the line that closes the leads, found from the end of the file in
+        windows that double: the last "\\n  ]" (no lead line holds one), taken only if the
+        line before it is one whole lead; else None, and the file is parsed whole."""
+        if self.empty:  # the member after `[],` starts at leads_at
+            return self.file.read(leads_at, self.file.size())
+        size = self.file.size()
+        window = _TAIL_READ
+        while True:
+            start = max(size - window, leads_at)
+            tail = self.file.read(start, size - start)
+            found = tail.rfind(_LIST_END)
+            before = tail.rfind(b"\n", 0, found) if found > 0 else -1
+            if found != -1 and (before != -1 or start == leads_at):
+                closing = tail.find(b"\n", found + 1)
+                closing = len(tail) if closing == -1 else closing
+                last_lead = tail[before + 1 : found].strip().removesuffix(b",")
+                if tail[found + 1 : closing].removesuffix(b"\r") not in _QUEUE_CLOSING:
+                    return None
+                return tail[closing + 1 :] if _one_object(last_lead) else None
+            if start == leads_at:
+                return None
+            window *= 2
+
+
+def _one_object(item: bytes) -> bool:
+    """Whether `item` is one whole JSON object, as a full parse reads it."""
+    if item[:1] != b"{":
+        return False
     try:
-        lead = _decode(line)
-    except msgspec.DecodeError as error:
-        raise DigestError(f"{path}: a lead line is not valid JSON ({error}).") from None
-    if not isinstance(lead, dict):
-        raise DigestError(f"{path}: a lead is not an object.")
-    return lead
+        _validate(item)
+    except msgspec.DecodeError:
+        # msgspec refuses a lone surrogate, which a full parse reads (core/jsonio).
+        try:
+            return isinstance(parse_json(item), dict)
+        except JsonSyntaxError:
+            return False
+    return True
 
 
 def open_digest(path: Path) -> DigestView:
     """The digest at `path`, its head read and checked; DigestError naming the file if it is
     missing or not a digest."""
-    head = read_digest_head(path)
-    problem = _head_problem(head)
+    try:
+        file = PinnedFile(path)
+    except FileNotFoundError:
+        raise DigestError(f"{path}: the digest file does not exist.") from None
+    except OSError as error:
+        raise DigestError(f"{path}: the digest file cannot be read ({error.strerror}).") from None
+    found = find_head(lambda size: file.read(0, size))
+    if found is None:  # not our layout: read whole
+        digest = digest_of(path, file.read_all())
+        head = {key: value for key, value in digest.items() if key != "redditQueue"}
+        return DigestView(file, head, None)
+    head, queue_at = found
+    problem = head_problem(head)
     if problem:
         raise DigestError(f"{path}: not a digest ({problem}).")
-    if "redditQueue" in head:  # read whole: not our layout
-        without = {key: value for key, value in head.items() if key != "redditQueue"}
-        return DigestView(path, without, streamed=False)
-    layout = _layout(path)
-    return DigestView(path, head, streamed=layout is not None, empty=layout == "empty")
-
-
-def _layout(path: Path) -> str | None:
-    """ "leads": one lead per line under the opening line we write; "empty": `[]`; None: any
-    other layout (a lead spread over several lines by another writer, say)."""
-    with path.open("rb") as handle:
-        for line in handle:
-            bare = line.rstrip(b"\r\n")
-            if bare == _QUEUE_EMPTY:
-                return "empty"
-            if bare == _QUEUE_OPENING:
-                first = next(handle, b"").rstrip(b"\r\n")
-                if not first.startswith(_LEAD_INDENT + b"{"):
-                    return None
-                try:
-                    lead = _decode(first.removesuffix(b","))
-                except msgspec.DecodeError:
-                    return None
-                return "leads" if isinstance(lead, dict) else None
-    return None
-
-
-def _head_problem(head: dict[str, Any]) -> str | None:
-    if "redditQueue" in head and not isinstance(head["redditQueue"], list):
-        return "'redditQueue' is missing or not a list"
-    return head_problem(head)
+    opening = _OPENING.match(file.read(queue_at, 64))
+    if opening is None:
+        return DigestView(file, head, None)
+    leads_at, empty = queue_at + opening.end(), opening.group(1) is not None
+    if not empty:
+        # A file whose first lead is not one line is not ours: its summary's count is not
+        # trusted either, and every reader parses it whole.
+        first = next(file.lines(leads_at), b"").strip().removesuffix(b",")
+        if not _one_object(first):
+            return DigestView(file, head, None)
+    return DigestView(file, head, leads_at, empty=empty)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from nightly_batch.core.atomic import fsync_directory, keep_copy, sweep_stale_temps, write_atomic
-from nightly_batch.core.jsonio import JsonSyntaxError, parse_json, read_json_file
+from nightly_batch.core.jsonio import JsonSyntaxError, parse_json
 from nightly_batch.errors import DigestError, WriteError
 
 DIGEST_MODE = 0o640
@@ -128,7 +128,8 @@ _ARCHIVED = re.compile(r"^digest-(\d{4}-\d{2}-\d{2})\.[A-Za-z0-9-]{1,80}\.json$"
 
 
 def prune_archive(directory: Path, keep: str, today: date) -> list[Path]:
-    """Remove the replaced digests `keep` (digestArchiveKeep) does not keep; returns them.
+    """Remove the replaced digests `keep` (digestArchiveKeep) does not keep; returns them,
+    newest first.
 
     `keep` is a count (the newest versions by their digest's date, then by when they were
     replaced) or an age in days ("14d": versions of digests dated within the last 14 days).
@@ -191,7 +192,19 @@ def find_digest(directory: Path, day: date) -> DigestFile | None:
 def read_digest(path: Path) -> dict[str, Any]:
     """A digest's content; a missing or malformed file is a DigestError naming it."""
     try:
-        digest = read_json_file(path, "the digest file", DigestError)
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DigestError(f"{path}: the digest file does not exist.") from None
+    except OSError as error:
+        raise DigestError(f"{path}: the digest file cannot be read ({error.strerror}).") from None
+    return digest_of(path, data)
+
+
+def digest_of(path: Path, data: bytes) -> dict[str, Any]:
+    """The digest that `data`, the bytes of the file at `path`, holds; DigestError naming the
+    file if they are not one."""
+    try:
+        digest = parse_json(data)
     except JsonSyntaxError as fault:
         raise DigestError(f"{path}: {fault}.") from None
     problem = _shape_problem(digest)
@@ -201,6 +214,9 @@ def read_digest(path: Path) -> dict[str, Any]:
 
 
 HEAD_BYTES = 64 * 1024
+# A head is the summary and at most 100 near-miss cards (up to a few KB each), found in the
+# first reads; a file with no head within this is not laid out as ours and is parsed whole.
+HEAD_LIMIT = 16 * 1024 * 1024
 _QUEUE_KEY = re.compile(rb',\s*"redditQueue"\s*:')
 
 
@@ -213,20 +229,38 @@ def read_digest_head(path: Path) -> dict[str, Any]:
     """
     try:
         with path.open("rb") as handle:
-            head = handle.read(HEAD_BYTES)
+
+            def read_start(size: int) -> bytes:
+                handle.seek(0)
+                return handle.read(size)
+
+            found = find_head(read_start)
     except FileNotFoundError:
         raise DigestError(f"{path}: the digest file does not exist.") from None
     except OSError as error:
         raise DigestError(f"{path}: the digest file cannot be read ({error.strerror}).") from None
-    found = _QUEUE_KEY.search(head)
-    if found is not None:
-        try:
-            digest = parse_json(head[: found.start()] + b"}")
-        except JsonSyntaxError:
-            digest = None
-        if isinstance(digest, dict) and isinstance(digest.get("summary"), dict):
-            return digest
-    return read_digest(path)
+    return found[0] if found is not None else read_digest(path)
+
+
+def find_head(read_start: Callable[[int], bytes]) -> tuple[dict[str, Any], int] | None:
+    """The members before "redditQueue", and where the comma before that key stands, from the
+    file's first bytes (`read_start(size)`) in windows that double from 64 KB; None when they
+    hold no digest's head within HEAD_LIMIT (the file is then parsed whole)."""
+    size = HEAD_BYTES
+    while True:
+        head = read_start(size)
+        found = _QUEUE_KEY.search(head)
+        if found is not None:
+            try:
+                digest = parse_json(head[: found.start()] + b"}")
+            except JsonSyntaxError:
+                return None  # the key stood inside another value: no head to cut off
+            if isinstance(digest, dict) and isinstance(digest.get("summary"), dict):
+                return digest, found.start()
+            return None
+        if len(head) < size or size >= HEAD_LIMIT:
+            return None
+        size *= 2
 
 
 def _shape_problem(digest: Any) -> str | None:

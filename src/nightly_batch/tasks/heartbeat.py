@@ -50,7 +50,7 @@ def _prune_archive(app: App, now: datetime) -> None:
             "digest.archive_pruned",
             removed=len(removed),
             keep=keep,
-            oldest=min(path.name for path in removed),
+            oldest=removed[-1].name,  # prune_archive gives them newest first
         )
 
 
