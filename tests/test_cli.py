@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -57,7 +58,56 @@ def test_unknown_task_is_a_usage_error(
 ) -> None:
     """argparse refuses an unknown task with exit code 2 and the allowed names."""
     assert cli(project, "run-once", "reddit-sweep") == 2
-    assert "invalid choice: 'reddit-sweep'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "invalid choice: 'reddit-sweep'" in err
+    assert "(choose from 'nightly-batch', 'send-digest', 'heartbeat')" in err  # not enum reprs
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (["serve", "--port", "99999"], "argument --port: '99999' is not a port (0 to 65535)"),
+        (["serve", "--port", "http"], "argument --port: 'http' is not a port (0 to 65535)"),
+        (
+            ["serve", "--host", "999.1.1.1", "--port", "0"],
+            "the dashboard cannot listen on 999.1.1.1:0 (",
+        ),
+        (["alerts", "--since", "999999999999999999d"], "is longer than a hundred years"),
+        (["alerts", "--since", "99999999d"], "is longer than a hundred years (36500d)."),
+        (
+            ["alerts", "silence", "--name", "task_failed", "--for", "9" * 21 + "d"],
+            "is longer than a hundred years",
+        ),
+        (
+            ["alerts", "silence", "--name", "task_failed", "--task", "nosuchtask", "--for", "1h"],
+            "--task 'nosuchtask' matches no task; the tasks are nightly-batch, send-digest,",
+        ),
+        (["schedule", "--count", "abc"], "argument --count: 'abc' is not a whole number"),
+    ],
+)
+def test_a_bad_value_is_one_sentence_and_exit_2(
+    project: Project, capsys: pytest.CaptureFixture[str], arguments: list[str], said: str
+) -> None:
+    """Values that once ended in a traceback (OverflowError) or in uvicorn's exit 3."""
+    assert cli(project, *arguments) == 2
+    err = capsys.readouterr().err
+    assert said in err
+    assert "Traceback" not in err
+
+
+def test_serve_on_a_port_in_use_is_one_sentence_and_exit_2(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another program listens there: exit 2 naming the address, not uvicorn's exit 3
+    (which is a fenced daemon's)."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+
+        code = cli(project, "serve", "--port", str(port))
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"the dashboard cannot listen on 127.0.0.1:{port} (Address already in use)." in err
 
 
 def test_status_reports_runs_heartbeat_digest_and_queue(

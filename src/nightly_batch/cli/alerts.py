@@ -12,7 +12,7 @@ from typing import Any
 
 from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.jsonio import to_text
-from nightly_batch.core.names import AlertName
+from nightly_batch.core.names import AlertName, TaskName
 from nightly_batch.errors import ConfigError
 from nightly_batch.settings.config import Config
 from nightly_batch.settings.environment import Environment
@@ -22,13 +22,22 @@ from nightly_batch.storage.records import SilenceRecord
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 LONGEST_SILENCE = timedelta(days=30)
+NO_TASK = "-"  # the task of an alert about the host, not a task (alerts/checks)
+# Beyond this, `now - duration` would leave the calendar: a hundred years is "all of it".
+LONGEST_DURATION = timedelta(days=36_500)
 
 
 def parse_duration(text: str, option: str) -> timedelta:
     match = _DURATION.match(text.strip())
     if not match:
         raise ConfigError(f"{option} '{text}' is not a duration like 30m, 2h or 1d.")
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    try:
+        length = timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    except OverflowError:
+        length = LONGEST_DURATION * 2
+    if length > LONGEST_DURATION:
+        raise ConfigError(f"{option} '{text}' is longer than a hundred years (36500d).")
+    return length
 
 
 def list_alerts(
@@ -94,6 +103,12 @@ def silence(
         raise ConfigError(
             f"--name '{name}' matches no alert; the alerts are {', '.join(AlertName)} "
             "(* and ? match any text)."
+        )
+    subjects = [*TaskName, NO_TASK]
+    if not any(fnmatchcase(known, task) for known in subjects):
+        raise ConfigError(
+            f"--task '{task}' matches no task; the tasks are {', '.join(TaskName)}, and "
+            f"{NO_TASK} for the alerts of none (low_disk, clock_jump; * and ? match any text)."
         )
     store = open_store(config, environment)
     try:

@@ -18,7 +18,7 @@ CONFIG_HELP = (
 
 
 def _run_once_arguments(parser: argparse.ArgumentParser, _: argparse.ArgumentParser) -> None:
-    parser.add_argument("task", choices=list(REGISTRY))
+    parser.add_argument("task", choices=[str(name) for name in REGISTRY])
     parser.add_argument(
         "--force",
         action="store_true",
@@ -49,7 +49,7 @@ def _serve_arguments(parser: argparse.ArgumentParser, _: argparse.ArgumentParser
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
     )
-    parser.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    parser.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
 
 
 def _alerts_arguments(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
@@ -84,7 +84,9 @@ def _schedule_arguments(parser: argparse.ArgumentParser, _: argparse.ArgumentPar
         metavar="ISO-TIME",
         help="start here instead of now (no offset: local)",
     )
-    parser.add_argument("--count", type=int, default=3, metavar="N", help="fires per job (1-1000)")
+    parser.add_argument(
+        "--count", type=_count, default=3, metavar="N", help="fires per job (1-1000)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -165,13 +167,25 @@ def _fit(prog: str) -> argparse.HelpFormatter:
 
 
 def _count(text: str) -> int:
-    """A whole number from 0, for --limit and --offset (a usage error otherwise: exit 2)."""
+    """A whole number from 0, for --limit, --offset and --count (a usage error otherwise:
+    exit 2)."""
     try:
         number = int(text)
     except ValueError:
         number = -1
     if number < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 0")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (0 or more)")
+    return number
+
+
+def _port(text: str) -> int:
+    """A TCP port, 0 (any free one) to 65535."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:  # the largest TCP port
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535)")
     return number
 
 

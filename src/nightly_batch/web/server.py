@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 
+import structlog
 import uvicorn
 
+from nightly_batch.errors import ConfigError
 from nightly_batch.runtime.app import App
 from nightly_batch.web.app import create_dashboard
+
+log = structlog.get_logger(__name__)
 
 
 def _server(app: App, host: str, port: int) -> uvicorn.Server:
@@ -26,8 +32,26 @@ def _server(app: App, host: str, port: int) -> uvicorn.Server:
 
 
 def serve(app: App, host: str, port: int) -> None:
-    """Serve in the foreground until Ctrl-C or SIGTERM."""
-    _server(app, host, port).run()
+    """Serve in the foreground until Ctrl-C or SIGTERM; ConfigError in one sentence when
+    `host`:`port` cannot be listened on (taken, not this machine's, not an address)."""
+    listening = _listening(host, port)
+    log.info("dashboard.listening", url=f"http://{host}:{listening.getsockname()[1]}")
+    _server(app, host, port).run(sockets=[listening])
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    # Bound here, not by uvicorn: it logs a failure to bind and exits 3, which this
+    # command's exit codes give to a fenced daemon.
+    try:
+        family, _, _, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        return socket.create_server(address, family=family, backlog=2048)
+    except socket.gaierror as error:  # not an address, or a name that resolves to none
+        reason = error.strerror
+    except OSError as error:  # the system's own words: create_server adds the address
+        reason = os.strerror(error.errno) if error.errno else str(error)
+    raise ConfigError(f"the dashboard cannot listen on {host}:{port} ({reason}).")
 
 
 class DashboardThread:
