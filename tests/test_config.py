@@ -285,6 +285,22 @@ def test_an_unusable_directory_is_refused(project: Project, tmp_path: Path) -> N
     )
 
 
+def test_a_state_file_in_a_directory_that_does_not_exist_is_refused(
+    project: Project, tmp_path: Path
+) -> None:
+    """The state is the sweeper's: its directory is not made (a typo would leave the batch
+    scoring an empty queue), and check-config says so, where run-once once failed at the lock."""
+    project.write_config(stateFile="../nodir/s.json")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(project.config_path)
+
+    assert str(raised.value) == (
+        f"{project.config_path}: stateFile = '{tmp_path}/nodir' is not usable: "
+        "the directory does not exist."
+    )
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
 def test_an_unwritable_directory_is_refused(project: Project, tmp_path: Path) -> None:
     """A directory without write permission is refused at load time."""

@@ -195,6 +195,19 @@ def test_force_resends_deliberately_and_is_recorded_as_a_resend(
                 "to confirm."
             ),
         ),
+        # A date with no digest, in each command that takes one.
+        (
+            ("run-once", "send-digest", "--force", "--date", "2020-01-01"),
+            "there is no digest of 2020-01-01 in {digests}.",
+        ),
+        (
+            ("deliveries", "resend", "2020-01-01", "--channel", "log"),
+            "there is no digest of 2020-01-01 in {digests}.",
+        ),
+        (
+            ("deliveries", "confirm", "2020-01-01", "--channel", "log"),
+            "there is no digest of 2020-01-01 in {digests}.",
+        ),
     ],
 )
 def test_resend_and_confirm_mistakes_are_one_sentence(
@@ -209,7 +222,12 @@ def test_resend_and_confirm_mistakes_are_one_sentence(
     capsys.readouterr()
 
     assert main(project.main_args(*arguments)) == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1] == f"nightly-batch: {sentence}"
+    said = sentence.format(digests=project.digests)
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"nightly-batch: {said}"
+    # A mistake of the caller's: no failed run recorded, no alert raised.
+    store = project.app().store
+    assert [run.task for run in store.recent_runs(10)] == ["nightly-batch"]
+    assert store.alerts.all() == []
 
 
 def test_status_json_tells_the_delivery_story(project: Project, lead: Lead) -> None:

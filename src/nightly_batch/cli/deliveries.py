@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 from datetime import date, datetime
+from pathlib import Path
 
 from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.names import RecordStatus
-from nightly_batch.errors import ConfigError, DigestError
+from nightly_batch.errors import ConfigError
 from nightly_batch.settings.config import Config
 from nightly_batch.settings.environment import Environment
 from nightly_batch.storage.delivery_state import ChannelState, delivery_of
@@ -23,6 +24,15 @@ def parse_date(text: str, what: str = "DATE") -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise ConfigError(f"{what} '{text}' is not a date of the form YYYY-MM-DD.") from None
+
+
+def require_digest(config: Config, day: date) -> Path:
+    """The digest of `day`; a date with none is the caller's mistake (exit 2), said before
+    any task runs, so it never counts as a failed send or raises an alert."""
+    found = find_digest(config.digests, day)
+    if found is None:
+        raise ConfigError(f"there is no digest of {day.isoformat()} in {config.digests}.")
+    return found.path
 
 
 def run_info(arguments: argparse.Namespace) -> RunInfo:
@@ -44,10 +54,7 @@ def confirm(
 ) -> int:
     """Record that an ambiguous delivery arrived, so every reader calls the date delivered."""
     day = parse_date(day_text)
-    found = find_digest(config.digests, day)
-    if found is None:
-        raise DigestError(f"no digest for {day.isoformat()} in {config.digests}.")
-    batch_id = str(read_digest_head(found.path)["batchId"])
+    batch_id = str(read_digest_head(require_digest(config, day))["batchId"])
     store = open_existing_store(config, environment)
     if store is None:
         raise ConfigError(f"nothing was delivered yet: {config.database_path} does not exist.")
@@ -75,10 +82,7 @@ def confirm(
 def require_ambiguous(config: Config, environment: Environment, day: date, channel: str) -> None:
     """`deliveries resend` is for a delivery that may not have arrived; anything else is a
     deliberate resend, `run-once send-digest --force`."""
-    found = find_digest(config.digests, day)
-    if found is None:
-        raise DigestError(f"no digest for {day.isoformat()} in {config.digests}.")
-    batch_id = str(read_digest_head(found.path)["batchId"])
+    batch_id = str(read_digest_head(require_digest(config, day))["batchId"])
     store = open_existing_store(config, environment)
     try:
         state = (

@@ -139,7 +139,12 @@ def _serve_or_run(app: Any, command: str, arguments: argparse.Namespace) -> int:
     if command == "test-notify":
         return _test_notify(app, arguments.channel)
     if command in ("run-once", "deliveries"):
-        from nightly_batch.cli.deliveries import parse_date, require_ambiguous, run_info  # noqa: PLC0415
+        from nightly_batch.cli.deliveries import (  # noqa: PLC0415
+            parse_date,
+            require_ambiguous,
+            require_digest,
+            run_info,
+        )
         from nightly_batch.cli.run_once import run_once  # noqa: PLC0415
         from nightly_batch.tasks.result import Resend, RunInfo  # noqa: PLC0415
 
@@ -149,7 +154,10 @@ def _serve_or_run(app: Any, command: str, arguments: argparse.Namespace) -> int:
             return run_once(
                 app, "send-digest", RunInfo("force", resend=Resend(arguments.channel, day))
             )
-        return run_once(app, arguments.task, run_info(arguments))
+        info = run_info(arguments)
+        if info.resend is not None and info.resend.day is not None:
+            require_digest(app.config, info.resend.day)
+        return run_once(app, arguments.task, info)
     return _run(app)
 
 
