@@ -197,8 +197,8 @@ def test_digests_list_and_show(
     assert f"{day}" in listing.splitlines()[1]
     assert "1 Reddit Leads Ready for Review" in shown
     assert (
-        "[0.90] Best <reverse> proxy? r/selfhosted https://www.reddit.com/r/selfhosted/comments/a/"
-        in shown
+        "[0.90] Best <reverse> proxy? r/selfhosted · 13 h ago "
+        "https://www.reddit.com/r/selfhosted/comments/a/" in shown
     )
     assert parse_json(raw.encode())["redditQueue"][0]["id"] == "a"
 

@@ -416,7 +416,7 @@ def test_check_config_prints_effective_config_with_secrets_masked(
     # No alert channel is set here: valid, but check-config says nobody would be told.
     assert err == (
         "nightly-batch: warning: alerts go only to the log: set SLACK_ERROR_WEBHOOK, "
-        "ALERT_EMAIL_TO or ALERT_WEBHOOK_URL to be told.\n"
+        "ALERT_EMAIL_TO, ALERT_WEBHOOK_URL, ALERT_SMS_TO or ALERTMANAGER_URL to be told.\n"
         f"nightly-batch: {project.config_path} is valid.\n"
     )
 

@@ -257,6 +257,43 @@ def test_digests_show_says_when_the_file_lists_fewer_leads_than_its_summary_coun
     assert "more: --offset" not in out
 
 
+def test_digests_show_and_the_dashboard_show_a_lead_as_the_messages_do(
+    project: Project, lead: Lead, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A question cross-posted to r/homelab, its subreddit kept by the sweeper as
+    "r/DataHoarder": shown once, in r/DataHoarder (never r/r/), with its age and where else it
+    was asked; the dashboard finds it under any spelling of the subreddit; the summary says
+    why the other is not listed, and not a maximum age that is not set."""
+    link = "https://www.reddit.com/r/DataHoarder/comments/abc123/tape/"
+    project.write_state(
+        {
+            "redditQueue": [
+                lead("a", 0.9, subreddit="r/DataHoarder", link=link),
+                lead("b", 0.9, subreddit="homelab", link=link + "?utm_source=share"),
+            ]
+        }
+    )
+    run_task(project.app(), "nightly-batch", "manual")
+
+    assert main(project.main_args("digests", "show", dated("2026-11-28"))) == 0
+
+    out = capsys.readouterr().out
+    assert "1 are listed: the others repeat a listed question." in out
+    assert re.search(
+        r"^ +1\. \[0\.90\] Question a\? r/DataHoarder · \d+ h ago · also in r/homelab ",
+        out,
+        re.MULTILINE,
+    )
+    assert "r/r/" not in out
+    app = project.app()
+    client = TestClient(create_dashboard(app.config, app.store, clock=app.clock))
+    url = dated("/digests/digest-2026-11-28.json")
+    for spelling in ("r/DataHoarder", "datahoarder", "/r/DATAHOARDER"):
+        page = client.get(url, params={"subreddit": spelling}).text
+        assert re.findall(r"<tr><td>(\d+)</td>", page) == ["1"]
+        assert "r/r/" not in page
+
+
 def test_the_dashboard_pages_a_digest_and_filters_by_subreddit(
     project: Project, lead: Lead
 ) -> None:

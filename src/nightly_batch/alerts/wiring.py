@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nightly_batch.alerts.manager import AlertManager, Notice
 from nightly_batch.alerts.sender import AlertSender
-from nightly_batch.delivery.factory import build_alert_channels
+from nightly_batch.delivery.factory import alert_variables_text, build_alert_channels
 from nightly_batch.observability.events import get_logger
 from nightly_batch.runtime.app import App
 
@@ -50,7 +50,7 @@ def announce(app: App) -> None:
     else:
         log.warning(
             "alerts.log_only",
-            reason="none of SLACK_ERROR_WEBHOOK, ALERT_EMAIL_TO and ALERT_WEBHOOK_URL is set",
+            reason=f"none of {alert_variables_text(' and ')} is set",
         )
 
 

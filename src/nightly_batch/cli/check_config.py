@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from nightly_batch.cli.notify import check_channels
 from nightly_batch.core.jsonio import to_text
+from nightly_batch.delivery.factory import alert_variables_text
 from nightly_batch.delivery.urls import LOOPBACK
 from nightly_batch.errors import ConfigError, StoreError
 from nightly_batch.runtime.app import Settings
@@ -89,10 +90,7 @@ def _surprises(settings: Settings, alert_channels: list[str]) -> list[str]:
     config, environment = settings.config, settings.environment
     found = []
     if environment.alerts_enabled and not alert_channels:
-        found.append(
-            "alerts go only to the log: set SLACK_ERROR_WEBHOOK, ALERT_EMAIL_TO or "
-            "ALERT_WEBHOOK_URL to be told."
-        )
+        found.append(f"alerts go only to the log: set {alert_variables_text(' or ')} to be told.")
     if (
         config.dashboard_port is not None
         and config.dashboard_host not in LOOPBACK

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import shutil
 import sys
-from datetime import date
+from datetime import date, datetime
 
 from nightly_batch.errors import ConfigError, DigestError
 from nightly_batch.rules import escape
 from nightly_batch.rules.digest_layout import listed_total
 from nightly_batch.rules.message import build_message, lead_of
-from nightly_batch.rules.message_lines import note_lines
+from nightly_batch.rules.message_lines import also_in_text, note_lines
 from nightly_batch.settings.config import Config
 from nightly_batch.settings.environment import Environment
 from nightly_batch.storage.delivery_state import delivery_of
@@ -57,10 +57,17 @@ def list_command(config: Config, environment: Environment) -> int:
 
 
 def show_command(
-    config: Config, day_text: str, *, as_json: bool, limit: int = 100, offset: int = 0
+    config: Config,
+    day_text: str,
+    now: datetime,
+    *,
+    as_json: bool,
+    limit: int = 100,
+    offset: int = 0,
 ) -> int:
     """The digest of one business date: a readable summary and `limit` of its leads from the
-    `offset`-th, or the file itself with --json. Only the leads shown are read."""
+    `offset`-th (each with its age at `now` and where else it was asked), or the file itself
+    with --json. Only the leads shown are read."""
     try:
         day = date.fromisoformat(day_text)
     except ValueError:
@@ -86,12 +93,15 @@ def show_command(
             f"batch {head['batchId']}, generated {head['generatedAt']}, file {entry.path}"
         )
     )
-    shown = [lead_of(item, decides) for item in view.leads(offset=offset, limit=limit)]
+    shown = [lead_of(item, decides, now) for item in view.leads(offset=offset, limit=limit)]
     for rank, lead in enumerate(shown, start=offset + 1):
         confidence = lead.confidence_text or "?"
         where = f"r/{lead.subreddit}" if lead.subreddit else ""
-        line = f"{rank:>4}. [{confidence}] {lead.title} {where} {lead.link or ''}".rstrip()
-        print(escape.terminal(line))
+        facts = "".join(f" · {fact}" for fact in (lead.age, also_in_text(lead, str)) if fact)
+        said = f"{lead.title} {where}".rstrip()
+        print(
+            escape.terminal(f"{rank:>4}. [{confidence}] {said}{facts} {lead.link or ''}".rstrip())
+        )
     listed = offset + len(shown)
     if len(shown) < limit and total > listed:
         # The file ended before the count its summary gives: edited by hand, or cut short.

@@ -117,7 +117,7 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         "schedule": lambda: _schedule(
             settings, clock, arguments.start, arguments.count, as_json=arguments.json
         ),
-        "digests": lambda: _digests(settings, arguments),
+        "digests": lambda: _digests(settings, clock, arguments),
         "deliveries": lambda: _confirm(settings, clock, arguments),
         "store": lambda: _store(settings, arguments),
     }
@@ -190,7 +190,7 @@ def _alerts(settings: Settings, clock: Clock, arguments: argparse.Namespace) -> 
     )
 
 
-def _digests(settings: Settings, arguments: argparse.Namespace) -> int:
+def _digests(settings: Settings, clock: Clock, arguments: argparse.Namespace) -> int:
     from nightly_batch.cli.digests import list_command, show_command  # noqa: PLC0415
 
     if arguments.digests_command == "list":
@@ -198,6 +198,7 @@ def _digests(settings: Settings, arguments: argparse.Namespace) -> int:
     return show_command(
         settings.config,
         arguments.date,
+        clock.now(),
         as_json=arguments.json,
         limit=arguments.limit,
         offset=arguments.offset,

@@ -38,6 +38,21 @@ def build_channel(name: str, app: BuildContext, *, retries: bool = True) -> Chan
     return factory_of(spec)(app, spec, retries)
 
 
+# What turns on an alert channel, each of them (build_alert_channels reads them).
+ALERT_VARIABLES = (
+    "SLACK_ERROR_WEBHOOK",
+    "ALERT_EMAIL_TO",
+    "ALERT_WEBHOOK_URL",
+    "ALERT_SMS_TO",
+    "ALERTMANAGER_URL",
+)
+
+
+def alert_variables_text(joiner: str) -> str:
+    """ "A, B, C{joiner}D": every variable that turns on an alert channel."""
+    return ", ".join(ALERT_VARIABLES[:-1]) + f"{joiner}{ALERT_VARIABLES[-1]}"
+
+
 def build_alert_channels(app: BuildContext, *, retries: bool = True) -> dict[str, Channel]:
     """The alert channels, in order of preference: Slack (SLACK_ERROR_WEBHOOK), then e-mail;
     the signed webhook (ALERT_WEBHOOK_URL) besides, which gets every alert, SMS (ALERT_SMS_TO),

@@ -114,11 +114,24 @@ def _link(item: dict[str, Any]) -> str | None:
     return permalink
 
 
+def shown_subreddit(value: Any) -> str | None:
+    """A subreddit's name as shown after "r/": without the `r/` a sweeper may have kept."""
+    name = _text(value)
+    if name is None:
+        return None
+    bare = name.strip()
+    for prefix in ("/r/", "r/"):
+        if bare[: len(prefix)].casefold() == prefix:
+            bare = bare[len(prefix) :]
+            break
+    return bare or None
+
+
 def _also_in(item: dict[str, Any]) -> tuple[str, ...]:
     others = item.get("alsoIn")
     if not isinstance(others, list):
         return ()
-    found = (_text(other.get("subreddit")) for other in others if isinstance(other, dict))
+    found = (shown_subreddit(other.get("subreddit")) for other in others if isinstance(other, dict))
     return tuple(dict.fromkeys(name for name in found if name))
 
 
@@ -131,12 +144,25 @@ def lead_of(item: dict[str, Any], threshold: float | None, now: datetime | None 
         id=str(item.get("id", "")),
         title=_text(item.get("question")) or _text(item.get("title")) or "(untitled lead)",
         link=_link(item),
-        subreddit=_text(item.get("subreddit")),
+        subreddit=shown_subreddit(item.get("subreddit")),
         confidence=float(confidence) if isinstance(confidence, int | float) else None,
         threshold=threshold,
         age=age_text(posted, now) if posted is not None and now is not None else None,
         also_in=_also_in(item),
     )
+
+
+def _unlisted(suppressed: Any) -> str:
+    """Why selected leads are not listed, by the reasons the digest counts (a digest from
+    before the counts: both)."""
+    counts = suppressed if isinstance(suppressed, dict) else {}
+    duplicate, stale = counts.get("duplicate"), counts.get("stale")
+    reasons = []
+    if duplicate or not counts:
+        reasons.append("repeat a listed question")
+    if stale or not counts:
+        reasons.append("are older than maxLeadAgeHours")
+    return " or ".join(reasons) or "are not listed"
 
 
 def _left_out(summary: Any, route: str | None) -> str | None:
@@ -177,10 +203,7 @@ def build_message(
     if route is not None:
         text += f" This channel gets the {ready} of them {route}."
     elif isinstance(selected, int) and ready < selected:
-        text += (
-            f" {ready} are listed: the others repeat a listed question or are older than "
-            "maxLeadAgeHours."
-        )
+        text += f" {ready} are listed: the others {_unlisted(summary.get('suppressed'))}."
     url = f"{app_url.rstrip('/')}/digests/{digest_file}" if app_url else None
     return DigestMessage(
         title=f"🚀 {ready} Reddit Leads Ready for Review",

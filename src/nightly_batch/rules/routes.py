@@ -9,7 +9,7 @@ from typing import Any
 from nightly_batch.settings.routes_model import DigestRoute
 
 
-def _name(value: Any) -> str | None:
+def compared_name(value: Any) -> str | None:
     """A subreddit or tag as compared: case folded, without an `r/` in front."""
     if not isinstance(value, str):
         return None
@@ -27,7 +27,7 @@ class RouteFilter:
         def names(values: list[str] | None) -> frozenset[str] | None:
             if values is None:
                 return None
-            return frozenset(found for value in values if (found := _name(value)))
+            return frozenset(found for value in values if (found := compared_name(value)))
 
         return cls(names(route.subreddits), names(route.tags), route.min_confidence)
 
@@ -37,7 +37,10 @@ class RouteFilter:
             return False
         if self.tags is not None:
             given = lead.get("tags")
-            tags = {_name(lead.get("tag")), *(map(_name, given) if isinstance(given, list) else ())}
+            tags = {
+                compared_name(lead.get("tag")),
+                *(map(compared_name, given) if isinstance(given, list) else ()),
+            }
             if not tags & self.tags:
                 return False
         if self.min_confidence is not None:
@@ -55,10 +58,10 @@ class RouteFilter:
         """The lead's subreddit and those of the cross-posts grouped under it (`alsoIn`): a
         question asked in r/homelab reaches a homelab route wherever it is listed."""
         others = lead.get("alsoIn")
-        found = {_name(lead.get("subreddit"))}
+        found = {compared_name(lead.get("subreddit"))}
         if isinstance(others, list):
             found.update(
-                _name(other.get("subreddit")) for other in others if isinstance(other, dict)
+                compared_name(other.get("subreddit")) for other in others if isinstance(other, dict)
             )
         return found
 

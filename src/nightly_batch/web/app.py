@@ -27,7 +27,7 @@ from nightly_batch import __version__
 from nightly_batch.core.clock import Clock, SystemClock
 from nightly_batch.errors import DigestError
 from nightly_batch.rules.freshness import age_text, lead_time
-from nightly_batch.rules.message import build_message, shown_confidence
+from nightly_batch.rules.message import build_message, shown_confidence, shown_subreddit
 from nightly_batch.settings.config import Config
 from nightly_batch.storage.digest_reader import open_digest
 from nightly_batch.storage.port import RuntimeStore
@@ -95,6 +95,7 @@ class Dashboard:
         self.templates.filters["age"] = self._age
         self.templates.filters["confidence"] = _confidence
         self.templates.filters["count"] = _count_text
+        self.templates.filters["subreddit"] = lambda value: shown_subreddit(value) or ""
 
     def _age(self, item: Any) -> str:
         """How long ago a lead was posted (else queued); "" when it does not say."""

@@ -12,6 +12,7 @@ from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.tasks import task_names
 from nightly_batch.errors import DigestError
 from nightly_batch.rules.digest_layout import listed_total
+from nightly_batch.rules.routes import compared_name
 from nightly_batch.settings.config import Config
 from nightly_batch.storage.digest_reader import DigestView
 from nightly_batch.storage.digests import DigestFile, list_digests, read_digest_head
@@ -197,7 +198,9 @@ class DigestPage:
 def digest_page(view: DigestView, number: int, subreddit: str | None) -> DigestPage:
     """Page `number` (from 1) of the digest's leads, of the one subreddit if given; only the
     leads before and on the page are read, and only the page's are kept."""
-    keep = (lambda lead: lead.get("subreddit") == subreddit) if subreddit else None
+    # Compared as digestRoutes compare them: any case, with or without `r/`.
+    wanted = compared_name(subreddit)
+    keep = (lambda lead: compared_name(lead.get("subreddit")) == wanted) if wanted else None
     offset = (number - 1) * PAGE_SIZE
     leads = list(view.leads(offset=offset, limit=PAGE_SIZE + 1, keep=keep))
     return DigestPage(number, leads[:PAGE_SIZE], offset + 1, len(leads) > PAGE_SIZE, subreddit)
