@@ -344,6 +344,12 @@ def test_secrets_come_from_the_environment_or_a_file(tmp_path: Path) -> None:
             'ALERT_SEVERITY_THRESHOLD = "loud" is not allowed: use one of info, warning, error, critical.',
         ),
         (
+            # Once read past the settings, and a level logging has not silently ignored.
+            {"NIGHTLY_BATCH_LOG_LEVEL": "trace"},
+            'NIGHTLY_BATCH_LOG_LEVEL = "trace" is not allowed: use one of debug, info, warning, '
+            "error.",
+        ),
+        (
             {"SMTP_URL": "smtp://a", "SMTP_URL_FILE": "/x"},
             "SMTP_URL and SMTP_URL_FILE are both set; set only one of them.",
         ),

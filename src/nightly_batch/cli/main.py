@@ -213,7 +213,7 @@ def _start(settings: Settings, clock: Clock, console_level: str | None) -> Any:
     from nightly_batch.runtime.app import build_app  # noqa: PLC0415
 
     app = build_app(settings, build_channel, clock)
-    level = os.environ.get("NIGHTLY_BATCH_LOG_LEVEL", settings.config.log_level).lower()
+    level = settings.environment.NIGHTLY_BATCH_LOG_LEVEL or settings.config.log_level
     configure_logging(
         level=level,
         log_file=settings.config.log_file,

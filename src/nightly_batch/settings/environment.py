@@ -173,6 +173,9 @@ class Environment(BaseModel):
         description="a PostgreSQL URL (`postgresql://user:pass@host/db`): the runtime store of "
         "two hosts, one leading (docs/HIGH_AVAILABILITY.md); unset, SQLite in `logsDir`",
     )
+    NIGHTLY_BATCH_LOG_LEVEL: (
+        Annotated[Literal["debug", "info", "warning", "error"], BeforeValidator(_lower)] | None
+    ) = Field(None, description="the log level, over the config's `logLevel`")
     NIGHTLY_BATCH_NODE: str | None = Field(
         None,
         description="this host's name among the daemons sharing a PostgreSQL store (default: "
@@ -324,6 +327,8 @@ def describe_allowed(name: str) -> str:
     """The values a variable takes, in the words of its error sentence and of the docs."""
     kind, _ = field_kind(Environment.model_fields[name])
     kind = optional_inner(kind) or kind
+    if get_origin(kind) is Annotated:  # a validator on an optional variable's values
+        kind = get_args(kind)[0]
     if get_origin(kind) is Literal:
         return f"one of {', '.join(get_args(kind))}"
     if kind is int:
