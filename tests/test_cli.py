@@ -154,6 +154,23 @@ def test_status_before_anything_ran_creates_nothing(
     assert not project.logs.exists()
 
 
+def test_status_says_why_an_empty_digest_was_not_sent(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty night with sendEmptyDigest false: not sent by design, said so, where status
+    read "not sent: log not sent" as if a send were still to come."""
+    project.write_state({"redditQueue": []})
+    assert cli(project, "run-once", "nightly-batch") == 0
+    assert cli(project, "run-once", "send-digest") == 0
+    capsys.readouterr()
+
+    assert cli(project, "status") == 0
+
+    out = capsys.readouterr().out
+    assert "(0 leads: not sent, as sendEmptyDigest is false)" in out
+    assert "log not sent" not in out
+
+
 def test_status_shows_a_run_whose_process_died_as_interrupted(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:

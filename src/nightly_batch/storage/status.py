@@ -162,6 +162,8 @@ def _last_digest(config: Config, store: RuntimeStore | None) -> dict[str, Any] |
             for channel in (delivery.channels.values() if delivery else [])
         ],
     )
+    if not entry["leads"] and not config.send_empty_digest and entry["delivery"] == "not sent":
+        entry["unsent"] = "sendEmptyDigest is false"
     return entry
 
 
@@ -198,6 +200,8 @@ def render_status(status: dict[str, Any]) -> str:
         lines.append("last digest: none yet")
     elif "error" in digest:
         lines.append(f"last digest: {digest['file']} is unreadable: {digest['error']}")
+    elif "unsent" in digest:  # by design: not a delivery that has yet to happen
+        lines.append(f"last digest: {digest['file']} (0 leads: not sent, as {digest['unsent']})")
     else:
         each = ", ".join(f"{d['channel']} {d['status']}" for d in digest["deliveries"])
         lines.append(
