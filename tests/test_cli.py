@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -169,6 +170,33 @@ def test_status_says_why_an_empty_digest_was_not_sent(
     out = capsys.readouterr().out
     assert "(0 leads: not sent, as sendEmptyDigest is false)" in out
     assert "log not sent" not in out
+
+
+def test_an_unreachable_postgresql_store_is_one_sentence_naming_the_cause(
+    project: Project,
+) -> None:
+    """A server that refuses: libpq's reason in one line, not the pool's retries printed for
+    10 s and then only its timeout."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]  # free once closed: nothing listens there
+    url = f"postgresql://nb:secretpw@127.0.0.1:{port}/nb"
+
+    done = subprocess.run(
+        project.cli("status"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "NIGHTLY_BATCH_DATABASE_URL": url},
+    )
+
+    assert done.returncode == 1
+    said = (
+        f"nightly-batch: postgresql://127.0.0.1:{port}/nb: the runtime store cannot be opened "
+        f'(connection failed: connection to server at "127.0.0.1", port {port} failed: '
+        "Connection refused)."
+    )
+    assert done.stderr.splitlines() == [said]
 
 
 def test_status_shows_a_run_whose_process_died_as_interrupted(

@@ -346,8 +346,10 @@ def test_secrets_come_from_the_environment_or_a_file(tmp_path: Path) -> None:
         (
             # Once read past the settings, and a level logging has not silently ignored.
             {"NIGHTLY_BATCH_LOG_LEVEL": "trace"},
-            'NIGHTLY_BATCH_LOG_LEVEL = "trace" is not allowed: use one of debug, info, warning, '
-            "error.",
+            (
+                'NIGHTLY_BATCH_LOG_LEVEL = "trace" is not allowed: use one of debug, info, '
+                "warning, error."
+            ),
         ),
         (
             {"SMTP_URL": "smtp://a", "SMTP_URL_FILE": "/x"},

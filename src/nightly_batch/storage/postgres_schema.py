@@ -247,6 +247,10 @@ class PostgresDatabase(Database):
             name="nightly-batch",
         )
         try:
+            # One connection first: a server that refuses or a wrong password is said at
+            # once, in libpq's words, where the pool would retry for its 10 s, print each
+            # failure and then give only its timeout.
+            psycopg.connect(self.conninfo, connect_timeout=10).close()
             self._pool.open(wait=True, timeout=10)
             self._migrate()
         except (psycopg.Error, StoreError) as error:
