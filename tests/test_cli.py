@@ -83,7 +83,6 @@ def test_unknown_task_is_a_usage_error(
             ["alerts", "silence", "--name", "task_failed", "--task", "nosuchtask", "--for", "1h"],
             "--task 'nosuchtask' matches no task; the tasks are nightly-batch, send-digest,",
         ),
-        (["schedule", "--count", "abc"], "argument --count: 'abc' is not a whole number"),
     ],
 )
 def test_a_bad_value_is_one_sentence_and_exit_2(
@@ -94,6 +93,26 @@ def test_a_bad_value_is_one_sentence_and_exit_2(
     err = capsys.readouterr().err
     assert said in err
     assert "Traceback" not in err
+
+
+def test_a_silence_may_name_an_alert_channel_for_its_task(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """alert_channel_failed is about an alert channel, whose name is its task."""
+    code = cli(
+        project,
+        "alerts",
+        "silence",
+        "--name",
+        "alert_channel_failed",
+        "--task",
+        "slack",
+        "--for",
+        "2h",
+    )
+
+    assert code == 0
+    assert ": alert_channel_failed (slack) until " in capsys.readouterr().out
 
 
 def test_serve_on_a_port_in_use_is_one_sentence_and_exit_2(

@@ -24,7 +24,7 @@ from conftest import Project
 from fakes import dated
 from nightly_batch.cli.main import main
 from nightly_batch.core import pinned_file
-from nightly_batch.errors import ConfigError
+from nightly_batch.errors import ConfigError, DigestError
 from nightly_batch.rules.digest_layout import lay_out_digest
 from nightly_batch.storage import digest_reader
 from nightly_batch.storage.digest_reader import open_digest
@@ -72,6 +72,7 @@ class Layout:
     ascii_only: bool = True  # ours: non-ASCII text escaped, else written as UTF-8
     docs_indented: bool = False  # ours: docChanges laid over several lines
     crlf: bool = False
+    member_after: bool = False  # another member after docChanges
 
 
 def lead_line(lead: Any, layout: Layout, place: int) -> bytes:
@@ -97,8 +98,12 @@ def written(leads: list[Any], layout: Layout, docs: list[Any]) -> bytes:
         lines = b",\n    ".join(lead_line(lead, layout, at) for at, lead in enumerate(leads))
         doc_bytes = json.dumps(docs, indent=2 if layout.docs_indented else None)
         data = lay_out_digest(head, lines, doc_bytes.replace("\n", "\n  ").encode())
+        if layout.member_after:
+            data = data.removesuffix(b"\n}\n") + b',\n  "after": 1\n}\n'
     else:
         digest = {**head, "redditQueue": leads, "docChanges": docs}
+        if layout.member_after:
+            digest["after"] = 1
         data = json.dumps(digest, indent=2 if layout.name == "indented" else None).encode()
     data = data.replace(b'"' + BIG.encode() + b'"', b"1e999")
     # JSON strings hold no raw line break: every one is layout.
@@ -109,13 +114,14 @@ def written(leads: list[Any], layout: Layout, docs: list[Any]) -> bytes:
 def layouts(draw: st.DrawFn) -> Layout:
     name = draw(st.sampled_from(["ours", "ours", "indented", "compact"]))
     if name != "ours":
-        return Layout(name, crlf=draw(st.booleans()))
+        return Layout(name, crlf=draw(st.booleans()), member_after=draw(st.booleans()))
     return Layout(
         name,
         spread=draw(st.one_of(st.none(), st.integers(0, 5))),
         ascii_only=draw(st.booleans()),
         docs_indented=draw(st.booleans()),
         crlf=draw(st.booleans()),
+        member_after=draw(st.booleans()),
     )
 
 
@@ -125,7 +131,16 @@ def layouts(draw: st.DrawFn) -> Layout:
 @given(
     leads=LEADS,
     layout=layouts(),
-    docs=st.lists(st.text(max_size=5), max_size=3),
+    # Objects too: a member after the leads laid over several lines may end in a line that
+    # looks like a lead's.
+    docs=st.lists(
+        st.one_of(
+            st.text(max_size=5),
+            st.just({}),  # one line even when indented, as a lead's is
+            st.dictionaries(st.text(max_size=3), st.integers()),
+        ),
+        max_size=3,
+    ),
     offset=st.integers(0, 35),
     limit=st.one_of(st.none(), st.integers(0, 35)),
     only=st.one_of(st.none(), SUBREDDITS),
@@ -165,11 +180,42 @@ def test_the_streaming_reader_agrees_with_a_full_parse(  # noqa: PLR0917  (hypot
     assert view.streamed == (
         (layout.name == "ours" and first_whole) or (layout.name == "indented" and not leads)
     )
-    assert view.head == {k: v for k, v in full.items() if k not in ("redditQueue", "docChanges")}
+    keys = list(full)
+    before = keys[: keys.index("redditQueue")]
+    assert view.head == {key: full[key] for key in before}
     assert view.count() == len(objects)
     assert view.total() == len(objects)
     assert list(view.leads(offset=offset, limit=limit, keep=keep)) == expected[offset:end]
-    assert view.after_leads() == {"docChanges": docs}
+    assert view.after_leads() == {
+        "docChanges": docs,
+        **({"after": 1} if layout.member_after else {}),
+    }
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        # docChanges over several lines, ending in a line that reads as a whole lead.
+        b'  "docChanges": [\n    "readme.md",\n    {}\n  ]\n}\n',
+        b'  "docChanges": [\n    {"x": 1}\n  ],\n  "other": 1\n}\n',
+    ],
+)
+def test_what_follows_the_leads_is_read_whole_where_it_is_laid_over_lines(
+    tmp_path: Path, after: bytes
+) -> None:
+    """Its "]" is not taken for the end of the leads: the reader gives what json.loads does."""
+    path = tmp_path / "digest-2026-11-28.json"
+    ours = lay_out_digest(HEAD, b'{"id":"a"},\n    {"id":"b"}', b"[]")
+    path.write_bytes(ours[: ours.index(b'  "docChanges"')] + after)
+    full = json.loads(path.read_bytes())
+
+    view = open_digest(path)
+
+    assert view.streamed
+    keys = list(full)
+    assert view.after_leads() == {key: full[key] for key in keys[keys.index("redditQueue") + 1 :]}
+    assert view.after_leads()["docChanges"]
+    assert [lead["id"] for lead in view.leads()] == ["a", "b"]
 
 
 def test_a_head_of_many_long_near_misses_is_still_read_alone(tmp_path: Path) -> None:
@@ -185,6 +231,24 @@ def test_a_head_of_many_long_near_misses_is_still_read_alone(tmp_path: Path) -> 
     assert view.streamed
     assert view.head["nearMisses"] == cards
     assert [lead["id"] for lead in view.leads()] == ["a", "b"]
+
+
+def test_a_digest_that_cannot_be_read_is_one_sentence(tmp_path: Path) -> None:
+    """A directory where a digest should be, and a lead nested too deeply to read: a
+    DigestError naming the file, as a full parse gives, never an OSError or RecursionError."""
+    folder = tmp_path / "digest-2026-11-28.json"
+    folder.mkdir()
+    deep = tmp_path / "digest-2026-11-29.json"
+    nested = b'{"a":' * 5000 + b"1" + b"}" * 5000
+    deep.write_bytes(lay_out_digest(HEAD, b'{"id":"a"},\n    ' + nested, b"[]"))
+
+    with pytest.raises(
+        DigestError,
+        match=r"digest-2026-11-28\.json: the digest file cannot be read \(Is a directory\)\.$",
+    ):
+        open_digest(folder)
+    with pytest.raises(DigestError, match=r"digest-2026-11-29\.json: nested too deeply to read\.$"):
+        list(open_digest(deep).leads())
 
 
 def test_a_digest_replaced_while_it_is_read_is_read_as_it_was_opened(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from nightly_batch.core.clock import iso_utc
 from nightly_batch.core.jsonio import to_text
 from nightly_batch.core.names import AlertName, TaskName
+from nightly_batch.delivery.factory import ALERT_CHANNEL_NAMES
 from nightly_batch.errors import ConfigError
 from nightly_batch.settings.config import Config
 from nightly_batch.settings.environment import Environment
@@ -104,10 +105,11 @@ def silence(
             f"--name '{name}' matches no alert; the alerts are {', '.join(AlertName)} "
             "(* and ? match any text)."
         )
-    subjects = [*TaskName, NO_TASK]
+    subjects = [*TaskName, *ALERT_CHANNEL_NAMES, NO_TASK]
     if not any(fnmatchcase(known, task) for known in subjects):
         raise ConfigError(
-            f"--task '{task}' matches no task; the tasks are {', '.join(TaskName)}, and "
+            f"--task '{task}' matches no task; the tasks are {', '.join(TaskName)}, an alert "
+            f"channel's name ({', '.join(ALERT_CHANNEL_NAMES)}: alert_channel_failed), and "
             f"{NO_TASK} for the alerts of none (low_disk, clock_jump; * and ? match any text)."
         )
     store = open_store(config, environment)

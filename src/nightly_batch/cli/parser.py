@@ -84,9 +84,7 @@ def _schedule_arguments(parser: argparse.ArgumentParser, _: argparse.ArgumentPar
         metavar="ISO-TIME",
         help="start here instead of now (no offset: local)",
     )
-    parser.add_argument(
-        "--count", type=_count, default=3, metavar="N", help="fires per job (1-1000)"
-    )
+    parser.add_argument("--count", type=int, default=3, metavar="N", help="fires per job (1-1000)")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -167,8 +165,7 @@ def _fit(prog: str) -> argparse.HelpFormatter:
 
 
 def _count(text: str) -> int:
-    """A whole number from 0, for --limit, --offset and --count (a usage error otherwise:
-    exit 2)."""
+    """A whole number from 0, for --limit and --offset (a usage error otherwise: exit 2)."""
     try:
         number = int(text)
     except ValueError:

@@ -48,6 +48,11 @@ ALERT_VARIABLES = (
 )
 
 
+# The alert channels by name, as build_alert_channels keys them: an alert about one of them
+# (alert_channel_failed) has its name for a task.
+ALERT_CHANNEL_NAMES = ("slack", "email", "webhook", "sms", "alertmanager")
+
+
 def alert_variables_text(joiner: str) -> str:
     """ "A, B, C{joiner}D": every variable that turns on an alert channel."""
     return ", ".join(ALERT_VARIABLES[:-1]) + f"{joiner}{ALERT_VARIABLES[-1]}"

@@ -32,6 +32,8 @@ from nightly_batch.storage.digests import digest_of, find_head, head_problem
 _OPENING = re.compile(rb',\r?\n  "redditQueue": \[(\],)?\r?\n')
 _QUEUE_CLOSING = (b"  ],", b"  ]")
 _LIST_END = b"\n  ]"  # no lead line holds one: they start with four spaces
+_MEMBER_LINE = re.compile(rb"\n  [^ \r\n]")
+_OUR_END = re.compile(rb'  "docChanges": [^\r\n]*\r?\n\}\r?\n?')  # rules/digest_layout
 _TAIL_READ = 1 << 20
 _validate = msgspec.json.Decoder(msgspec.Raw).decode  # the syntax only: no objects built
 Lead = dict[str, Any]
@@ -88,7 +90,10 @@ class DigestView:
 
     def after_leads(self) -> dict[str, Any]:
         """The keys the digest lists after its leads (docChanges), read past the leads."""
-        rest = None if self.leads_at is None else self._after_list(self.leads_at)
+        try:
+            rest = None if self.leads_at is None else self._after_list(self.leads_at)
+        except OSError as error:
+            raise _unreadable(self.path, error) from None
         if rest is not None:
             try:
                 tail = parse_json(b"{" + rest) if rest.strip() not in (b"}", b"") else {}
@@ -123,7 +128,7 @@ class DigestView:
             return
         if self.empty:
             return
-        for listed, line in enumerate(self.file.lines(self.leads_at)):
+        for listed, line in enumerate(_read_lines(self.file, self.leads_at)):
             bare = line.removesuffix(b"\r")
             if bare in _QUEUE_CLOSING:
                 return
@@ -146,15 +151,20 @@ class DigestView:
         return lead
 
     def _whole(self) -> dict[str, Any]:
-        return digest_of(self.path, self.file.read_all())
+        try:
+            data = self.file.read_all()
+        except OSError as error:
+            raise _unreadable(self.path, error) from None
+        return digest_of(self.path, data)
 
     def _parsed(self) -> list[Lead]:
         return [lead for lead in self._whole()["redditQueue"] if isinstance(lead, dict)]
 
     def _after_list(self, leads_at: int) -> bytes | None:
         """The bytes after the line that closes the leads, found from the end of the file in
-        windows that double: the last "\\n  ]" (no lead line holds one), taken only if the
-        line before it is one whole lead; else None, and the file is parsed whole."""
+        windows that double: the last "\\n  ]" (no lead line holds one), taken only where the
+        file ends as ours do and the line before it is one whole lead; else None, and the
+        file is parsed whole."""
         if self.empty:  # the member after `[],` starts at leads_at
             return self.file.read(leads_at, self.file.size())
         size = self.file.size()
@@ -168,12 +178,30 @@ class DigestView:
                 closing = tail.find(b"\n", found + 1)
                 closing = len(tail) if closing == -1 else closing
                 last_lead = tail[before + 1 : found].strip().removesuffix(b",")
-                if tail[found + 1 : closing].removesuffix(b"\r") not in _QUEUE_CLOSING:
-                    return None
-                return tail[closing + 1 :] if _one_object(last_lead) else None
+                rest = tail[closing + 1 :]
+                # Taken only as we end a digest: this "]," then docChanges on one line. Any
+                # other end may hold a member laid over lines whose "]" this is (and a line
+                # of two spaces' indent before it is a member's: a lead's have four).
+                ours = (
+                    tail[found + 1 : closing].removesuffix(b"\r") == b"  ],"
+                    and _OUR_END.fullmatch(rest)
+                    and not _MEMBER_LINE.search(tail, 0, found)
+                )
+                return rest if ours and _one_object(last_lead) else None
             if start == leads_at:
                 return None
             window *= 2
+
+
+def _read_lines(file: PinnedFile, offset: int) -> Iterator[bytes]:
+    try:
+        yield from file.lines(offset)
+    except OSError as error:
+        raise _unreadable(file.path, error) from None
+
+
+def _unreadable(path: Path, error: OSError) -> DigestError:
+    return DigestError(f"{path}: the digest file cannot be read ({error.strerror or error}).")
 
 
 def _one_object(item: bytes) -> bool:
@@ -188,6 +216,8 @@ def _one_object(item: bytes) -> bool:
             return isinstance(parse_json(item), dict)
         except JsonSyntaxError:
             return False
+    except RecursionError:  # nested too deeply: the whole parse says so in one sentence
+        return False
     return True
 
 
@@ -196,19 +226,23 @@ def open_digest(path: Path) -> DigestView:
     missing or not a digest."""
     try:
         file = PinnedFile(path)
+        return _view(file)
     except FileNotFoundError:
         raise DigestError(f"{path}: the digest file does not exist.") from None
     except OSError as error:
-        raise DigestError(f"{path}: the digest file cannot be read ({error.strerror}).") from None
+        raise _unreadable(path, error) from None
+
+
+def _view(file: PinnedFile) -> DigestView:
     found = find_head(lambda size: file.read(0, size))
     if found is None:  # not our layout: read whole
-        digest = digest_of(path, file.read_all())
+        digest = digest_of(file.path, file.read_all())
         head = {key: value for key, value in digest.items() if key != "redditQueue"}
         return DigestView(file, head, None)
     head, queue_at = found
     problem = head_problem(head)
     if problem:
-        raise DigestError(f"{path}: not a digest ({problem}).")
+        raise DigestError(f"{file.path}: not a digest ({problem}).")
     opening = _OPENING.match(file.read(queue_at, 64))
     if opening is None:
         return DigestView(file, head, None)

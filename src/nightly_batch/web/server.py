@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 
-import structlog
 import uvicorn
 
 from nightly_batch.errors import ConfigError
 from nightly_batch.runtime.app import App
 from nightly_batch.web.app import create_dashboard
-
-log = structlog.get_logger(__name__)
 
 
 def _server(app: App, host: str, port: int) -> uvicorn.Server:
@@ -34,23 +30,33 @@ def _server(app: App, host: str, port: int) -> uvicorn.Server:
 def serve(app: App, host: str, port: int) -> None:
     """Serve in the foreground until Ctrl-C or SIGTERM; ConfigError in one sentence when
     `host`:`port` cannot be listened on (taken, not this machine's, not an address)."""
-    listening = _listening(host, port)
-    log.info("dashboard.listening", url=f"http://{host}:{listening.getsockname()[1]}")
-    _server(app, host, port).run(sockets=[listening])
-
-
-def _listening(host: str, port: int) -> socket.socket:
-    # Bound here, not by uvicorn: it logs a failure to bind and exits 3, which this
-    # command's exit codes give to a fenced daemon.
+    _try_listening(host, port)
     try:
-        family, _, _, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        return socket.create_server(address, family=family, backlog=2048)
+        _server(app, host, port).run()
+    except SystemExit as stop:  # uvicorn's own failure to start, after it logged why
+        raise ConfigError(f"the dashboard could not start on {host}:{port}.") from stop
+
+
+def _try_listening(host: str, port: int) -> None:
+    """Bind `host`:`port` as asyncio will for uvicorn (every address the name has, IPv6 ones
+    IPv6 only), then let go: uvicorn would log a failure and exit 3, the code this command
+    gives a fenced daemon."""
+    try:
+        found = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        for family, kind, protocol, _, address in dict.fromkeys(found):
+            with socket.socket(family, kind, protocol) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                probe.bind(address)
     except socket.gaierror as error:  # not an address, or a name that resolves to none
         reason = error.strerror
-    except OSError as error:  # the system's own words: create_server adds the address
-        reason = os.strerror(error.errno) if error.errno else str(error)
+    except OSError as error:
+        reason = error.strerror or str(error)
+    else:
+        return
     raise ConfigError(f"the dashboard cannot listen on {host}:{port} ({reason}).")
 
 
