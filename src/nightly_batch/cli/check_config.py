@@ -89,6 +89,13 @@ def _state_head(settings: Settings) -> str | None:
 def _surprises(settings: Settings, alert_channels: list[str]) -> list[str]:
     config, environment = settings.config, settings.environment
     found = []
+    if not config.state_file.parent.is_dir():
+        # Made at the first run (systemd's StateDirectory= makes the deployed one), but a
+        # typo would have the batch read an empty queue there every night.
+        found.append(
+            f"stateFile's directory {config.state_file.parent} does not exist yet: the first "
+            "run makes it, and until the sweeper writes there the queue is empty."
+        )
     if environment.alerts_enabled and not alert_channels:
         found.append(f"alerts go only to the log: set {alert_variables_text(' or ')} to be told.")
     if (

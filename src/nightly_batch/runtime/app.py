@@ -112,7 +112,8 @@ def build_app(
     clock: Clock | None = None,
     wait: Callable[[float], object] | None = None,
 ) -> App:
-    """Open the stores named by the config (creating `logsDir` if needed).
+    """Open the stores named by the config (creating `logsDir` and the state file's
+    directory if needed: check_directories made sure they can be).
 
     `channels` comes from the caller: the command line's composition root hands in the real
     factory (delivery sits above this layer), tests their own.
@@ -122,6 +123,7 @@ def build_app(
 
     config = settings.config
     ensure_directory(config.logs_dir)
+    ensure_directory(config.state_file.parent)  # the lock file lives beside the state
     return App(
         config=config,
         environment=settings.environment,

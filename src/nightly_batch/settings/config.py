@@ -101,10 +101,6 @@ def check_directories(config: Config) -> None:
     }
     for key, directory in places.items():
         problem = _unwritable(directory)
-        if key == "stateFile" and problem is None and not directory.is_dir():
-            # Not made for it: the state is the sweeper's, and a directory that is not there
-            # is a typo, which would leave the batch scoring an empty queue every night.
-            problem = "the directory does not exist"
         if problem:
             raise ConfigError(
                 f"{config.config_path}: {key} = '{directory}' is not usable: {problem}."
